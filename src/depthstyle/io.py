@@ -1,0 +1,344 @@
+"""Files <-> tensors. The only module that touches PIL.
+
+Images become float RGB tensors in [0, 1] of shape (1, 3, H, W). Loading normalises every mode
+PIL knows (8/16-bit, greyscale, palette, CMYK, with alpha), applies the EXIF orientation and
+refuses images above a pixel limit before decoding them (decompression bombs). Every failure is
+an :class:`~depthstyle.errors.ImageReadError` whose message names the file.
+
+Outputs are written atomically: to a temporary file in the target folder, then moved into
+place, so an interrupted run never leaves a half-written file, and an existing file is kept
+unless ``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from depthstyle.errors import DepthMapError, ImageReadError, OutputExistsError
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "IMAGE_EXTENSIONS",
+    "load_image",
+    "load_image_with_alpha",
+    "save_image",
+    "to_tensor",
+    "to_pil",
+    "atomic_output",
+    "read_map_array",
+    "resize_image",
+]
+
+DEFAULT_MAX_PIXELS = 40_000_000
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
+_SAVE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP",
+                 ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
+
+AlphaMode = Literal["composite", "keep"]
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+def _open_checked(path: str | os.PathLike, max_pixels: int) -> Image.Image:
+    p = Path(path)
+    if not p.exists():
+        raise ImageReadError(f"{p}: no such file")
+    if p.is_dir():
+        raise ImageReadError(f"{p}: is a folder, not an image file")
+    if p.stat().st_size == 0:
+        raise ImageReadError(f"{p}: the file is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(p)
+    except UnidentifiedImageError:
+        raise ImageReadError(f"{p}: not a recognised image format "
+                             f"(supported: {', '.join(IMAGE_EXTENSIONS)})") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageReadError(f"{p}: image is too large to decode safely") from None
+    except OSError as exc:
+        raise ImageReadError(f"{p}: cannot be read ({exc})") from None
+    w, h = im.size
+    if w * h > max_pixels:
+        im.close()
+        raise ImageReadError(
+            f"{p}: {w}x{h} = {w * h / 1e6:.1f} MP exceeds the limit of {max_pixels / 1e6:.1f} MP "
+            "(raise it with --max-pixels / max_pixels=)")
+    if w == 0 or h == 0:
+        raise ImageReadError(f"{p}: image has zero size")
+    return im
+
+
+def _decode(im: Image.Image, p: Path) -> Image.Image:
+    """Force a full decode (catches truncation) and apply EXIF orientation."""
+    try:
+        im.load()
+        return ImageOps.exif_transpose(im)
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageReadError(f"{p}: corrupt or truncated image ({exc})") from None
+
+
+def _high_bit_to_float(im: Image.Image) -> np.ndarray:
+    arr = np.asarray(im).astype(np.float64)
+    if im.mode == "F":
+        top = 1.0 if arr.max(initial=0) <= 1.0 else 255.0
+    else:  # I;16*, I: 16-bit data unless values exceed it
+        top = 65535.0 if arr.max(initial=0) <= 65535 else float(arr.max())
+    return np.clip(arr / top, 0.0, 1.0).astype(np.float32)
+
+
+def _to_rgb_alpha(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    """Return (H, W, 3) RGB float32 in [0, 1] and an optional (H, W) alpha."""
+    mode = im.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        grey = _high_bit_to_float(im)
+        return np.repeat(grey[..., None], 3, axis=2), None
+    if mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif mode in ("LA", "La", "RGBa", "PA"):
+        im = im.convert("RGBA")
+    elif mode == "L" and "transparency" in im.info:
+        im = im.convert("RGBA")
+    if im.mode == "RGBA":
+        arr = np.asarray(im, dtype=np.float32) / 255.0
+        return arr[..., :3], arr[..., 3]
+    arr = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+    return arr, None
+
+
+def load_image_with_alpha(
+    path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Load an image as RGB plus its alpha channel, if it has one.
+
+    Returns:
+        ``(rgb, alpha)``: rgb (1, 3, H, W) float32 in [0, 1] *not* composited; alpha
+        (1, 1, H, W) in [0, 1] or ``None``.
+
+    Raises:
+        ImageReadError: missing, empty, unknown format, corrupt/truncated, or over ``max_pixels``.
+    """
+    p = Path(path)
+    im = _open_checked(p, max_pixels)
+    with im:
+        im = _decode(im, p)
+        try:
+            rgb, alpha = _to_rgb_alpha(im)
+        except (OSError, ValueError) as exc:
+            raise ImageReadError(f"{p}: cannot convert image mode {im.mode} ({exc})") from None
+    t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0)
+    a = None if alpha is None else torch.from_numpy(np.ascontiguousarray(alpha))[None, None]
+    return t, a
+
+
+def load_image(
+    path: str | os.PathLike,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    background: tuple[float, float, float] = (1.0, 1.0, 1.0),
+) -> torch.Tensor:
+    """Load an image file as a (1, 3, H, W) float32 RGB tensor in [0, 1].
+
+    Transparent images are composited over ``background`` (white by default). Use
+    :func:`load_image_with_alpha` to keep the alpha channel.
+
+    Raises:
+        ImageReadError: see :func:`load_image_with_alpha`.
+
+    Example:
+        >>> img = load_image("photo.jpg")  # doctest: +SKIP
+        >>> img.shape  # doctest: +SKIP
+        torch.Size([1, 3, 480, 640])
+    """
+    rgb, alpha = load_image_with_alpha(path, max_pixels=max_pixels)
+    if alpha is None:
+        return rgb
+    bg = torch.tensor(background, dtype=rgb.dtype).view(1, 3, 1, 1)
+    return rgb * alpha + bg * (1 - alpha)
+
+
+def to_tensor(im: Image.Image) -> torch.Tensor:
+    """Convert an in-memory PIL image to (1, 3, H, W) RGB in [0, 1] (alpha composited on white)."""
+    rgb, alpha = _to_rgb_alpha(ImageOps.exif_transpose(im))
+    t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0)
+    if alpha is not None:
+        a = torch.from_numpy(np.ascontiguousarray(alpha))[None, None]
+        t = t * a + (1 - a)
+    return t
+
+
+def to_pil(img: torch.Tensor, alpha: torch.Tensor | None = None) -> Image.Image:
+    """Convert (1, 3, H, W) or (3, H, W) in [0, 1] to an 8-bit PIL image (RGBA with ``alpha``)."""
+    if img.ndim == 4:
+        if img.shape[0] != 1:
+            raise ValueError(f"to_pil takes one image, got a batch of {img.shape[0]}")
+        img = img[0]
+    if img.ndim != 3 or img.shape[0] != 3:
+        raise ValueError(f"expected (3, H, W) RGB, got {tuple(img.shape)}")
+    arr = (img.detach().float().clamp(0, 1).cpu() * 255).round().to(torch.uint8)
+    arr = arr.permute(1, 2, 0).numpy()
+    if alpha is not None:
+        a = (alpha.detach().float().reshape(arr.shape[:2]).clamp(0, 1).cpu() * 255).round()
+        arr = np.concatenate([arr, a.to(torch.uint8).numpy()[..., None]], axis=2)
+        return Image.fromarray(arr, "RGBA")
+    return Image.fromarray(arr, "RGB")
+
+
+def resize_image(img: torch.Tensor, long_side: int | None = None, *, multiple: int = 1
+                 ) -> torch.Tensor:
+    """Resize (B, C, H, W) so the longer side is ``long_side`` (keeping aspect), then round both
+    sides down to a multiple of ``multiple`` (at least ``multiple``). Antialiased bicubic when
+    shrinking. ``long_side=None`` keeps the size and only applies the multiple."""
+    h, w = img.shape[-2:]
+    if long_side is not None:
+        if long_side < 1:
+            raise ValueError(f"size must be positive, got {long_side}")
+        s = long_side / max(h, w)
+        h, w = max(1, round(h * s)), max(1, round(w * s))
+    h = max(multiple, h // multiple * multiple)
+    w = max(multiple, w // multiple * multiple)
+    if (h, w) == tuple(img.shape[-2:]):
+        return img
+    return torch.nn.functional.interpolate(
+        img, size=(h, w), mode="bicubic", align_corners=False, antialias=True
+    ).clamp(0, 1)
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success move it into place atomically.
+
+    On any exception the temporary file is removed and ``path`` is untouched.
+
+    Raises:
+        OutputExistsError: if ``path`` exists and ``overwrite`` is false (checked before and,
+            without overwrite, enforced atomically at the final link).
+    """
+    dst = Path(path)
+    if dst.exists() and not overwrite:
+        raise OutputExistsError(f"{dst}: exists (use --overwrite / overwrite=True to replace it)")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        if overwrite:
+            os.replace(tmp, dst)
+        else:
+            try:
+                os.link(tmp, dst)  # fails if dst appeared meanwhile: never clobber
+            except FileExistsError:
+                raise OutputExistsError(f"{dst}: exists (use --overwrite to replace it)") from None
+            except OSError:  # filesystems without hard links
+                if dst.exists():
+                    raise OutputExistsError(f"{dst}: exists (use --overwrite)") from None
+                os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def save_image(
+    img: torch.Tensor,
+    path: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    quality: int = 95,
+    alpha: torch.Tensor | None = None,
+) -> Path:
+    """Write (1, 3, H, W) RGB in [0, 1] to ``path`` atomically; the format follows the suffix.
+
+    Args:
+        alpha: optional (1, 1, H, W) alpha to store (PNG, WebP, TIFF; ignored with a JPEG/BMP).
+
+    Raises:
+        ValueError: unknown output suffix.
+        OutputExistsError: ``path`` exists and ``overwrite`` is false.
+    """
+    dst = Path(path)
+    fmt = _SAVE_FORMATS.get(dst.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"{dst}: unknown output format {dst.suffix!r}; use one of "
+                         f"{', '.join(sorted(_SAVE_FORMATS))}")
+    if fmt in ("JPEG", "BMP"):
+        alpha = None
+    pil = to_pil(img, alpha)
+    with atomic_output(dst, overwrite=overwrite) as tmp:
+        kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+        pil.save(tmp, format=fmt, **kwargs)
+    return dst
+
+
+# --- numeric maps (depth, disparity, masks) --------------------------------------------------
+
+def _read_pfm(p: Path) -> np.ndarray:
+    with p.open("rb") as f:
+        header = f.readline().strip()
+        if header not in (b"PF", b"Pf"):
+            raise DepthMapError(f"{p}: not a PFM file (header {header[:8]!r})")
+        dims = f.readline().split()
+        scale_line = f.readline().strip()
+        try:
+            w, h = int(dims[0]), int(dims[1])
+            scale = float(scale_line)
+        except (IndexError, ValueError):
+            raise DepthMapError(f"{p}: malformed PFM header") from None
+        channels = 3 if header == b"PF" else 1
+        dtype = "<f4" if scale < 0 else ">f4"
+        data = np.frombuffer(f.read(), dtype=dtype)
+    if data.size != w * h * channels:
+        raise DepthMapError(f"{p}: PFM holds {data.size} values, expected {w}x{h}x{channels}")
+    arr = data.reshape(h, w, channels)[::-1, :, 0]  # PFM rows go bottom to top
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def read_map_array(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS
+                   ) -> np.ndarray:
+    """Read a single-channel numeric map (depth, disparity, mask) as (H, W) float32.
+
+    Supports 8/16-bit PNG/TIFF (raw values, not rescaled), ``.npy`` (2-D, or 3-D with one
+    channel) and ``.pfm``. Colour images are converted to greyscale luminance.
+
+    Raises:
+        DepthMapError: missing, unreadable, or not a 2-D map.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DepthMapError(f"{p}: no such file")
+    suffix = p.suffix.lower()
+    if suffix == ".npy":
+        try:
+            arr = np.load(p, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise DepthMapError(f"{p}: not a readable .npy array ({exc})") from None
+    elif suffix == ".pfm":
+        arr = _read_pfm(p)
+    else:
+        try:
+            im = _open_checked(p, max_pixels)
+        except ImageReadError as exc:
+            raise DepthMapError(str(exc)) from None
+        with im:
+            im = _decode(im, p)
+            if im.mode in ("RGB", "RGBA", "P", "CMYK", "LA", "YCbCr"):
+                im = im.convert("L")
+            arr = np.asarray(im)
+    arr = np.squeeze(np.asarray(arr))
+    if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.number):
+        raise DepthMapError(f"{p}: expected a 2-D numeric map, got shape {arr.shape} "
+                            f"and dtype {arr.dtype}")
+    if arr.size > max_pixels:
+        raise DepthMapError(f"{p}: map of {arr.size} values exceeds the pixel limit")
+    return arr.astype(np.float32)

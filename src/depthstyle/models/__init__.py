@@ -1,0 +1,174 @@
+"""Encoders, decoders and the :class:`StyleModel` that pairs them.
+
+``load_model`` accepts a registry name (``depthstyle-lite0``, ``vgg19-adain``) or the path of a
+decoder file written by ``depthstyle train`` (safetensors with the encoder recorded in its
+metadata).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from torch import nn
+
+from depthstyle.errors import WeightsError
+from depthstyle.models.decoder import compact_decoder
+from depthstyle.models.encoder import Encoder
+from depthstyle.models.lite0 import lite0_encoder
+from depthstyle.models.vgg import adain_decoder_sequential, random_vgg19_encoder, vgg19_encoder
+
+__all__ = [
+    "Encoder",
+    "StyleModel",
+    "ENCODERS",
+    "DEFAULT_DECODER_WIDTHS",
+    "build_encoder",
+    "build_decoder",
+    "load_model",
+    "save_decoder",
+    "count_parameters",
+]
+
+ENCODERS = ("lite0", "random-vgg19", "vgg19")
+# Channels per decoder scale, deepest first (see compact_decoder).
+DEFAULT_DECODER_WIDTHS = {
+    "lite0": (256, 128, 64, 32, 16),
+    "random-vgg19": (256, 128, 64, 32),
+    "vgg19": (256, 128, 64, 32),
+}
+
+
+class StyleModel(nn.Module):
+    """An encoder with taps and the decoder that inverts its deepest tap.
+
+    Attributes:
+        encoder: frozen :class:`Encoder`.
+        decoder: (B, C_last, h, w) -> (B, 3, h*f, w*f) where f is :attr:`downsampling`.
+        name: registry name or file path it was loaded from.
+        metadata: what the weights file recorded (encoder, widths, training steps...).
+    """
+
+    def __init__(self, encoder: Encoder, decoder: nn.Module, name: str,
+                 metadata: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+        self.name = name
+        self.metadata = dict(metadata or {})
+
+    @property
+    def downsampling(self) -> int:
+        """Input sides should be multiples of this (the deepest tap's stride)."""
+        return 16 if self.encoder.name == "lite0" else 8
+
+
+def build_encoder(name: str, *, seed: int = 0, download: bool = True) -> Encoder:
+    """Build a frozen encoder with its weights.
+
+    Args:
+        name: ``"lite0"`` (bundled ImageNet weights), ``"random-vgg19"`` (seeded random
+            weights), or ``"vgg19"`` (published ``vgg_normalised.pth``, from the weights registry).
+        seed: seed of ``random-vgg19``.
+        download: allow downloading ``vgg19`` weights.
+
+    Raises:
+        WeightsError: unknown name, or weights missing/corrupt.
+    """
+    from depthstyle import weights as W
+
+    if name == "lite0":
+        enc = lite0_encoder()
+        wf = W.REGISTRY["depthstyle-lite0"].files["encoder"]
+        W.load_state_dict_strict(enc, W.load_state_dict_file(W.fetch_file(wf)), what=wf.filename)
+        return enc
+    if name == "random-vgg19":
+        return random_vgg19_encoder(seed=seed)
+    if name == "vgg19":
+        wf = W.REGISTRY["vgg19-adain"].files["encoder"]
+        return vgg19_encoder(state_dict=W.load_state_dict_file(W.fetch_file(wf, download=download),
+                                                               wf.format))
+    raise WeightsError(f"unknown encoder {name!r}; choose one of {', '.join(ENCODERS)}")
+
+
+def build_decoder(encoder: Encoder, widths: tuple[int, ...] | None = None) -> nn.Sequential:
+    """A fresh compact decoder for ``encoder``'s deepest tap."""
+    widths = tuple(widths or DEFAULT_DECODER_WIDTHS[encoder.name])
+    return compact_decoder(encoder.channels[-1], widths)
+
+
+def save_decoder(decoder: nn.Module, path: str | os.PathLike, *, encoder: Encoder,
+                 widths: tuple[int, ...], seed: int = 0, extra: dict[str, str] | None = None,
+                 overwrite: bool = True) -> Path:
+    """Save a trained decoder as safetensors with what is needed to rebuild the model."""
+    from safetensors.torch import save_file
+
+    from depthstyle.io import atomic_output
+
+    meta = {"format": "depthstyle-decoder-v1", "encoder": encoder.name,
+            "encoder_seed": str(seed), "widths": json.dumps(list(widths))}
+    meta.update(extra or {})
+    tensors = {k: v.detach().float().contiguous().cpu() for k, v in decoder.state_dict().items()}
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
+    return Path(path)
+
+
+def _load_decoder_file(path: Path, *, download: bool) -> StyleModel:
+    from safetensors import safe_open
+
+    from depthstyle import weights as W
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = dict(f.metadata() or {})
+    except Exception as exc:  # noqa: BLE001
+        raise WeightsError(f"{path}: not a readable safetensors decoder file ({exc})") from None
+    if meta.get("format") != "depthstyle-decoder-v1":
+        raise WeightsError(f"{path}: no depthstyle decoder metadata (written by `depthstyle "
+                           "train`?); found keys {sorted(meta)}")
+    try:
+        widths = tuple(int(w) for w in json.loads(meta["widths"]))
+        seed = int(meta.get("encoder_seed", "0"))
+    except (KeyError, ValueError, TypeError):
+        raise WeightsError(f"{path}: malformed decoder metadata {meta}") from None
+    encoder = build_encoder(meta.get("encoder", ""), seed=seed, download=download)
+    decoder = build_decoder(encoder, widths)
+    W.load_state_dict_strict(decoder, W.load_state_dict_file(path), what=str(path))
+    return StyleModel(encoder, decoder.eval(), str(path), meta)
+
+
+def load_model(name: str | os.PathLike = "depthstyle-lite0", *, download: bool = True
+               ) -> StyleModel:
+    """Load a named model from the registry or a decoder file written by ``depthstyle train``.
+
+    Raises:
+        WeightsError: unknown name, missing/corrupt files, wrong keys.
+        DownloadError: a download failed.
+    """
+    from depthstyle import weights as W
+
+    p = Path(name)
+    if str(name) not in W.REGISTRY and (p.suffix == ".safetensors" or p.exists()):
+        if not p.is_file():
+            raise WeightsError(f"{p}: no such decoder file")
+        return _load_decoder_file(p, download=download)
+    entry = W.get_entry(str(name))
+    if entry.encoder == "vgg19":
+        encoder = build_encoder("vgg19", download=download)
+        wf = entry.files["decoder"]
+        decoder = adain_decoder_sequential()
+        W.load_state_dict_strict(
+            decoder, W.load_state_dict_file(W.fetch_file(wf, download=download), wf.format),
+            what=f"AdaIN decoder ({wf.filename})")
+        return StyleModel(encoder, decoder.eval(), entry.name, {"encoder": "vgg19"})
+    path = W.fetch_file(entry.files["decoder"], download=download)
+    model = _load_decoder_file(path, download=download)
+    model.name = entry.name
+    return model
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of parameters (trainable or not)."""
+    return sum(p.numel() for p in module.parameters())

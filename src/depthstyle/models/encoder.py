@@ -1,0 +1,85 @@
+"""Staged feature encoders with named taps.
+
+An :class:`Encoder` is a chain of stages; stage ``i`` maps the output of stage ``i-1`` (or the
+RGB image in [0, 1] for the first stage) to the features of tap ``level_names[i]``. Keeping the
+stages separate lets the pipeline restyle features *between* stages, which is how depth-aware
+strength acts at several encoder levels (Kitov et al., arXiv 1906.01123).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+__all__ = ["Encoder"]
+
+
+class Encoder(nn.Module):
+    """A frozen feature extractor made of stages, one per named tap.
+
+    Args:
+        stages: modules; ``stages[i]`` maps tap ``i-1`` (or the image) to tap ``i``.
+        level_names: one name per stage, e.g. ``("relu1_1", "relu2_1", "relu3_1", "relu4_1")``.
+        channels: output channels of each stage.
+        name: a short identifier stored with trained decoders (``"vgg19"``, ``"lite0"``...).
+
+    Input images are float RGB in [0, 1], shape (B, 3, H, W); each stage does its own input
+    normalisation where needed.
+    """
+
+    def __init__(
+        self,
+        stages: Sequence[nn.Module],
+        level_names: Sequence[str],
+        channels: Sequence[int],
+        name: str,
+    ) -> None:
+        super().__init__()
+        if not (len(stages) == len(level_names) == len(channels)):
+            raise ValueError(
+                f"stages ({len(stages)}), level_names ({len(level_names)}) and channels "
+                f"({len(channels)}) must have the same length"
+            )
+        self.stages = nn.ModuleList(stages)
+        self.level_names = tuple(level_names)
+        self.channels = tuple(int(c) for c in channels)
+        self.name = name
+        self.requires_grad_(False)
+        self.eval()
+
+    @property
+    def num_levels(self) -> int:
+        """Number of taps."""
+        return len(self.stages)
+
+    def level_index(self, level: int | str) -> int:
+        """Return the 0-based index of a tap given by 1-based number or by name.
+
+        Raises:
+            ValueError: if the level is unknown for this encoder.
+        """
+        if isinstance(level, str) and level.isdigit():
+            level = int(level)
+        if isinstance(level, int):
+            if 1 <= level <= self.num_levels:
+                return level - 1
+        elif level in self.level_names:
+            return self.level_names.index(level)
+        raise ValueError(
+            f"unknown level {level!r} for encoder {self.name!r}: use 1..{self.num_levels} "
+            f"or one of {', '.join(self.level_names)}"
+        )
+
+    def forward(self, image: torch.Tensor) -> list[torch.Tensor]:
+        """Return the features of every tap, shallow to deep."""
+        feats = []
+        x = image
+        for stage in self.stages:
+            x = stage(x)
+            feats.append(x)
+        return feats
+
+    def train(self, mode: bool = True) -> Encoder:  # noqa: D102 - frozen: always eval
+        return super().train(False)

@@ -1,0 +1,58 @@
+"""Training losses.
+
+* content and mean/std style losses: Huang & Belongie, ICCV 2017, eqs. 11-13;
+* depth-preservation loss: Liu, Lai & Fang, "Depth-aware neural style transfer", NPAR 2017 (a
+  distance between a depth network's outputs on the stylized and the content image). We compare
+  per-image standardised outputs so the loss ignores the scale and shift ambiguity of monocular
+  depth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from depthstyle.ops import calc_mean_std
+
+__all__ = ["content_loss", "style_loss", "depth_loss", "standardize"]
+
+
+def content_loss(output_feat: torch.Tensor, target_feat: torch.Tensor) -> torch.Tensor:
+    """MSE between the output's deepest features and the AdaIN target (eq. 12)."""
+    return F.mse_loss(output_feat, target_feat)
+
+
+def style_loss(output_feats: Sequence[torch.Tensor], style_feats: Sequence[torch.Tensor]
+               ) -> torch.Tensor:
+    """Sum over levels of MSE of channel means plus MSE of channel stds (eq. 13)."""
+    total = output_feats[0].new_zeros(())
+    for o, s in zip(output_feats, style_feats, strict=True):
+        om, os_ = calc_mean_std(o)
+        sm, ss = calc_mean_std(s)
+        total = total + F.mse_loss(om, sm) + F.mse_loss(os_, ss)
+    return total
+
+
+def standardize(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """Per-image zero mean, unit std over all non-batch dimensions."""
+    flat = x.flatten(1)
+    mean = flat.mean(1).view(-1, *([1] * (x.ndim - 1)))
+    std = flat.std(1, unbiased=False).view(-1, *([1] * (x.ndim - 1)))
+    return (x - mean) / (std + eps)
+
+
+def depth_loss(depth_fn: Callable[[torch.Tensor], torch.Tensor], output: torch.Tensor,
+               content: torch.Tensor) -> torch.Tensor:
+    """MSE between standardised depth predictions of output and content (Liu et al. 2017).
+
+    ``depth_fn`` maps (B, 3, H, W) RGB in [0, 1] to (B, 1, h, w) depth-like maps and must be
+    differentiable; the content's prediction is treated as a constant target.
+    """
+    with torch.no_grad():
+        target = standardize(depth_fn(content))
+    pred = standardize(depth_fn(output))
+    if pred.shape[-2:] != target.shape[-2:]:
+        pred = F.interpolate(pred, size=target.shape[-2:], mode="bilinear", align_corners=False)
+    return F.mse_loss(pred, target)

@@ -1,0 +1,284 @@
+"""Decoder training (``depthstyle train``), resumable and seeded.
+
+The AdaIN recipe (Huang & Belongie 2017, section 6): a frozen encoder, AdaIN at the deepest tap,
+a decoder trained with content loss on the AdaIN target plus ``style_weight`` times the mean/std
+style loss over all taps, Adam with ``lr / (1 + lr_decay * step)``. Additions:
+
+* ``mix_fraction`` of each batch uses a random global strength in [0, 1) (target
+  ``lerp(f_c, AdaIN(f_c, f_s), a)``, content loss only), so the decoder also inverts the partly
+  stylized features that depth-aware strength and alpha produce;
+* an optional depth-preservation term (Liu et al. 2017) with any differentiable depth model.
+
+Checkpoints hold decoder, optimiser and step; batches depend only on ``(seed, step)``, so a
+resumed run continues exactly as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from depthstyle.errors import DepthStyleError, SettingsError
+from depthstyle.models import build_decoder, build_encoder, save_decoder
+from depthstyle.ops import adain
+from depthstyle.training.data import ImageFolder
+from depthstyle.training.losses import content_loss, depth_loss, style_loss
+
+__all__ = ["TrainConfig", "Trainer", "train"]
+
+log = logging.getLogger(__name__)
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of a training run (all stored in the checkpoint)."""
+
+    content_dir: str
+    style_dir: str
+    out_dir: str
+    encoder: str = "lite0"
+    encoder_seed: int = 0
+    widths: tuple[int, ...] | None = None
+    size: int = 256
+    batch_size: int = 8
+    steps: int = 10_000
+    lr: float = 1e-4
+    lr_decay: float = 5e-5
+    style_weight: float = 10.0
+    mix_fraction: float = 0.25
+    depth_weight: float = 0.0
+    depth_model: str | None = None
+    seed: int = 0
+    checkpoint_every: int = 250
+    sample_every: int = 500
+    log_every: int = 10
+    max_minutes: float | None = None
+    device: str = "cpu"
+    amp: bool = True
+
+    def validate(self) -> None:
+        """Raise :class:`SettingsError` for out-of-range values."""
+        checks = [
+            (self.size >= 32 and self.size % 16 == 0, f"size must be a multiple of 16 >= 32, "
+                                                      f"got {self.size}"),
+            (self.batch_size >= 1, "batch size must be >= 1"),
+            (self.steps >= 1, "steps must be >= 1"),
+            (self.lr > 0 and self.lr_decay >= 0, "lr must be > 0 and lr decay >= 0"),
+            (self.style_weight >= 0 and self.depth_weight >= 0, "loss weights must be >= 0"),
+            (0 <= self.mix_fraction < 1, "mix fraction must be in [0, 1)"),
+            (self.depth_weight == 0 or self.depth_model, "--depth-weight needs --depth-model"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise SettingsError(msg)
+
+
+class Trainer:
+    """Holds the models, optimiser and data of one run; :meth:`run` trains to ``steps``."""
+
+    def __init__(self, config: TrainConfig,
+                 depth_fn: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
+        config.validate()
+        self.config = config
+        self.device = torch.device(config.device)
+        self.out = Path(config.out_dir)
+        self.content = ImageFolder(config.content_dir, config.size)
+        self.style = ImageFolder(config.style_dir, config.size)
+        self.encoder = build_encoder(config.encoder, seed=config.encoder_seed).to(self.device)
+        self.widths = tuple(config.widths or ()) or None
+        self.decoder = build_decoder(self.encoder, self.widths).to(self.device)
+        self.widths = self.widths or _widths_of(self.decoder)
+        self.optimizer = torch.optim.Adam(self.decoder.parameters(), lr=config.lr)
+        self.step = 0
+        self.depth_fn = depth_fn
+        if config.depth_weight > 0 and depth_fn is None:
+            from depthstyle.depth import differentiable_depth_model
+
+            self.depth_fn = differentiable_depth_model(config.depth_model, device=self.device)
+
+    # -- checkpoints --------------------------------------------------------------------------
+    def save_checkpoint(self) -> Path:
+        """Write decoder, optimiser and step atomically to ``out_dir/checkpoint.pt``."""
+        from depthstyle.io import atomic_output
+
+        self.out.mkdir(parents=True, exist_ok=True)
+        state = {
+            "step": self.step,
+            "decoder": self.decoder.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "config": json.dumps(dataclasses.asdict(self.config)),
+            "widths": list(self.widths),
+        }
+        path = self.out / CHECKPOINT
+        with atomic_output(path, overwrite=True) as tmp:
+            torch.save(state, tmp)
+        return path
+
+    def load_checkpoint(self, path: Path) -> None:
+        """Restore decoder, optimiser and step (weights-only load)."""
+        state = torch.load(path, map_location=self.device, weights_only=True)
+        old = json.loads(state["config"])
+        for key in ("encoder", "encoder_seed"):
+            if old.get(key) != getattr(self.config, key):
+                raise SettingsError(f"{path}: checkpoint was trained with {key}={old.get(key)!r}, "
+                                    f"not {getattr(self.config, key)!r}")
+        if tuple(state["widths"]) != tuple(self.widths):
+            raise SettingsError(f"{path}: checkpoint decoder widths {state['widths']} differ from "
+                                f"{list(self.widths)}")
+        self.decoder.load_state_dict(state["decoder"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step = int(state["step"])
+
+    # -- one step -----------------------------------------------------------------------------
+    def _lr(self) -> float:
+        return self.config.lr / (1.0 + self.config.lr_decay * self.step)
+
+    def batches(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The (content, style) batch of ``step``: a pure function of (seed, step)."""
+        gen = torch.Generator().manual_seed(self.config.seed * 1_000_003 + step)
+        n = self.config.batch_size
+        return (self.content.batch(n, gen).to(self.device),
+                self.style.batch(n, gen).to(self.device))
+
+    def losses(self, content: torch.Tensor, style: torch.Tensor, step: int
+               ) -> dict[str, torch.Tensor]:
+        """Forward pass and losses of one batch."""
+        cfg = self.config
+        n = content.shape[0]
+        n_mix = min(n - 1, math.floor(n * cfg.mix_fraction)) if n > 1 else 0
+        with torch.no_grad():
+            f_c = self.encoder(content)[-1]
+            f_s = self.encoder(style)
+            target = adain(f_c, f_s[-1])
+            if n_mix:
+                gen = torch.Generator().manual_seed(cfg.seed * 7_919 + step)
+                a = torch.rand(n_mix, 1, 1, 1, generator=gen).to(target)
+                target = torch.cat([target[: n - n_mix],
+                                    torch.lerp(f_c[n - n_mix:], target[n - n_mix:], a)])
+        use_amp = cfg.amp and self.device.type == "cuda"
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_amp):
+            out = self.decoder(target)
+            f_o = self.encoder(out.float() if use_amp else out)
+        out = out.float()
+        f_o = [f.float() for f in f_o]
+        full = n - n_mix
+        terms = {
+            "content": content_loss(f_o[-1], target),
+            "style": style_loss([f[:full] for f in f_o], [f[:full] for f in f_s]),
+        }
+        total = terms["content"] + cfg.style_weight * terms["style"]
+        if cfg.depth_weight > 0 and self.depth_fn is not None:
+            terms["depth"] = depth_loss(self.depth_fn, out.clamp(0, 1), content)
+            total = total + cfg.depth_weight * terms["depth"]
+        terms["total"] = total
+        return terms
+
+    def train_step(self) -> dict[str, float]:
+        """One optimisation step; returns the loss values."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = self._lr()
+        content, style = self.batches(self.step)
+        self.decoder.train()
+        terms = self.losses(content, style, self.step)
+        self.optimizer.zero_grad(set_to_none=True)
+        terms["total"].backward()
+        self.optimizer.step()
+        self.step += 1
+        return {k: float(v.detach()) for k, v in terms.items()}
+
+    # -- samples ------------------------------------------------------------------------------
+    @torch.no_grad()
+    def save_samples(self, n: int = 4) -> Path:
+        """Grid of fixed content/style pairs and their outputs: rows content, style, output."""
+        from depthstyle.io import save_image
+
+        gen = torch.Generator().manual_seed(12_345)
+        c = self.content.batch(n, gen).to(self.device)
+        s = self.style.batch(n, gen).to(self.device)
+        self.decoder.eval()
+        out = self.decoder(adain(self.encoder(c)[-1], self.encoder(s)[-1])).clamp(0, 1)
+        rows = [torch.cat(list(x), dim=2) for x in (c, s, out)]
+        grid = torch.cat(rows, dim=1).unsqueeze(0)
+        path = self.out / "samples" / f"step_{self.step:07d}.png"
+        save_image(grid.cpu(), path, overwrite=True)
+        return path
+
+    # -- loop ---------------------------------------------------------------------------------
+    def run(self, *, progress: bool = True) -> Path:
+        """Train until ``steps`` (resuming from ``out_dir/checkpoint.pt`` if present).
+
+        Returns:
+            Path of the exported decoder (``out_dir/decoder.safetensors``).
+        """
+        from tqdm.auto import tqdm
+
+        cfg = self.config
+        ckpt = self.out / CHECKPOINT
+        if ckpt.exists():
+            self.load_checkpoint(ckpt)
+            log.info("resumed from %s at step %d", ckpt, self.step)
+        self.out.mkdir(parents=True, exist_ok=True)
+        log_path = self.out / "log.csv"
+        new_log = not log_path.exists()
+        started = time.monotonic()
+        with open(log_path, "a", newline="") as fh, tqdm(
+            total=cfg.steps, initial=self.step, disable=not progress, desc="train", unit="step"
+        ) as bar:
+            writer = csv.writer(fh)
+            if new_log:
+                writer.writerow(["step", "total", "content", "style", "depth", "lr", "seconds"])
+            try:
+                while self.step < cfg.steps:
+                    t0 = time.monotonic()
+                    vals = self.train_step()
+                    if not math.isfinite(vals["total"]):
+                        raise DepthStyleError(f"loss became {vals['total']} at step {self.step}; "
+                                              "lower --lr or --style-weight")
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{vals['total']:.3f}", refresh=False)
+                    if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                        writer.writerow([self.step, f"{vals['total']:.5f}",
+                                         f"{vals['content']:.5f}", f"{vals['style']:.5f}",
+                                         f"{vals.get('depth', 0.0):.5f}", f"{self._lr():.3e}",
+                                         f"{time.monotonic() - t0:.3f}"])
+                        fh.flush()
+                    if self.step % cfg.checkpoint_every == 0:
+                        self.save_checkpoint()
+                    if cfg.sample_every and self.step % cfg.sample_every == 0:
+                        self.save_samples()
+                    if cfg.max_minutes and time.monotonic() - started > cfg.max_minutes * 60:
+                        log.info("time limit reached at step %d", self.step)
+                        break
+            finally:
+                self.save_checkpoint()
+        return self.export()
+
+    def export(self, path: Path | None = None) -> Path:
+        """Write the decoder as safetensors with the metadata ``load_model`` needs."""
+        path = path or self.out / "decoder.safetensors"
+        return save_decoder(self.decoder, path, encoder=self.encoder, widths=self.widths,
+                            seed=self.config.encoder_seed,
+                            extra={"steps": str(self.step), "size": str(self.config.size),
+                                   "batch_size": str(self.config.batch_size),
+                                   "style_weight": str(self.config.style_weight)})
+
+
+def _widths_of(decoder: torch.nn.Sequential) -> tuple[int, ...]:
+    convs = [m for m in decoder if isinstance(m, torch.nn.Conv2d)]
+    # compact_decoder: a 1x1 conv, then two 3x3 convs per scale, then the RGB conv
+    return tuple(c.in_channels for c in convs[1:-1:2])
+
+
+def train(config: TrainConfig, *, progress: bool = True) -> Path:
+    """Train (or resume) a decoder; returns the exported decoder path."""
+    return Trainer(config).run(progress=progress)
