@@ -1,0 +1,525 @@
+"""Command-line interface: ``depthstyle stylize|info|weights|train``.
+
+Exit codes: 0 success; 1 a run error (unreadable input, missing weights...) or some inputs of a
+batch failed; 2 invalid usage or option values; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from depthstyle.errors import DepthStyleError, SettingsError
+
+log = logging.getLogger("depthstyle")
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+STYLIZE_EXAMPLES = """\
+examples:
+  depthstyle stylize photo.jpg -s painting.jpg -o out.png
+  depthstyle stylize photo.jpg -s painting.jpg -o out.png --depth photo_depth.png --save-maps
+  depthstyle stylize photos/ -s a.jpg -s b.jpg -o results/          # every photo x every style
+  depthstyle stylize photo.jpg -s a.jpg -s b.jpg --style-weights 0.7,0.3 -o mix.png
+  depthstyle stylize photo.jpg -s a.jpg -s b.jpg --mask mask.png -o regions.png
+  depthstyle stylize photo.jpg -s painting.jpg --depth auto --offset 0.3 --contrast 20 -o out.png
+  depthstyle stylize photo.jpg -s painting.jpg --depth none --alpha 0.6 -o plain_adain.png
+
+depth: --depth none (uniform strength, plain AdaIN), auto (monocular model, needs
+'transformers' and a local model), FILE (a depth map; add --depth-kind disparity for
+disparity/inverse depth), or DIR (maps named <content-stem>.depth.png, .png, .npy, .pfm).
+"""
+
+
+def _float_list(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") \
+            from None
+
+
+def _unit_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {v}")
+    return v
+
+
+def _nonneg_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (0.0 <= v < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {v}")
+    return v
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def _levels(text: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in text.split(",") if x.strip())
+
+
+# --- shared option groups ----------------------------------------------------------------------
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument("--model", default="depthstyle-lite0", metavar="NAME|FILE",
+                   help="registry name (see `depthstyle weights list`) or a decoder .safetensors "
+                        "written by `depthstyle train` (default: %(default)s, bundled)")
+    g.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps (default: auto)")
+    g.add_argument("--half", action="store_true", help="float16 on CUDA (ignored on CPU)")
+
+
+def _add_strength_options(p: argparse.ArgumentParser) -> None:
+    from depthstyle.strength import DEFAULT_CONTRAST, DEFAULT_OFFSET
+
+    g = p.add_argument_group("strength (docs/method.md)")
+    g.add_argument("--alpha", type=_unit_float, default=1.0,
+                   help="global stylization strength, 0 = content only (default: 1)")
+    g.add_argument("--offset", type=_unit_float, default=DEFAULT_OFFSET,
+                   help="minimum strength of the nearest regions as a fraction of alpha "
+                        "(default: %(default)s)")
+    g.add_argument("--contrast", type=_nonneg_float, default=DEFAULT_CONTRAST,
+                   help="sharpness of the near/far split (default: %(default)s)")
+    g.add_argument("--levels", type=_levels, default=(), metavar="L1,L2",
+                   help="encoder levels where strength acts: numbers 1-4 or tap names "
+                        "(default: the deepest)")
+    g.add_argument("--invert", action="store_true",
+                   help="stylize near regions and keep far ones")
+
+
+def _add_depth_options(p: argparse.ArgumentParser, default: str = "none") -> None:
+    from depthstyle.depth import DEFAULT_DEPTH_MODEL
+
+    g = p.add_argument_group("depth")
+    g.add_argument("--depth", default=default, metavar="none|auto|FILE|DIR",
+                   help="where proximity comes from (default: %(default)s)")
+    g.add_argument("--depth-kind", choices=("depth", "disparity"), default="depth",
+                   help="how to read depth-map files: depth (larger = farther) or disparity "
+                        "(larger = nearer, also inverse depth) (default: depth)")
+    g.add_argument("--depth-model", default=DEFAULT_DEPTH_MODEL, metavar="ID|DIR",
+                   help="depth model for --depth auto: local folder or cached hub id "
+                        "(default: %(default)s)")
+    g.add_argument("--depth-resolution", type=_positive_int, default=None, metavar="PX",
+                   help="input size of the depth model (smaller = faster)")
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    p.add_argument("-q", "--quiet", action="store_true", help="only errors")
+
+
+# --- stylize -----------------------------------------------------------------------------------
+
+def _expand_inputs(items: Sequence[str]) -> list[Path]:
+    from depthstyle.io import IMAGE_EXTENSIONS
+
+    out: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.is_file()
+                           and f.suffix.lower() in IMAGE_EXTENSIONS and not f.name.startswith("."))
+            if not found:
+                raise DepthStyleError(f"{p}: folder holds no images ({', '.join(IMAGE_EXTENSIONS)})")
+            out += found
+        elif any(c in item for c in "*?["):
+            matches = sorted(Path(m) for m in glob.glob(item, recursive=True))
+            if not matches:
+                raise DepthStyleError(f"{item}: pattern matches no file")
+            out += [m for m in matches if m.is_file()]
+        else:
+            out.append(p)  # missing files are reported per file, with the others still done
+    return out
+
+
+def _output_paths(contents: list[Path], styles: list[Path], out: Path, fmt: str, combine: bool
+                  ) -> list[tuple[Path, list[Path], Path]]:
+    """(content, styles of this job, output path) for every job."""
+    style_groups = [styles] if combine else [[s] for s in styles]
+    single = len(contents) == 1 and len(style_groups) == 1
+    if single and out.suffix:
+        return [(contents[0], style_groups[0], out)]
+    if out.suffix and out.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff",
+                                             ".bmp"):
+        raise SettingsError(f"{out}: several outputs ({len(contents) * len(style_groups)}) need "
+                            "an output folder, not a file name")
+    jobs = []
+    for c in contents:
+        for group in style_groups:
+            tag = "+".join(s.stem for s in group)
+            jobs.append((c, group, out / f"{c.stem}_{tag}.{fmt}"))
+    return jobs
+
+
+def _load_masks(paths: list[str], n_styles: int, size: tuple[int, int]):
+    import torch
+    import torch.nn.functional as F
+
+    from depthstyle.io import read_map_array
+
+    if n_styles < 2:
+        raise SettingsError("--mask needs at least two styles (one per region)")
+    maps = []
+    for p in paths:
+        arr = torch.from_numpy(read_map_array(p))
+        top = float(arr.max()) if float(arr.max()) > 1 else 1.0
+        maps.append((arr / (255.0 if top <= 255 else top))[None, None])
+    if len(maps) == 1 and n_styles == 2:
+        maps.append(1 - maps[0])
+    if len(maps) != n_styles:
+        raise SettingsError(f"{len(maps)} masks for {n_styles} styles: give one mask per style "
+                            "(or one mask for two styles: white = first, black = second)")
+    m = torch.cat([F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+                   for x in maps], 1)
+    return m.clamp(0, 1)
+
+
+def _cmd_stylize(args: argparse.Namespace) -> int:
+    import torch
+    from tqdm.auto import tqdm
+
+    from depthstyle.depth import DepthMapFile, find_depth_file, make_depth_source
+    from depthstyle.io import load_image_with_alpha, resize_image, save_image
+    from depthstyle.pipeline import StyleSettings, Stylizer
+    from depthstyle.strength import check_strength_params
+
+    check_strength_params(args.offset, args.contrast, args.alpha)
+    settings = StyleSettings(
+        alpha=args.alpha, offset=args.offset, contrast=args.contrast, levels=args.levels,
+        invert=args.invert, depth_aware=args.depth != "none", preserve_color=args.preserve_color,
+        style_weights=args.style_weights, content_size=args.content_size,
+        style_size=args.style_size, crop=args.crop)
+    settings.validate()
+    contents = _expand_inputs(args.content)
+    styles = _expand_inputs(args.style)
+    combine = bool(args.style_weights) or bool(args.mask)
+    if args.style_weights and len(args.style_weights) != len(styles):
+        raise SettingsError(f"--style-weights has {len(args.style_weights)} values for "
+                            f"{len(styles)} styles")
+    jobs = _output_paths(contents, styles, Path(args.output), args.format, combine)
+    if not args.overwrite:
+        existing = [str(o) for _, _, o in jobs if o.exists()]
+        if existing:
+            raise DepthStyleError(f"{len(existing)} output file(s) exist, e.g. {existing[0]}; "
+                                  "use --overwrite to replace them")
+    depth_dir = Path(args.depth) if args.depth not in ("none", "auto") and Path(args.depth).is_dir() \
+        else None
+    if depth_dir is None and args.depth not in ("none", "auto") and len(contents) > 1:
+        raise SettingsError("--depth FILE applies to one content image; for several give a "
+                            "folder of maps named after the contents, or --depth auto")
+    default_depth = None
+    if depth_dir is None:
+        default_depth = make_depth_source(args.depth, kind=args.depth_kind, model=args.depth_model,
+                                          device=args.device if args.device != "auto" else "cpu",
+                                          resolution=args.depth_resolution)
+    stylizer = Stylizer(args.model, depth=default_depth, device=args.device, half=args.half,
+                        max_pixels=args.max_pixels)
+    log.info("model %s on %s; %d job(s)", stylizer.model.name, stylizer.device, len(jobs))
+
+    failures: list[str] = []
+    bar = tqdm(jobs, desc="stylize", unit="img", disable=None if len(jobs) > 1 else True)
+    for content, group, out in bar:
+        try:
+            rgb, alpha = load_image_with_alpha(content, max_pixels=args.max_pixels)
+            if alpha is not None and args.alpha_mode == "composite":
+                rgb, alpha = rgb * alpha + (1 - alpha), None
+            depth = None
+            if depth_dir is not None:
+                dfile = find_depth_file(depth_dir, content.stem)
+                if dfile is None:
+                    raise DepthStyleError(f"{content}: no depth map named {content.stem}.* in "
+                                          f"{depth_dir}")
+                depth = DepthMapFile(dfile, args.depth_kind)
+            masks = None
+            if args.mask:
+                size = resize_image(rgb, args.content_size).shape[-2:]
+                masks = _load_masks(args.mask, len(group), tuple(size))
+            result = stylizer(rgb, group, settings, depth=depth, masks=masks)
+            if alpha is not None:
+                alpha = torch.nn.functional.interpolate(alpha, size=result.image.shape[-2:],
+                                                        mode="bilinear", align_corners=False)
+            save_image(result.image, out, overwrite=args.overwrite, alpha=alpha,
+                       quality=args.quality)
+            if args.save_maps:
+                for name, m in (("proximity", result.proximity), ("strength", result.strength)):
+                    save_image(m.expand(-1, 3, -1, -1), out.with_name(f"{out.stem}.{name}.png"),
+                               overwrite=args.overwrite)
+            log.info("wrote %s", out)
+        except (DepthStyleError, ValueError, OSError) as exc:
+            msg = str(exc) if str(content) in str(exc) else f"{content}: {exc}"
+            failures.append(msg)
+            log.error("%s", msg)
+    if failures:
+        log.error("%d of %d job(s) failed; the other outputs were written", len(failures),
+                  len(jobs))
+        return EXIT_ERROR
+    if not args.quiet and len(jobs) == 1:
+        print(jobs[0][2])
+    return EXIT_OK
+
+
+def _add_stylize(sub) -> None:
+    from depthstyle.io import DEFAULT_MAX_PIXELS
+
+    p = sub.add_parser(
+        "stylize", help="stylize images (depth-aware AdaIN)",
+        description="Stylize one or many content images with one or more styles. Near regions "
+                    "keep more content, far regions take more style, when a depth source is "
+                    "given.",
+        epilog=STYLIZE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("content", nargs="+", help="content image(s), folder(s) or glob pattern(s)")
+    p.add_argument("-s", "--style", action="append", required=True, metavar="STYLE",
+                   help="style image, folder or glob; repeat for several styles")
+    p.add_argument("-o", "--output", required=True,
+                   help="output file (one result) or folder (several)")
+    p.add_argument("--style-weights", type=_float_list, default=None, metavar="W1,W2",
+                   help="interpolate the styles into one with these weights")
+    p.add_argument("--mask", action="append", metavar="MASK",
+                   help="spatial control: one mask per style (white = that style), or one mask "
+                        "for two styles (white = first, black = second)")
+    p.add_argument("--preserve-color", choices=("luminance", "histogram"), default=None,
+                   help="keep the content's colours: luminance-only transfer, or recolour the "
+                        "style to the content's colour statistics")
+    p.add_argument("--content-size", type=_positive_int, default=512, metavar="PX",
+                   help="longer side of the content (default: 512)")
+    p.add_argument("--style-size", type=_positive_int, default=512, metavar="PX",
+                   help="longer side of the styles (default: 512)")
+    p.add_argument("--crop", action="store_true", help="centre-crop the content to a square")
+    p.add_argument("--save-maps", action="store_true",
+                   help="also write OUT.proximity.png and OUT.strength.png")
+    p.add_argument("--format", default="png", choices=("png", "jpg", "webp", "tif"),
+                   help="file type in an output folder (default: png)")
+    p.add_argument("--quality", type=_positive_int, default=95, help="JPEG/WebP quality")
+    p.add_argument("--alpha-mode", choices=("composite", "keep"), default="composite",
+                   help="transparent inputs: composite over white (default) or keep the alpha "
+                        "channel in the output (PNG/WebP/TIFF)")
+    p.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS,
+                   help="refuse larger images (default: %(default)s)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    _add_strength_options(p)
+    _add_depth_options(p)
+    _add_model_options(p)
+    _add_common(p)
+    p.set_defaults(func=_cmd_stylize)
+
+
+# --- info / weights ----------------------------------------------------------------------------
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    import platform
+
+    import numpy
+    import PIL
+    import torch
+
+    from depthstyle import __version__
+    from depthstyle.pipeline import select_device
+    from depthstyle.weights import REGISTRY, cache_dir, find_file, offline_dir
+
+    try:
+        import transformers
+
+        tf = transformers.__version__
+    except ImportError:
+        tf = "not installed (pip install 'depthstyle[depth]' for --depth auto)"
+    lines = [
+        f"depthstyle {__version__}",
+        f"python {platform.python_version()} on {platform.platform()}",
+        f"torch {torch.__version__}, numpy {numpy.__version__}, pillow {PIL.__version__}",
+        f"transformers {tf}",
+        f"device (auto): {select_device('auto')}; threads: {torch.get_num_threads()}",
+        f"weights cache: {cache_dir()}",
+        f"offline weights dir: {offline_dir() or '(DEPTHSTYLE_WEIGHTS_DIR not set)'}",
+        "models:",
+    ]
+    for name, entry in REGISTRY.items():
+        present = all(find_file(wf) for wf in entry.files.values())
+        lines.append(f"  {name:18s} {'available' if present else 'not downloaded'}  "
+                     f"{entry.description}")
+    print("\n".join(lines))
+    return EXIT_OK
+
+
+def _cmd_weights(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from depthstyle import weights as W
+
+    names = [args.name] if args.name else list(W.REGISTRY)
+    for n in names:
+        W.get_entry(n)
+    if args.action == "list":
+        for n in names:
+            e = W.REGISTRY[n]
+            print(f"{n}: {e.description}\n  licence: {e.license}\n  source: {e.source}")
+            for role, wf in e.files.items():
+                where = W.find_file(wf)
+                print(f"  {role}: {wf.filename} sha256={wf.sha256 or 'not pinned'} "
+                      f"[{'present at ' + str(where) if where else 'absent'}]")
+                if wf.note:
+                    print(f"    {wf.note}")
+        return EXIT_OK
+    if args.action == "path":
+        for n in names:
+            for role, wf in W.REGISTRY[n].files.items():
+                print(f"{n}\t{role}\t{W.find_file(wf) or W.cache_dir() / wf.filename}")
+        return EXIT_OK
+    if args.action == "download":
+        for n in names:
+            for wf in W.REGISTRY[n].files.values():
+                with tqdm(unit="B", unit_scale=True, desc=wf.filename, disable=None) as bar:
+                    def progress(done, total, bar=bar):
+                        bar.total = total
+                        bar.update(done - bar.n)
+                    path = W.fetch_file(wf, progress=progress)
+                print(f"{wf.filename}: {path}")
+        return EXIT_OK
+    # verify
+    bad = False
+    for n in names:
+        for role, status in W.verify_model(n).items():
+            print(f"{n}\t{role}\t{status}")
+            bad |= status.startswith("MISMATCH")
+    return EXIT_ERROR if bad else EXIT_OK
+
+
+# --- train -------------------------------------------------------------------------------------
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from depthstyle.training.trainer import TrainConfig, Trainer
+
+    cfg = TrainConfig(
+        content_dir=args.content_dir, style_dir=args.style_dir, out_dir=args.output,
+        encoder=args.encoder, encoder_seed=args.encoder_seed,
+        widths=tuple(int(w) for w in args.widths) if args.widths else None,
+        size=args.size, batch_size=args.batch_size, steps=args.steps, lr=args.lr,
+        lr_decay=args.lr_decay, style_weight=args.style_weight, mix_fraction=args.mix_fraction,
+        depth_weight=args.depth_weight, depth_model=args.depth_model, seed=args.seed,
+        checkpoint_every=args.checkpoint_every, sample_every=args.sample_every,
+        max_minutes=args.max_minutes, device=str(_train_device(args.device)), amp=not args.no_amp)
+    path = Trainer(cfg).run(progress=not args.quiet)
+    print(path)
+    return EXIT_OK
+
+
+def _train_device(device: str):
+    from depthstyle.pipeline import select_device
+
+    return select_device(device)
+
+
+def _add_train(sub) -> None:
+    from depthstyle.models import ENCODERS
+
+    p = sub.add_parser(
+        "train", help="train a decoder on your own photos and paintings",
+        description="Train an AdaIN decoder (content + mean/std style loss, optional "
+                    "depth-preservation loss). Resumes automatically from OUTPUT/checkpoint.pt.",
+        epilog="example:\n  depthstyle train photos/ paintings/ -o runs/mine --steps 20000\n"
+               "  depthstyle stylize x.jpg -s y.jpg --model runs/mine/decoder.safetensors -o o.png",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("content_dir", help="folder of content photos (searched recursively)")
+    p.add_argument("style_dir", help="folder of style images (searched recursively)")
+    p.add_argument("-o", "--output", required=True, help="run folder (checkpoints, log, samples)")
+    p.add_argument("--encoder", choices=ENCODERS, default="lite0")
+    p.add_argument("--encoder-seed", type=int, default=0, help="seed of random-vgg19")
+    p.add_argument("--widths", type=lambda t: t.split(","), default=None, metavar="W1,W2,...",
+                   help="decoder channels per scale, deepest first")
+    p.add_argument("--size", type=_positive_int, default=256, help="crop size (default: 256)")
+    p.add_argument("--batch-size", type=_positive_int, default=8)
+    p.add_argument("--steps", type=_positive_int, default=10_000)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--lr-decay", type=float, default=5e-5, help="lr / (1 + decay * step)")
+    p.add_argument("--style-weight", type=float, default=10.0)
+    p.add_argument("--mix-fraction", type=float, default=0.25,
+                   help="share of each batch trained on partly stylized features")
+    p.add_argument("--depth-weight", type=float, default=0.0,
+                   help="weight of the depth-preservation loss (needs --depth-model)")
+    p.add_argument("--depth-model", default=None, help="differentiable depth model (ID or DIR)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkpoint-every", type=_positive_int, default=250)
+    p.add_argument("--sample-every", type=int, default=500, help="0 = no sample grids")
+    p.add_argument("--max-minutes", type=float, default=None, help="stop (and checkpoint) after")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--no-amp", action="store_true", help="disable bfloat16 autocast on CUDA")
+    _add_common(p)
+    p.set_defaults(func=_cmd_train)
+
+
+# --- entry point -------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with all subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="depthstyle",
+        description="Depth-aware arbitrary style transfer: AdaIN whose strength follows the "
+                    "scene's depth, so near objects stay recognisable.",
+        epilog="run `depthstyle COMMAND --help` for the options of each command")
+    from depthstyle import __version__
+
+    parser.add_argument("--version", action="version", version=f"depthstyle {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_stylize(sub)
+    p = sub.add_parser("info", help="versions, device, available models")
+    _add_common(p)
+    p.set_defaults(func=_cmd_info)
+    p = sub.add_parser("weights", help="list, download, verify or locate model weights")
+    p.add_argument("action", choices=("list", "download", "verify", "path"))
+    p.add_argument("name", nargs="?", help="model name (default: all)")
+    _add_common(p)
+    p.set_defaults(func=_cmd_weights)
+    _add_train(sub)
+    return parser
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.ERROR if quiet else logging.DEBUG if verbose > 1 else \
+        logging.INFO if verbose == 1 else logging.WARNING
+    logging.basicConfig(level=level, format="depthstyle: %(levelname)s: %(message)s",
+                        stream=sys.stderr, force=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_USAGE
+    _setup_logging(args.verbose, args.quiet)
+    if args.command == "train" and not args.quiet:
+        logging.getLogger("depthstyle").setLevel(logging.INFO)
+    try:
+        return args.func(args)
+    except SettingsError as exc:
+        print(f"depthstyle: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except DepthStyleError as exc:
+        print(f"depthstyle: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("depthstyle: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,333 @@
+"""The stylization pipeline: image -> proximity -> strength -> encode + AdaIN -> decode -> image.
+
+:class:`Stylizer` loads a model once and is then called with images and a frozen
+:class:`StyleSettings`. The CLI, the evaluation runner and (later) the web app only build settings
+and call it, so they cannot drift apart.
+
+Depth-aware strength acts *inside* the encoder: at each selected level ``l`` the features are
+replaced by ``lerp(f_l, AdaIN(f_l, s_l), S_l)`` before the next stage runs, where ``S_l`` is the
+strength map resized to that level (Kitov et al., arXiv 1906.01123). With only the deepest level
+selected this is the classic AdaIN model with a per-pixel alpha.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+
+from depthstyle.depth import ConstantDepth, DepthMapFile, DepthSource
+from depthstyle.errors import SettingsError
+from depthstyle.io import DEFAULT_MAX_PIXELS, load_image, resize_image
+from depthstyle.models import StyleModel, load_model
+from depthstyle.ops import (
+    adain_from_stats,
+    calc_mean_std,
+    luminance_transfer,
+    masked_adain,
+    match_color_histogram,
+    mix_style_stats,
+    resize_map,
+)
+from depthstyle.strength import (
+    DEFAULT_CONTRAST,
+    DEFAULT_OFFSET,
+    check_strength_params,
+    strength_from_proximity,
+)
+
+__all__ = ["StyleSettings", "StylizeResult", "Stylizer", "select_device"]
+
+log = logging.getLogger(__name__)
+
+ColorMode = Literal["luminance", "histogram"]
+ImageLike = torch.Tensor | str | os.PathLike
+Stats = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+@dataclass(frozen=True)
+class StyleSettings:
+    """How to stylize; every field has a safe default.
+
+    Attributes:
+        alpha: global strength in [0, 1] (0 = content reconstruction).
+        offset: minimum strength fraction in [0, 1] (see :mod:`depthstyle.strength`).
+        contrast: sharpness of the near/far split, >= 0.
+        levels: encoder levels (1-based numbers or tap names) where strength acts; empty =
+            the deepest level only.
+        invert: stylize near regions instead of far ones.
+        depth_aware: use the proximity map; ``False`` = uniform strength ``alpha``.
+        preserve_color: ``None``, ``"luminance"`` (stylized luminance + content colours) or
+            ``"histogram"`` (style recoloured to the content's colour statistics first).
+        style_weights: interpolation weights, one per style (default: equal).
+        content_size: longer side of the content in pixels (``None`` = keep).
+        style_size: longer side of each style image (``None`` = keep).
+        crop: centre-crop the content to a square after resizing.
+    """
+
+    alpha: float = 1.0
+    offset: float = DEFAULT_OFFSET
+    contrast: float = DEFAULT_CONTRAST
+    levels: tuple[int | str, ...] = ()
+    invert: bool = False
+    depth_aware: bool = True
+    preserve_color: ColorMode | None = None
+    style_weights: tuple[float, ...] | None = None
+    content_size: int | None = 512
+    style_size: int | None = 512
+    crop: bool = False
+
+    def validate(self) -> None:
+        """Raise :class:`SettingsError` for invalid values."""
+        check_strength_params(self.offset, self.contrast, self.alpha)
+        if self.preserve_color not in (None, "luminance", "histogram"):
+            raise SettingsError(f"preserve_color must be None, 'luminance' or 'histogram', got "
+                                f"{self.preserve_color!r}")
+        for name in ("content_size", "style_size"):
+            v = getattr(self, name)
+            if v is not None and not (16 <= v <= 8192):
+                raise SettingsError(f"{name} must be between 16 and 8192 pixels, got {v}")
+
+
+@dataclass
+class StylizeResult:
+    """Output of :meth:`Stylizer.__call__`.
+
+    Attributes:
+        image: (B, 3, H, W) stylized RGB in [0, 1], at the resized content's size.
+        proximity: (B, 1, H, W) in [0, 1], 1 = nearest (zeros when depth is off).
+        strength: (B, 1, H, W) in [0, 1], the per-pixel strength including alpha.
+        content: (B, 3, H, W) the resized content the model saw.
+    """
+
+    image: torch.Tensor
+    proximity: torch.Tensor
+    strength: torch.Tensor
+    content: torch.Tensor = field(repr=False)
+
+
+def select_device(device: str | torch.device | None = "auto") -> torch.device:
+    """``"auto"`` picks cuda, then mps, then cpu; otherwise the named device (checked)."""
+    if device in (None, "auto"):
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise SettingsError("--device cuda requested but CUDA is not available")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None)
+                                  and torch.backends.mps.is_available()):
+        raise SettingsError("--device mps requested but MPS is not available")
+    return dev
+
+
+class Stylizer:
+    """Load a model once; stylize many images; cache style statistics.
+
+    Args:
+        model: a :class:`StyleModel` or a name/path for :func:`depthstyle.models.load_model`.
+        depth: the default depth source (``None`` = no depth information).
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"mps"``.
+        half: run encoder/decoder in float16 (only on CUDA; ignored on CPU).
+        max_pixels: pixel limit for images loaded from paths.
+        cache_size: how many styles' statistics to keep.
+
+    Example:
+        >>> s = Stylizer()  # doctest: +SKIP
+        >>> out = s("photo.jpg", "painting.jpg", StyleSettings(alpha=0.8))  # doctest: +SKIP
+        >>> out.image.shape  # doctest: +SKIP
+        torch.Size([1, 3, 384, 512])
+    """
+
+    def __init__(self, model: StyleModel | str | os.PathLike = "depthstyle-lite0", *,
+                 depth: DepthSource | None = None, device: str | torch.device = "auto",
+                 half: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
+                 cache_size: int = 16) -> None:
+        self.device = select_device(device)
+        self.model = model if isinstance(model, StyleModel) else load_model(model)
+        self.model.to(self.device).eval()
+        self.half = bool(half) and self.device.type == "cuda"
+        self.dtype = torch.float16 if self.half else torch.float32
+        if self.half:
+            self.model.half()
+        self.depth = depth or ConstantDepth()
+        self.max_pixels = max_pixels
+        self._cache: OrderedDict[tuple, Stats] = OrderedDict()
+        self.cache_size = cache_size
+
+    # -- inputs -------------------------------------------------------------------------------
+    def _load(self, img: ImageLike, size: int | None) -> torch.Tensor:
+        if isinstance(img, torch.Tensor):
+            if img.ndim == 3:
+                img = img.unsqueeze(0)
+            if img.ndim != 4 or img.shape[1] != 3:
+                raise ValueError(f"images must be (B, 3, H, W) RGB, got {tuple(img.shape)}")
+            if not torch.isfinite(img).all():
+                raise ValueError("image tensor contains NaN or infinite values")
+            t = img.float().clamp(0, 1)
+        else:
+            t = load_image(img, max_pixels=self.max_pixels)
+        return resize_image(t, size) if size else t
+
+    def _style_key(self, style: ImageLike, size: int | None) -> tuple:
+        if isinstance(style, torch.Tensor):
+            digest = hashlib.sha1(style.detach().float().cpu().contiguous().numpy().tobytes())
+            return ("tensor", tuple(style.shape), digest.hexdigest(), size)
+        p = Path(style).resolve()
+        st = p.stat() if p.exists() else None
+        return ("file", str(p), st.st_mtime_ns if st else 0, st.st_size if st else 0, size)
+
+    def style_stats(self, style: ImageLike, size: int | None = 512,
+                    recolor_to: torch.Tensor | None = None) -> Stats:
+        """Channel mean/std of the style at every encoder level (cached unless recoloured)."""
+        key = None if recolor_to is not None else self._style_key(style, size)
+        if key is not None and key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        img = self._load(style, size)
+        if recolor_to is not None:
+            img = match_color_histogram(img, recolor_to.cpu())
+        with torch.inference_mode():
+            feats = self.model.encoder(img.to(self.device, self.dtype))
+            stats = [tuple(t.float() for t in calc_mean_std(f.float())) for f in feats]
+        if key is not None:
+            self._cache[key] = stats
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return stats
+
+    def _levels(self, settings: StyleSettings) -> list[int]:
+        enc = self.model.encoder
+        if not settings.levels:
+            return [enc.num_levels - 1]
+        try:
+            return sorted({enc.level_index(lv) for lv in settings.levels})
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
+
+    def _proximity(self, content: torch.Tensor, depth, settings: StyleSettings) -> torch.Tensor:
+        b, _, h, w = content.shape
+        if not settings.depth_aware:
+            return torch.zeros(b, 1, h, w)
+        src = depth if depth is not None else self.depth
+        if isinstance(src, torch.Tensor):
+            p = src.float()
+            p = p[None, None] if p.ndim == 2 else p[None] if p.ndim == 3 else p
+            if p.ndim != 4 or p.shape[1] != 1:
+                raise ValueError(f"proximity must be (B, 1, H, W), got {tuple(src.shape)}")
+            if not torch.isfinite(p).all():
+                raise ValueError("proximity tensor contains NaN or infinite values")
+            return F.interpolate(p, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1)
+        if isinstance(src, (str, os.PathLike)):
+            src = DepthMapFile(src)
+        return src(content.to(self.device)).float().cpu().clamp(0, 1)
+
+    # -- main entry ---------------------------------------------------------------------------
+    def __call__(
+        self,
+        content: ImageLike,
+        styles: ImageLike | Sequence[ImageLike],
+        settings: StyleSettings | None = None,
+        *,
+        depth: DepthSource | torch.Tensor | str | os.PathLike | None = None,
+        masks: torch.Tensor | None = None,
+    ) -> StylizeResult:
+        """Stylize ``content`` with one or several ``styles``.
+
+        Args:
+            content: (B, 3, H, W) RGB in [0, 1] or an image path.
+            styles: one style (tensor or path) or a list; several styles are interpolated with
+                ``settings.style_weights``, or routed to regions by ``masks``.
+            settings: :class:`StyleSettings` (defaults if omitted).
+            depth: overrides the stylizer's depth source for this call: a source, a proximity
+                tensor (1 = near), or a depth-map path (read as depth).
+            masks: (1, K, H, W) soft masks, one channel per style (spatial control).
+
+        Returns:
+            :class:`StylizeResult`.
+
+        Raises:
+            SettingsError, ValueError: invalid settings or inputs (checked before any work).
+            ImageReadError, DepthMapError: unreadable inputs.
+        """
+        settings = settings or StyleSettings()
+        settings.validate()
+        style_list = list(styles) if isinstance(styles, (list, tuple)) else [styles]
+        if not style_list:
+            raise SettingsError("at least one style is required")
+        weights = settings.style_weights
+        if weights is not None and len(weights) != len(style_list):
+            raise SettingsError(f"{len(weights)} style weights for {len(style_list)} styles")
+        if masks is not None and (masks.ndim != 4 or masks.shape[1] != len(style_list)):
+            raise SettingsError(f"masks must have one channel per style ({len(style_list)}), got "
+                                f"shape {tuple(masks.shape)}")
+        levels = self._levels(settings)
+
+        content_img = self._load(content, settings.content_size)
+        if settings.crop:
+            h, w = content_img.shape[-2:]
+            side = min(h, w)
+            top, left = (h - side) // 2, (w - side) // 2
+            content_img = content_img[..., top: top + side, left: left + side]
+        proximity = self._proximity(content_img, depth, settings)
+        strength = strength_from_proximity(proximity, settings.offset, settings.contrast,
+                                           alpha=settings.alpha, invert=settings.invert)
+        recolor = content_img if settings.preserve_color == "histogram" else None
+        stats_per_style = [self.style_stats(s, settings.style_size, recolor) for s in style_list]
+
+        with torch.inference_mode():
+            image = self._run(content_img, stats_per_style, strength, levels, weights, masks)
+        if settings.preserve_color == "luminance":
+            image = luminance_transfer(image, content_img)
+        return StylizeResult(image=image, proximity=proximity, strength=strength,
+                             content=content_img)
+
+    def _run(self, content: torch.Tensor, stats_per_style: list[Stats], strength: torch.Tensor,
+             levels: list[int], weights: tuple[float, ...] | None, masks: torch.Tensor | None
+             ) -> torch.Tensor:
+        h, w = content.shape[-2:]
+        m = self.model.downsampling
+        ph, pw = (-h) % m, (-w) % m
+        x = content.to(self.device, self.dtype)
+        s = strength.to(self.device, torch.float32)
+        mk = masks.to(self.device, torch.float32) if masks is not None else None
+        if ph or pw:
+            mode = "reflect" if (ph < h and pw < w) else "replicate"
+            x = F.pad(x, (0, pw, 0, ph), mode=mode)
+            s = F.pad(s, (0, pw, 0, ph), mode="replicate")
+            mk = F.pad(mk, (0, pw, 0, ph), mode="replicate") if mk is not None else None
+        for i, stage in enumerate(self.model.encoder.stages):
+            x = stage(x)
+            if i not in levels:
+                continue
+            level_stats = [st[i] for st in stats_per_style]
+            f = x.float()
+            if mk is not None:
+                target = masked_adain(f, level_stats, mk)
+            else:
+                mean, std = (level_stats[0] if len(level_stats) == 1 else
+                             mix_style_stats(level_stats, weights or [1.0] * len(level_stats)))
+                target = adain_from_stats(f, mean, std)
+            x = torch.lerp(f, target, resize_map(s, f.shape[-2:])).to(self.dtype)
+        out = self.model.decoder(x).float().clamp(0, 1)
+        if out.shape[-2:] != x.shape[-2:] and out.shape[-2] != h + ph:
+            out = F.interpolate(out, size=(h + ph, w + pw), mode="bilinear", align_corners=False)
+        return out[..., :h, :w].cpu()
+
+    def with_depth(self, depth: DepthSource) -> Stylizer:
+        """A shallow copy sharing the model and cache, with another default depth source."""
+        clone = object.__new__(Stylizer)
+        clone.__dict__.update(self.__dict__)
+        clone.depth = depth
+        return clone
+

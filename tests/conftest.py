@@ -1,0 +1,78 @@
+"""Shared fixtures: tiny models in the real formats, small images, the shared data folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from depthstyle.models import StyleModel, build_encoder, build_decoder
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"shared data folder not found at {SHARED}")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def lite0():
+    return build_encoder("lite0")
+
+
+class PointwiseDecoder(nn.Module):
+    """1x1 conv + nearest upsampling: each output pixel depends on one feature pixel only."""
+
+    def __init__(self, channels: int, factor: int) -> None:
+        super().__init__()
+        g = torch.Generator().manual_seed(0)
+        self.conv = nn.Conv2d(channels, 3, 1)
+        with torch.no_grad():
+            self.conv.weight.copy_(torch.randn(self.conv.weight.shape, generator=g) * 0.05)
+            self.conv.bias.fill_(0.5)
+        self.factor = factor
+
+    def forward(self, x):
+        return nn.functional.interpolate(self.conv(x), scale_factor=self.factor, mode="nearest")
+
+
+@pytest.fixture()
+def pointwise_model(lite0) -> StyleModel:
+    return StyleModel(lite0, PointwiseDecoder(lite0.channels[-1], 16), "pointwise")
+
+
+@pytest.fixture()
+def tiny_model(lite0) -> StyleModel:
+    torch.manual_seed(0)
+    return StyleModel(lite0, build_decoder(lite0, (8, 8, 8, 8, 8)).eval(), "tiny")
+
+
+@pytest.fixture()
+def tiny_decoder_file(tmp_path, lite0) -> Path:
+    from depthstyle.models import save_decoder
+
+    torch.manual_seed(0)
+    dec = build_decoder(lite0, (8, 8, 8, 8, 8))
+    return save_decoder(dec, tmp_path / "tiny.safetensors", encoder=lite0, widths=(8, 8, 8, 8, 8))
+
+
+def make_image(h: int = 64, w: int = 96, seed: int = 0) -> torch.Tensor:
+    """A smooth random colour image (1, 3, h, w) in [0, 1]."""
+    g = torch.Generator().manual_seed(seed)
+    low = torch.rand(1, 3, max(2, h // 8), max(2, w // 8), generator=g)
+    return nn.functional.interpolate(low, size=(h, w), mode="bilinear", align_corners=False)
+
+
+@pytest.fixture()
+def image_files(tmp_path):
+    """Write a content and a style PNG; return their paths."""
+    from depthstyle.io import save_image
+
+    c = save_image(make_image(64, 96, 1), tmp_path / "content.png")
+    s = save_image(make_image(80, 80, 2), tmp_path / "style.png")
+    return c, s

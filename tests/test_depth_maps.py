@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from depthstyle.depth import ConstantDepth, DepthMapFile, find_depth_file, make_depth_source
+from depthstyle.depth.maps import fill_invalid, proximity_from_values
+from depthstyle.errors import DepthMapError
+
+
+def test_depth_and_disparity_are_flipped_consistently():
+    values = np.tile(np.linspace(1, 10, 50, dtype=np.float32), (4, 1))
+    p_depth = proximity_from_values(values, "depth")
+    p_disp = proximity_from_values(values, "disparity")
+    assert p_depth.shape == (1, 1, 4, 50)
+    assert p_depth[0, 0, 0, 0] == 1.0 and p_depth[0, 0, 0, -1] == 0.0  # small depth = near
+    assert p_disp[0, 0, 0, 0] == 0.0 and p_disp[0, 0, 0, -1] == 1.0  # small disparity = far
+    assert float(p_depth.min()) >= 0 and float(p_depth.max()) <= 1
+
+
+def test_invalid_values_are_filled_from_neighbours():
+    values = np.full((10, 10), 5.0, dtype=np.float32)
+    values[:, :5] = 1.0
+    values[2, 2] = np.nan
+    values[7, 8] = np.inf
+    values[0, 9] = 0.0  # sensor "unknown"
+    p = proximity_from_values(values, "depth")
+    assert torch.isfinite(p).all()
+    assert p[0, 0, 2, 2] == pytest.approx(1.0)  # filled from its near neighbours
+    assert p[0, 0, 7, 8] == pytest.approx(0.0)
+    assert p[0, 0, 0, 9] == pytest.approx(0.0)
+
+
+def test_all_invalid_is_an_error():
+    with pytest.raises(DepthMapError, match="no valid values"):
+        proximity_from_values(np.full((4, 4), np.nan, dtype=np.float32), "depth", name="d.npy")
+    with pytest.raises(DepthMapError, match="kind"):
+        proximity_from_values(np.ones((4, 4)), "height")
+
+
+def test_constant_map_is_flat():
+    p = proximity_from_values(np.full((6, 6), 3.0), "depth")
+    assert torch.count_nonzero(p) == 0
+
+
+def test_fill_invalid_large_hole():
+    v = torch.zeros(1, 1, 40, 40)
+    v[..., :, :2] = 1.0
+    valid = torch.zeros_like(v, dtype=torch.bool)
+    valid[..., :, :2] = True
+    out = fill_invalid(v, valid)
+    assert torch.allclose(out, torch.ones_like(out))
+
+
+def test_depth_map_file_resizes_and_checks_aspect(tmp_path):
+    arr = (np.tile(np.linspace(1000, 5000, 40), (30, 1))).astype(np.uint16)
+    Image.fromarray(arr).save(tmp_path / "c.depth.png")
+    src = DepthMapFile(tmp_path / "c.depth.png", "depth")
+    p = src(torch.rand(2, 3, 60, 80))
+    assert p.shape == (2, 1, 60, 80)
+    assert p[0, 0, 0, 0] > 0.95 and p[0, 0, 0, -1] < 0.05
+    with pytest.raises(DepthMapError, match="aspect ratio"):
+        src(torch.rand(1, 3, 80, 80))
+    assert find_depth_file(tmp_path, "c") == tmp_path / "c.depth.png"
+    assert find_depth_file(tmp_path, "zzz") is None
+
+
+def test_make_depth_source_variants(tmp_path):
+    assert isinstance(make_depth_source("none"), ConstantDepth)
+    assert isinstance(make_depth_source(None), ConstantDepth)
+    np.save(tmp_path / "m.npy", np.random.default_rng(0).random((5, 5)).astype(np.float32) + 1)
+    assert isinstance(make_depth_source(tmp_path / "m.npy", kind="disparity"), DepthMapFile)
+    with pytest.raises(DepthMapError, match="no such file"):
+        make_depth_source(tmp_path / "missing.png")
+
+
+def test_shared_ground_truth_disparity_decodes(shared):
+    d = DepthMapFile(shared / "depth" / "middlebury2005_books.depth.png", "disparity")
+    p = d(torch.rand(1, 3, 370, 463))
+    assert p.shape == (1, 1, 370, 463) and float(p.std()) > 0.1

@@ -1,0 +1,157 @@
+import io as pyio
+import os
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from depthstyle.errors import ImageReadError, OutputExistsError
+from depthstyle.io import (
+    atomic_output,
+    load_image,
+    load_image_with_alpha,
+    read_map_array,
+    resize_image,
+    save_image,
+)
+
+
+def _rgb_array(h=20, w=30):
+    """A smooth colour gradient (JPEG-friendly)."""
+    y, x = np.mgrid[0:h, 0:w]
+    return np.stack([x * 255 // max(1, w - 1), y * 255 // max(1, h - 1),
+                     (x + y) * 255 // max(1, h + w - 2)], axis=2).astype(np.uint8)
+
+
+@pytest.mark.parametrize("ext,fmt", [(".png", "PNG"), (".bmp", "BMP"), (".tif", "TIFF"),
+                                     (".webp", "WEBP"), (".jpg", "JPEG")])
+def test_formats_load_as_float_rgb(tmp_path, ext, fmt):
+    arr = _rgb_array()
+    p = tmp_path / f"x{ext}"
+    kwargs = {"lossless": True} if fmt == "WEBP" else {"quality": 100} if fmt == "JPEG" else {}
+    Image.fromarray(arr).save(p, format=fmt, **kwargs)
+    t = load_image(p)
+    assert t.shape == (1, 3, 20, 30) and t.dtype == torch.float32
+    assert 0.0 <= float(t.min()) and float(t.max()) <= 1.0
+    tol = 0.02 if fmt == "JPEG" else 1e-6
+    assert np.abs(t[0].permute(1, 2, 0).numpy() * 255 - arr).mean() < 255 * tol
+
+
+def test_16bit_greyscale_uses_full_range(tmp_path):
+    arr = np.array([[0, 65535], [32768, 1000]], dtype=np.uint16)
+    p = tmp_path / "g16.png"
+    Image.fromarray(arr).save(p)
+    t = load_image(p)
+    assert t.shape == (1, 3, 2, 2)
+    assert t[0, 0, 0, 1].item() == pytest.approx(1.0)
+    assert t[0, 1, 1, 0].item() == pytest.approx(32768 / 65535, abs=1e-5)
+
+
+def test_palette_with_transparency_and_cmyk(tmp_path):
+    pal = Image.new("P", (4, 4), 0)
+    pal.putpalette([255, 0, 0] + [0, 0, 255] * 255)
+    pal.info["transparency"] = 0
+    pal.save(tmp_path / "p.png", transparency=0)
+    rgb, alpha = load_image_with_alpha(tmp_path / "p.png")
+    assert alpha is not None and float(alpha.max()) == 0.0
+    composited = load_image(tmp_path / "p.png")
+    assert torch.allclose(composited, torch.ones_like(composited))  # over white
+
+    Image.new("CMYK", (5, 4), (0, 255, 255, 0)).save(tmp_path / "c.jpg")
+    t = load_image(tmp_path / "c.jpg")
+    assert t.shape == (1, 3, 4, 5)
+    assert t[0, 0].mean() > 0.8 and t[0, 1].mean() < 0.2  # red
+
+
+def test_alpha_is_composited_over_background(tmp_path):
+    arr = np.zeros((2, 2, 4), dtype=np.uint8)
+    arr[..., 0] = 255
+    arr[..., 3] = 128
+    Image.fromarray(arr, "RGBA").save(tmp_path / "a.png")
+    t = load_image(tmp_path / "a.png", background=(0.0, 0.0, 0.0))
+    assert t[0, 0, 0, 0].item() == pytest.approx(128 / 255, abs=1e-3)
+    rgb, alpha = load_image_with_alpha(tmp_path / "a.png")
+    assert rgb[0, 0, 0, 0].item() == 1.0 and alpha.shape == (1, 1, 2, 2)
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    im = Image.fromarray(_rgb_array(10, 30))
+    exif = im.getexif()
+    exif[0x0112] = 6  # rotate 90 CW on display
+    im.save(tmp_path / "o.jpg", exif=exif.tobytes())
+    t = load_image(tmp_path / "o.jpg")
+    assert t.shape == (1, 3, 30, 10)
+
+
+def test_pixel_limit(tmp_path):
+    Image.new("RGB", (100, 100)).save(tmp_path / "big.png")
+    with pytest.raises(ImageReadError, match=r"big.png.*exceeds the limit"):
+        load_image(tmp_path / "big.png", max_pixels=5000)
+
+
+@pytest.mark.parametrize("content,match", [(b"", "empty"), (b"not an image at all", "recognised"),
+                                           (None, "corrupt or truncated")])
+def test_bad_files_have_clear_errors(tmp_path, content, match):
+    p = tmp_path / "bad.jpg"
+    if content is None:  # a real JPEG cut in half
+        buf = pyio.BytesIO()
+        Image.fromarray(_rgb_array(64, 64)).save(buf, format="JPEG")
+        content = buf.getvalue()[: len(buf.getvalue()) // 2]
+    p.write_bytes(content)
+    with pytest.raises(ImageReadError, match=match) as exc:
+        load_image(p)
+    assert "bad.jpg" in str(exc.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ImageReadError, match="no such file"):
+        load_image(tmp_path / "nope.png")
+
+
+def test_save_roundtrip_and_no_overwrite(tmp_path):
+    img = torch.rand(1, 3, 8, 9)
+    p = save_image(img, tmp_path / "o.png")
+    torch.testing.assert_close(load_image(p), (img * 255).round() / 255, atol=1e-6, rtol=0)
+    before = p.read_bytes()
+    with pytest.raises(OutputExistsError, match="overwrite"):
+        save_image(torch.zeros(1, 3, 8, 9), p)
+    assert p.read_bytes() == before
+    save_image(torch.zeros(1, 3, 8, 9), p, overwrite=True)
+    assert p.read_bytes() != before
+    assert [f.name for f in tmp_path.iterdir()] == ["o.png"]  # no temp files left
+
+
+def test_atomic_output_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "x.bin"
+    with pytest.raises(RuntimeError):
+        with atomic_output(target) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_unknown_suffix(tmp_path):
+    with pytest.raises(ValueError, match="unknown output format"):
+        save_image(torch.rand(1, 3, 4, 4), tmp_path / "x.gif2")
+
+
+def test_resize_image_long_side_and_multiple():
+    t = torch.rand(1, 3, 300, 200)
+    r = resize_image(t, 150, multiple=16)
+    assert r.shape == (1, 3, 144, 96)
+
+
+def test_read_map_array_formats(tmp_path):
+    arr = np.arange(12, dtype=np.uint16).reshape(3, 4) * 1000
+    Image.fromarray(arr).save(tmp_path / "d.png")
+    np.testing.assert_array_equal(read_map_array(tmp_path / "d.png"), arr.astype(np.float32))
+    np.save(tmp_path / "d.npy", arr.astype(np.float64)[None])
+    np.testing.assert_array_equal(read_map_array(tmp_path / "d.npy"), arr)
+    # PFM: little-endian (negative scale), rows stored bottom to top
+    data = arr.astype("<f4")[::-1].tobytes()
+    (tmp_path / "d.pfm").write_bytes(b"Pf\n4 3\n-1.0\n" + data)
+    np.testing.assert_array_equal(read_map_array(tmp_path / "d.pfm"), arr)
+    os.remove(tmp_path / "d.npy")
+    with pytest.raises(Exception, match="no such file"):
+        read_map_array(tmp_path / "d.npy")

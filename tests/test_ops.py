@@ -1,0 +1,117 @@
+import pytest
+import torch
+
+from depthstyle.ops import (
+    AdaIN,
+    adain,
+    blend,
+    calc_mean_std,
+    luminance_transfer,
+    masked_adain,
+    match_color_histogram,
+    mix_style_stats,
+    rgb_to_yiq,
+    yiq_to_rgb,
+)
+
+
+def test_calc_mean_std_hand_values():
+    x = torch.tensor([1.0, 2.0, 3.0, 4.0]).view(1, 1, 2, 2)
+    m, s = calc_mean_std(x, eps=0.0)
+    assert m.item() == pytest.approx(2.5)
+    assert s.item() == pytest.approx(1.118034, abs=1e-6)  # population std
+    assert m.shape == (1, 1, 1, 1)
+
+
+def test_adain_output_has_style_statistics():
+    torch.manual_seed(0)
+    c = torch.randn(2, 16, 12, 10) * 3 + 1
+    s = torch.randn(2, 16, 7, 9) * 0.5 - 2
+    out = adain(c, s)
+    om, os_ = calc_mean_std(out)
+    sm, ss = calc_mean_std(s)
+    assert out.shape == c.shape
+    torch.testing.assert_close(om, sm, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(os_, ss, atol=1e-3, rtol=1e-3)
+
+
+def test_adain_errors_are_specific():
+    with pytest.raises(ValueError, match="channels"):
+        adain(torch.rand(1, 3, 4, 4), torch.rand(1, 4, 4, 4))
+    with pytest.raises(ValueError, match=r"\(B, C, H, W\)"):
+        adain(torch.rand(3, 4, 4), torch.rand(1, 3, 4, 4))
+
+
+def test_adain_module_twin_matches_function():
+    c, s = torch.rand(1, 5, 6, 6), torch.rand(1, 5, 3, 3)
+    torch.testing.assert_close(AdaIN()(c, s), adain(c, s))
+
+
+def test_adain_gradcheck():
+    c = torch.rand(1, 2, 3, 3, dtype=torch.float64, requires_grad=True)
+    s = torch.rand(1, 2, 3, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(adain, (c, s))
+
+
+def test_blend_endpoints_and_map():
+    c, t = torch.zeros(1, 2, 4, 4), torch.ones(1, 2, 4, 4)
+    assert torch.equal(blend(c, t, 0.0), c)
+    assert torch.equal(blend(c, t, 1.0), t)
+    m = torch.zeros(1, 1, 8, 8)
+    m[..., 4:] = 1.0  # right half (larger map, area-resized)
+    out = blend(c, t, m)
+    assert torch.equal(out[..., :2], torch.zeros(1, 2, 4, 2))
+    assert torch.equal(out[..., 2:], torch.ones(1, 2, 4, 2))
+
+
+def test_mix_style_stats_weights():
+    a = (torch.zeros(1, 3, 1, 1), torch.ones(1, 3, 1, 1))
+    b = (torch.ones(1, 3, 1, 1) * 4, torch.ones(1, 3, 1, 1) * 3)
+    m, s = mix_style_stats([a, b], [3, 1])
+    assert torch.allclose(m, torch.full_like(m, 1.0))
+    assert torch.allclose(s, torch.full_like(s, 1.5))
+    with pytest.raises(ValueError, match="non-negative"):
+        mix_style_stats([a, b], [1, -1])
+    with pytest.raises(ValueError, match="one weight per style"):
+        mix_style_stats([a, b], [1])
+
+
+def test_masked_adain_routes_styles_to_regions():
+    torch.manual_seed(0)
+    c = torch.randn(1, 4, 8, 8)
+    sa, sb = torch.randn(1, 4, 5, 5) + 5, torch.randn(1, 4, 5, 5) - 5
+    stats = [calc_mean_std(sa), calc_mean_std(sb)]
+    masks = torch.zeros(1, 2, 8, 8)
+    masks[:, 0, :, :4] = 1
+    masks[:, 1, :, 4:] = 1
+    out = masked_adain(c, stats, masks)
+    torch.testing.assert_close(out[..., :4], adain(c, sa)[..., :4])
+    torch.testing.assert_close(out[..., 4:], adain(c, sb)[..., 4:])
+
+
+def test_yiq_roundtrip():
+    x = torch.rand(2, 3, 5, 5)
+    torch.testing.assert_close(yiq_to_rgb(rgb_to_yiq(x)), x, atol=1e-5, rtol=1e-5)
+
+
+def test_luminance_transfer_keeps_content_chroma():
+    torch.manual_seed(1)
+    content = torch.rand(1, 3, 16, 16) * 0.2 + 0.4  # stays inside the RGB gamut
+    stylized = torch.rand(1, 3, 16, 16) * 0.2 + 0.4
+    out = luminance_transfer(stylized, content)
+    assert 0 < float(out.min()) and float(out.max()) < 1  # no clamping happened
+    iq_out, iq_c = rgb_to_yiq(out)[:, 1:], rgb_to_yiq(content)[:, 1:]
+    torch.testing.assert_close(iq_out, iq_c, atol=2e-3, rtol=0)
+
+
+def test_match_color_histogram_matches_mean_and_covariance():
+    torch.manual_seed(2)
+    src = torch.rand(1, 3, 32, 32) * 0.3 + 0.1
+    tgt = torch.rand(1, 3, 32, 32) * 0.2 + 0.5
+    tgt[:, 0] = tgt[:, 1] * 0.5 + 0.3  # correlated channels
+    out = match_color_histogram(src, tgt)
+    mo, mt = out.flatten(2).mean(2), tgt.flatten(2).mean(2)
+    torch.testing.assert_close(mo, mt, atol=2e-3, rtol=0)
+    co = torch.cov(out.flatten(2)[0])
+    ct = torch.cov(tgt.flatten(2)[0])
+    torch.testing.assert_close(co, ct, atol=2e-3, rtol=0)

@@ -1,0 +1,72 @@
+import pytest
+import torch
+
+from depthstyle.errors import SettingsError
+from depthstyle.strength import StrengthTransform, strength_from_proximity
+
+
+def ramp(n=64):
+    return torch.linspace(0, 1, n).view(1, 1, 1, n)
+
+
+@pytest.mark.parametrize("offset,contrast,alpha", [(0.0, 1.0, 1.0), (0.2, 10.0, 1.0),
+                                                   (0.5, 50.0, 0.7), (1.0, 5.0, 0.3),
+                                                   (0.3, 0.0, 1.0)])
+def test_strength_range_and_monotone(offset, contrast, alpha):
+    s = strength_from_proximity(ramp(), offset, contrast, alpha=alpha)
+    assert s.shape == (1, 1, 1, 64)
+    assert float(s.min()) >= alpha * offset - 1e-6
+    assert float(s.max()) <= alpha + 1e-6
+    assert bool((s[..., :-1] >= s[..., 1:] - 1e-7).all()), "strength must not grow with proximity"
+
+
+def test_strength_formula_hand_value():
+    p = torch.tensor([0.0, 1.0]).view(1, 1, 1, 2)  # mean 0.5
+    s = strength_from_proximity(p, offset=0.2, contrast=4.0)
+    near = min(torch.sigmoid(torch.tensor(2.0)).item(), 0.8)  # clamped at 1 - offset
+    far = torch.sigmoid(torch.tensor(-2.0)).item()
+    assert s[0, 0, 0, 1].item() == pytest.approx(1 - near)
+    assert s[0, 0, 0, 0].item() == pytest.approx(1 - far)
+
+
+def test_near_keeps_more_content_than_far():
+    s = strength_from_proximity(ramp(), 0.1, 20.0)
+    assert s[..., 0] > 0.95 and s[..., -1] < 0.15
+
+
+def test_flat_proximity_is_uniform_alpha():
+    for value in (0.0, 0.4, 1.0):
+        s = strength_from_proximity(torch.full((2, 1, 5, 7), value), 0.3, 10.0, alpha=0.6)
+        assert torch.allclose(s, torch.full_like(s, 0.6))
+
+
+def test_invert_reverses_order():
+    s = strength_from_proximity(ramp(), 0.1, 10.0, invert=True)
+    assert bool((s[..., :-1] <= s[..., 1:] + 1e-7).all())
+    assert s[..., -1] > s[..., 0]
+
+
+def test_alpha_zero_gives_zero_strength():
+    s = strength_from_proximity(ramp(), 0.5, 10.0, alpha=0.0)
+    assert torch.count_nonzero(s) == 0
+
+
+def test_module_twin_matches_function():
+    p = torch.rand(2, 1, 9, 9)
+    m = StrengthTransform(0.25, 7.0, alpha=0.8, invert=True)
+    torch.testing.assert_close(m(p), strength_from_proximity(p, 0.25, 7.0, alpha=0.8, invert=True))
+
+
+@pytest.mark.parametrize("kwargs,match", [({"offset": -0.1}, "offset"), ({"offset": 1.5}, "offset"),
+                                          ({"contrast": -1.0}, "contrast"),
+                                          ({"contrast": float("nan")}, "contrast"),
+                                          ({"alpha": 2.0}, "alpha")])
+def test_bad_parameters(kwargs, match):
+    params = {"offset": 0.2, "contrast": 10.0, "alpha": 1.0} | kwargs
+    with pytest.raises(SettingsError, match=match):
+        strength_from_proximity(ramp(), params["offset"], params["contrast"], alpha=params["alpha"])
+
+
+def test_bad_shape():
+    with pytest.raises(ValueError, match=r"\(B, 1, H, W\)"):
+        strength_from_proximity(torch.rand(1, 3, 4, 4))
