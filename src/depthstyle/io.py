@@ -67,7 +67,7 @@ def _open_checked(path: str | os.PathLike, max_pixels: int) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageReadError(f"{p}: image is too large to decode safely") from None
     except OSError as exc:
-        raise ImageReadError(f"{p}: cannot be read ({exc})") from None
+        raise ImageReadError(f"{p}: corrupt or truncated image ({exc})") from None
     w, h = im.size
     if w * h > max_pixels:
         im.close()
