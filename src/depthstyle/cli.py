@@ -170,7 +170,7 @@ def _output_paths(contents: list[Path], styles: list[Path], out: Path, fmt: str,
     return jobs
 
 
-def _load_masks(paths: list[str], n_styles: int, size: tuple[int, int]):
+def _load_masks(paths: list[str], n_styles: int):
     import torch
     import torch.nn.functional as F
 
@@ -188,6 +188,7 @@ def _load_masks(paths: list[str], n_styles: int, size: tuple[int, int]):
     if len(maps) != n_styles:
         raise SettingsError(f"{len(maps)} masks for {n_styles} styles: give one mask per style "
                             "(or one mask for two styles: white = first, black = second)")
+    size = maps[0].shape[-2:]
     m = torch.cat([F.interpolate(x, size=size, mode="bilinear", align_corners=False)
                    for x in maps], 1)
     return m.clamp(0, 1)
@@ -198,7 +199,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from depthstyle.depth import DepthMapFile, find_depth_file, make_depth_source
-    from depthstyle.io import load_image_with_alpha, resize_image, save_image
+    from depthstyle.io import load_image_with_alpha, save_image
     from depthstyle.pipeline import StyleSettings, Stylizer
     from depthstyle.strength import check_strength_params
 
@@ -233,6 +234,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
                                           resolution=args.depth_resolution)
     stylizer = Stylizer(args.model, depth=default_depth, device=args.device, half=args.half,
                         max_pixels=args.max_pixels)
+    stylizer.check(settings)
     log.info("model %s on %s; %d job(s)", stylizer.model.name, stylizer.device, len(jobs))
 
     failures: list[str] = []
@@ -249,10 +251,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
                     raise DepthStyleError(f"{content}: no depth map named {content.stem}.* in "
                                           f"{depth_dir}")
                 depth = DepthMapFile(dfile, args.depth_kind)
-            masks = None
-            if args.mask:
-                size = resize_image(rgb, args.content_size).shape[-2:]
-                masks = _load_masks(args.mask, len(group), tuple(size))
+            masks = _load_masks(args.mask, len(group)) if args.mask else None
             result = stylizer(rgb, group, settings, depth=depth, masks=masks)
             if alpha is not None:
                 alpha = torch.nn.functional.interpolate(alpha, size=result.image.shape[-2:],
@@ -300,9 +299,9 @@ def _add_stylize(sub) -> None:
                    help="keep the content's colours: luminance-only transfer, or recolour the "
                         "style to the content's colour statistics")
     p.add_argument("--content-size", type=_positive_int, default=512, metavar="PX",
-                   help="longer side of the content (default: 512)")
+                   help="shrink the content so its longer side is at most PX (default: 512)")
     p.add_argument("--style-size", type=_positive_int, default=512, metavar="PX",
-                   help="longer side of the styles (default: 512)")
+                   help="shrink styles so their longer side is at most PX (default: 512)")
     p.add_argument("--crop", action="store_true", help="centre-crop the content to a square")
     p.add_argument("--save-maps", action="store_true",
                    help="also write OUT.proximity.png and OUT.strength.png")

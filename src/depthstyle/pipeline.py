@@ -68,8 +68,9 @@ class StyleSettings:
         preserve_color: ``None``, ``"luminance"`` (stylized luminance + content colours) or
             ``"histogram"`` (style recoloured to the content's colour statistics first).
         style_weights: interpolation weights, one per style (default: equal).
-        content_size: longer side of the content in pixels (``None`` = keep).
-        style_size: longer side of each style image (``None`` = keep).
+        content_size: maximum longer side of the content in pixels; larger images are shrunk,
+            smaller ones kept (``None`` = keep).
+        style_size: maximum longer side of each style image (``None`` = keep).
         crop: centre-crop the content to a square after resizing.
     """
 
@@ -177,7 +178,7 @@ class Stylizer:
             t = img.float().clamp(0, 1)
         else:
             t = load_image(img, max_pixels=self.max_pixels)
-        return resize_image(t, size) if size else t
+        return resize_image(t, size, upscale=False) if size else t
 
     def _style_key(self, style: ImageLike, size: int | None) -> tuple:
         if isinstance(style, torch.Tensor):
@@ -205,6 +206,11 @@ class Stylizer:
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         return stats
+
+    def check(self, settings: StyleSettings) -> None:
+        """Validate ``settings`` against this stylizer's model (raises :class:`SettingsError`)."""
+        settings.validate()
+        self._levels(settings)
 
     def _levels(self, settings: StyleSettings) -> list[int]:
         enc = self.model.encoder
@@ -251,7 +257,8 @@ class Stylizer:
             settings: :class:`StyleSettings` (defaults if omitted).
             depth: overrides the stylizer's depth source for this call: a source, a proximity
                 tensor (1 = near), or a depth-map path (read as depth).
-            masks: (1, K, H, W) soft masks, one channel per style (spatial control).
+            masks: (1, K, H', W') soft masks, one channel per style (spatial control); resized
+                to the content.
 
         Returns:
             :class:`StylizeResult`.
@@ -279,6 +286,9 @@ class Stylizer:
             side = min(h, w)
             top, left = (h - side) // 2, (w - side) // 2
             content_img = content_img[..., top: top + side, left: left + side]
+        if masks is not None:
+            masks = F.interpolate(masks.float(), size=content_img.shape[-2:], mode="bilinear",
+                                  align_corners=False)
         proximity = self._proximity(content_img, depth, settings)
         strength = strength_from_proximity(proximity, settings.offset, settings.contrast,
                                            alpha=settings.alpha, invert=settings.invert)

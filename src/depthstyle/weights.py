@@ -252,6 +252,8 @@ def download_file(
             return dst
         except DownloadError as exc:
             errors.append(str(exc))
+        except urllib.error.HTTPError as exc:
+            errors.append(f"{url}: HTTP {exc.code} {exc.reason}")
         except (urllib.error.URLError, OSError, ValueError) as exc:
             errors.append(f"{url}: {getattr(exc, 'reason', exc)}")
     raise DownloadError(f"could not download {dst.name}: " + "; ".join(errors))

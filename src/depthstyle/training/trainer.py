@@ -96,7 +96,9 @@ class Trainer:
         self.style = ImageFolder(config.style_dir, config.size)
         self.encoder = build_encoder(config.encoder, seed=config.encoder_seed).to(self.device)
         self.widths = tuple(config.widths or ()) or None
-        self.decoder = build_decoder(self.encoder, self.widths).to(self.device)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)  # seeded decoder initialisation
+            self.decoder = build_decoder(self.encoder, self.widths).to(self.device)
         self.widths = self.widths or _widths_of(self.decoder)
         self.optimizer = torch.optim.Adam(self.decoder.parameters(), lr=config.lr)
         self.step = 0

