@@ -43,13 +43,13 @@ class PointwiseDecoder(nn.Module):
 
 @pytest.fixture()
 def pointwise_model(lite0) -> StyleModel:
-    return StyleModel(lite0, PointwiseDecoder(lite0.channels[-1], 16), "pointwise")
+    return StyleModel(lite0, PointwiseDecoder(lite0.channels[2], 8), "pointwise", decode_level=2)
 
 
 @pytest.fixture()
 def tiny_model(lite0) -> StyleModel:
     torch.manual_seed(0)
-    return StyleModel(lite0, build_decoder(lite0, (8, 8, 8, 8, 8)).eval(), "tiny")
+    return StyleModel(lite0, build_decoder(lite0, (8, 8, 8, 8)).eval(), "tiny", decode_level=2)
 
 
 @pytest.fixture()
@@ -57,8 +57,9 @@ def tiny_decoder_file(tmp_path, lite0) -> Path:
     from depthstyle.models import save_decoder
 
     torch.manual_seed(0)
-    dec = build_decoder(lite0, (8, 8, 8, 8, 8))
-    return save_decoder(dec, tmp_path / "tiny.safetensors", encoder=lite0, widths=(8, 8, 8, 8, 8))
+    dec = build_decoder(lite0, (8, 8, 8, 8))
+    return save_decoder(dec, tmp_path / "tiny.safetensors", encoder=lite0, widths=(8, 8, 8, 8),
+                        decode_level=2)
 
 
 def make_image(h: int = 64, w: int = 96, seed: int = 0) -> torch.Tensor:

@@ -116,8 +116,9 @@ def test_level_index(lite0):
 def test_decoder_file_roundtrip(tiny_decoder_file):
     model = load_model(tiny_decoder_file)
     assert isinstance(model, StyleModel) and model.encoder.name == "lite0"
-    assert model.metadata["widths"] == "[8, 8, 8, 8, 8]"
-    out = model.decoder(model.encoder(torch.rand(1, 3, 64, 64))[-1])
+    assert model.metadata["widths"] == "[8, 8, 8, 8]"
+    assert model.decode_level == 2 and model.downsampling == 8
+    out = model.decoder(model.encoder(torch.rand(1, 3, 64, 64))[2])
     assert out.shape == (1, 3, 64, 64)
 
 
@@ -129,6 +130,13 @@ def test_bad_decoder_files(tmp_path):
         load_model(tmp_path / "missing.safetensors")
     with pytest.raises(WeightsError, match="unknown model"):
         load_model("no-such-model")
+
+
+def test_decoder_widths_must_match_stride(lite0):
+    from depthstyle.models import build_decoder
+
+    with pytest.raises(WeightsError, match="stride 8"):
+        build_decoder(lite0, (8, 8, 8, 8, 8), decode_level=2)
 
 
 def test_build_encoder_unknown():

@@ -13,10 +13,10 @@ def test_alpha_zero_is_the_content_reconstruction(tiny_model):
     s = Stylizer(tiny_model, device="cpu")
     content, style = make_image(64, 96, 1), make_image(64, 64, 2)
     prox = torch.linspace(0, 1, 96).view(1, 1, 1, 96).expand(1, 1, 64, 96)
-    out = s(content, style, StyleSettings(alpha=0.0, content_size=None, levels=(1, 2, 3, 4)),
+    out = s(content, style, StyleSettings(alpha=0.0, content_size=None, levels=(1, 2, 3)),
             depth=prox)
     with torch.no_grad():
-        ref = tiny_model.decoder(tiny_model.encoder(content)[-1]).clamp(0, 1)
+        ref = tiny_model.decoder(tiny_model.encoder(content)[2]).clamp(0, 1)
     torch.testing.assert_close(out.image, ref)
     assert torch.count_nonzero(out.strength) == 0
 
@@ -26,7 +26,7 @@ def test_full_strength_equals_plain_adain(tiny_model):
     content, style = make_image(64, 64, 1), make_image(48, 48, 2)
     out = s(content, style, StyleSettings(depth_aware=False, content_size=None, style_size=None))
     with torch.no_grad():
-        f = adain(tiny_model.encoder(content)[-1], tiny_model.encoder(style)[-1])
+        f = adain(tiny_model.encoder(content)[2], tiny_model.encoder(style)[2])
         ref = tiny_model.decoder(f).clamp(0, 1)
     torch.testing.assert_close(out.image, ref, atol=1e-5, rtol=1e-5)
     assert torch.allclose(out.strength, torch.ones_like(out.strength))
@@ -112,6 +112,7 @@ def test_content_size_and_crop(tiny_model):
 @pytest.mark.parametrize("settings,match", [
     (StyleSettings(alpha=1.5), "alpha"),
     (StyleSettings(levels=(7,)), "unknown level"),
+    (StyleSettings(levels=(4,)), "deeper than the level this model decodes"),
     (StyleSettings(preserve_color="sepia"), "preserve_color"),
     (StyleSettings(content_size=4), "content_size"),
     (StyleSettings(style_weights=(1.0,)), "style weights"),

@@ -26,7 +26,7 @@ def folders(tmp_path):
 def cfg(folders, tmp_path, **kw):
     c, s = folders
     base = dict(content_dir=str(c), style_dir=str(s), out_dir=str(tmp_path / "run"), size=32,
-                batch_size=2, steps=4, widths=(8, 8, 8, 8, 8), lr=1e-3, checkpoint_every=2,
+                batch_size=2, steps=4, widths=(8, 8, 8, 8), lr=1e-3, checkpoint_every=2,
                 sample_every=0, seed=1)
     base.update(kw)
     return TrainConfig(**base)
@@ -99,7 +99,7 @@ def test_outputs_log_and_loadable_decoder(folders, tmp_path):
 
 def test_checkpoint_mismatch_is_refused(folders, tmp_path):
     Trainer(cfg(folders, tmp_path, steps=2)).run(progress=False)
-    other = Trainer(cfg(folders, tmp_path, steps=3, widths=(8, 8, 8, 8, 4)))
+    other = Trainer(cfg(folders, tmp_path, steps=3, widths=(8, 8, 8, 4)))
     with pytest.raises(SettingsError, match="widths"):
         other.run(progress=False)
 

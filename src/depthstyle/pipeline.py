@@ -199,7 +199,8 @@ class Stylizer:
         if recolor_to is not None:
             img = match_color_histogram(img, recolor_to.cpu())
         with torch.inference_mode():
-            feats = self.model.encoder(img.to(self.device, self.dtype))
+            feats = self.model.encoder(img.to(self.device, self.dtype),
+                                       upto=self.model.decode_level)
             stats = [tuple(t.float() for t in calc_mean_std(f.float())) for f in feats]
         if key is not None:
             self._cache[key] = stats
@@ -213,13 +214,18 @@ class Stylizer:
         self._levels(settings)
 
     def _levels(self, settings: StyleSettings) -> list[int]:
-        enc = self.model.encoder
+        enc, top = self.model.encoder, self.model.decode_level
         if not settings.levels:
-            return [enc.num_levels - 1]
+            return [top]
         try:
-            return sorted({enc.level_index(lv) for lv in settings.levels})
+            levels = sorted({enc.level_index(lv) for lv in settings.levels})
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
+        if levels[-1] > top:
+            raise SettingsError(
+                f"level {enc.level_names[levels[-1]]} is deeper than the level this model "
+                f"decodes ({top + 1}, {enc.level_names[top]}); use levels 1..{top + 1}")
+        return levels
 
     def _proximity(self, content: torch.Tensor, depth, settings: StyleSettings) -> torch.Tensor:
         b, _, h, w = content.shape
@@ -316,7 +322,7 @@ class Stylizer:
             x = F.pad(x, (0, pw, 0, ph), mode=mode)
             s = F.pad(s, (0, pw, 0, ph), mode="replicate")
             mk = F.pad(mk, (0, pw, 0, ph), mode="replicate") if mk is not None else None
-        for i, stage in enumerate(self.model.encoder.stages):
+        for i, stage in enumerate(self.model.encoder.stages[: self.model.decode_level + 1]):
             x = stage(x)
             if i not in levels:
                 continue
@@ -330,7 +336,7 @@ class Stylizer:
                 target = adain_from_stats(f, mean, std)
             x = torch.lerp(f, target, resize_map(s, f.shape[-2:])).to(self.dtype)
         out = self.model.decoder(x).float().clamp(0, 1)
-        if out.shape[-2:] != x.shape[-2:] and out.shape[-2] != h + ph:
+        if tuple(out.shape[-2:]) != (h + ph, w + pw):
             out = F.interpolate(out, size=(h + ph, w + pw), mode="bilinear", align_corners=False)
         return out[..., :h, :w].cpu()
 

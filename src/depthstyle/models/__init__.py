@@ -24,6 +24,7 @@ __all__ = [
     "StyleModel",
     "ENCODERS",
     "DEFAULT_DECODER_WIDTHS",
+    "DEFAULT_DECODE_LEVEL",
     "build_encoder",
     "build_decoder",
     "load_model",
@@ -32,36 +33,43 @@ __all__ = [
 ]
 
 ENCODERS = ("lite0", "random-vgg19", "vgg19")
-# Channels per decoder scale, deepest first (see compact_decoder).
+# Tap the decoder inverts (0-based): Lite0's expand5 (1/8, like VGG's relu4_1), VGG's relu4_1.
+DEFAULT_DECODE_LEVEL = {"lite0": 2, "random-vgg19": 3, "vgg19": 3}
+# Channels per decoder scale, deepest first (see compact_decoder); one scale per factor of 2.
 DEFAULT_DECODER_WIDTHS = {
-    "lite0": (256, 128, 64, 32, 16),
+    "lite0": (128, 64, 32, 16),
     "random-vgg19": (256, 128, 64, 32),
     "vgg19": (256, 128, 64, 32),
 }
 
 
 class StyleModel(nn.Module):
-    """An encoder with taps and the decoder that inverts its deepest tap.
+    """An encoder with taps and the decoder that inverts one of them.
 
     Attributes:
         encoder: frozen :class:`Encoder`.
-        decoder: (B, C_last, h, w) -> (B, 3, h*f, w*f) where f is :attr:`downsampling`.
+        decoder: (B, C, h, w) features of tap ``decode_level`` -> (B, 3, h*f, w*f), f =
+            :attr:`downsampling`.
+        decode_level: 0-based index of the tap the decoder inverts (default: the deepest).
         name: registry name or file path it was loaded from.
         metadata: what the weights file recorded (encoder, widths, training steps...).
     """
 
     def __init__(self, encoder: Encoder, decoder: nn.Module, name: str,
-                 metadata: dict[str, str] | None = None) -> None:
+                 metadata: dict[str, str] | None = None, decode_level: int | None = None) -> None:
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
         self.name = name
         self.metadata = dict(metadata or {})
+        self.decode_level = encoder.num_levels - 1 if decode_level is None else int(decode_level)
+        if not 0 <= self.decode_level < encoder.num_levels:
+            raise WeightsError(f"decode level {decode_level} out of range for {encoder.name}")
 
     @property
     def downsampling(self) -> int:
-        """Input sides should be multiples of this (the deepest tap's stride)."""
-        return 16 if self.encoder.name == "lite0" else 8
+        """Input sides should be multiples of this (the decoded tap's stride)."""
+        return self.encoder.strides[self.decode_level]
 
 
 def build_encoder(name: str, *, seed: int = 0, download: bool = True) -> Encoder:
@@ -92,22 +100,29 @@ def build_encoder(name: str, *, seed: int = 0, download: bool = True) -> Encoder
     raise WeightsError(f"unknown encoder {name!r}; choose one of {', '.join(ENCODERS)}")
 
 
-def build_decoder(encoder: Encoder, widths: tuple[int, ...] | None = None) -> nn.Sequential:
-    """A fresh compact decoder for ``encoder``'s deepest tap."""
+def build_decoder(encoder: Encoder, widths: tuple[int, ...] | None = None,
+                  decode_level: int | None = None) -> nn.Sequential:
+    """A fresh compact decoder for tap ``decode_level`` (default per encoder) of ``encoder``."""
+    level = DEFAULT_DECODE_LEVEL[encoder.name] if decode_level is None else decode_level
     widths = tuple(widths or DEFAULT_DECODER_WIDTHS[encoder.name])
-    return compact_decoder(encoder.channels[-1], widths)
+    if 2 ** (len(widths) - 1) != encoder.strides[level]:
+        raise WeightsError(f"{len(widths)} decoder widths give x{2 ** (len(widths) - 1)} "
+                           f"upsampling, but tap {encoder.level_names[level]} has stride "
+                           f"{encoder.strides[level]}")
+    return compact_decoder(encoder.channels[level], widths)
 
 
 def save_decoder(decoder: nn.Module, path: str | os.PathLike, *, encoder: Encoder,
-                 widths: tuple[int, ...], seed: int = 0, extra: dict[str, str] | None = None,
-                 overwrite: bool = True) -> Path:
+                 widths: tuple[int, ...], decode_level: int, seed: int = 0,
+                 extra: dict[str, str] | None = None, overwrite: bool = True) -> Path:
     """Save a trained decoder as safetensors with what is needed to rebuild the model."""
     from safetensors.torch import save_file
 
     from depthstyle.io import atomic_output
 
     meta = {"format": "depthstyle-decoder-v1", "encoder": encoder.name,
-            "encoder_seed": str(seed), "widths": json.dumps(list(widths))}
+            "encoder_seed": str(seed), "widths": json.dumps(list(widths)),
+            "decode_level": str(decode_level)}
     meta.update(extra or {})
     tensors = {k: v.detach().float().contiguous().cpu() for k, v in decoder.state_dict().items()}
     with atomic_output(path, overwrite=overwrite) as tmp:
@@ -131,12 +146,13 @@ def _load_decoder_file(path: Path, *, download: bool) -> StyleModel:
     try:
         widths = tuple(int(w) for w in json.loads(meta["widths"]))
         seed = int(meta.get("encoder_seed", "0"))
+        level = int(meta["decode_level"])
     except (KeyError, ValueError, TypeError):
         raise WeightsError(f"{path}: malformed decoder metadata {meta}") from None
     encoder = build_encoder(meta.get("encoder", ""), seed=seed, download=download)
-    decoder = build_decoder(encoder, widths)
+    decoder = build_decoder(encoder, widths, level)
     W.load_state_dict_strict(decoder, W.load_state_dict_file(path), what=str(path))
-    return StyleModel(encoder, decoder.eval(), str(path), meta)
+    return StyleModel(encoder, decoder.eval(), str(path), meta, decode_level=level)
 
 
 def load_model(name: str | os.PathLike = "depthstyle-lite0", *, download: bool = True

@@ -23,6 +23,7 @@ class Encoder(nn.Module):
         stages: modules; ``stages[i]`` maps tap ``i-1`` (or the image) to tap ``i``.
         level_names: one name per stage, e.g. ``("relu1_1", "relu2_1", "relu3_1", "relu4_1")``.
         channels: output channels of each stage.
+        strides: downsampling factor of each tap relative to the image.
         name: a short identifier stored with trained decoders (``"vgg19"``, ``"lite0"``...).
 
     Input images are float RGB in [0, 1], shape (B, 3, H, W); each stage does its own input
@@ -34,10 +35,11 @@ class Encoder(nn.Module):
         stages: Sequence[nn.Module],
         level_names: Sequence[str],
         channels: Sequence[int],
+        strides: Sequence[int],
         name: str,
     ) -> None:
         super().__init__()
-        if not (len(stages) == len(level_names) == len(channels)):
+        if not (len(stages) == len(level_names) == len(channels) == len(strides)):
             raise ValueError(
                 f"stages ({len(stages)}), level_names ({len(level_names)}) and channels "
                 f"({len(channels)}) must have the same length"
@@ -45,6 +47,7 @@ class Encoder(nn.Module):
         self.stages = nn.ModuleList(stages)
         self.level_names = tuple(level_names)
         self.channels = tuple(int(c) for c in channels)
+        self.strides = tuple(int(c) for c in strides)
         self.name = name
         self.requires_grad_(False)
         self.eval()
@@ -72,11 +75,12 @@ class Encoder(nn.Module):
             f"or one of {', '.join(self.level_names)}"
         )
 
-    def forward(self, image: torch.Tensor) -> list[torch.Tensor]:
-        """Return the features of every tap, shallow to deep."""
+    def forward(self, image: torch.Tensor, upto: int | None = None) -> list[torch.Tensor]:
+        """Return the features of every tap, shallow to deep (up to index ``upto``, inclusive)."""
         feats = []
         x = image
-        for stage in self.stages:
+        stages = self.stages if upto is None else self.stages[: upto + 1]
+        for stage in stages:
             x = stage(x)
             feats.append(x)
         return feats

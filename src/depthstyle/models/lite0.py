@@ -131,7 +131,7 @@ def lite0_encoder() -> Encoder:
         else:
             pending.append(_full_block(b))
     channels = [_BLOCKS[b][3] * _BLOCKS[b][0] for b in _TAP_BLOCKS]
-    return Encoder(stages, LITE0_LEVELS, channels, name="lite0")
+    return Encoder(stages, LITE0_LEVELS, channels, (2, 4, 8, 16), name="lite0")
 
 
 def convert_efficientnet_lite0_state_dict(

@@ -60,7 +60,7 @@ def vgg19_normalised_sequential() -> nn.Sequential:
 
 def _stages_from(seq: nn.Sequential) -> Encoder:
     stages = [nn.Sequential(*list(seq)[a:b]) for a, b in _STAGE_BOUNDS]
-    return Encoder(stages, VGG_LEVELS, _VGG_CHANNELS, name="vgg19")
+    return Encoder(stages, VGG_LEVELS, _VGG_CHANNELS, (1, 2, 4, 8), name="vgg19")
 
 
 def vgg19_encoder(*, state_dict: dict[str, torch.Tensor] | None = None) -> Encoder:

@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 from depthstyle.errors import DepthStyleError, SettingsError
-from depthstyle.models import build_decoder, build_encoder, save_decoder
+from depthstyle.models import DEFAULT_DECODE_LEVEL, build_decoder, build_encoder, save_decoder
 from depthstyle.ops import adain
 from depthstyle.training.data import ImageFolder
 from depthstyle.training.losses import content_loss, depth_loss, style_loss
@@ -49,6 +49,7 @@ class TrainConfig:
     encoder: str = "lite0"
     encoder_seed: int = 0
     widths: tuple[int, ...] | None = None
+    decode_level: int | None = None
     size: int = 256
     batch_size: int = 8
     steps: int = 10_000
@@ -96,9 +97,11 @@ class Trainer:
         self.style = ImageFolder(config.style_dir, config.size)
         self.encoder = build_encoder(config.encoder, seed=config.encoder_seed).to(self.device)
         self.widths = tuple(config.widths or ()) or None
+        self.level = (DEFAULT_DECODE_LEVEL[self.encoder.name] if config.decode_level is None
+                      else self.encoder.level_index(config.decode_level + 1))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)  # seeded decoder initialisation
-            self.decoder = build_decoder(self.encoder, self.widths).to(self.device)
+            self.decoder = build_decoder(self.encoder, self.widths, self.level).to(self.device)
         self.widths = self.widths or _widths_of(self.decoder)
         self.optimizer = torch.optim.Adam(self.decoder.parameters(), lr=config.lr)
         self.step = 0
@@ -120,6 +123,7 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "config": json.dumps(dataclasses.asdict(self.config)),
             "widths": list(self.widths),
+            "decode_level": self.level,
         }
         path = self.out / CHECKPOINT
         with atomic_output(path, overwrite=True) as tmp:
@@ -134,6 +138,9 @@ class Trainer:
             if old.get(key) != getattr(self.config, key):
                 raise SettingsError(f"{path}: checkpoint was trained with {key}={old.get(key)!r}, "
                                     f"not {getattr(self.config, key)!r}")
+        if int(state["decode_level"]) != self.level:
+            raise SettingsError(f"{path}: checkpoint decodes level {state['decode_level']}, "
+                                f"not {self.level}")
         if tuple(state["widths"]) != tuple(self.widths):
             raise SettingsError(f"{path}: checkpoint decoder widths {state['widths']} differ from "
                                 f"{list(self.widths)}")
@@ -158,10 +165,11 @@ class Trainer:
         cfg = self.config
         n = content.shape[0]
         n_mix = min(n - 1, math.floor(n * cfg.mix_fraction)) if n > 1 else 0
+        lv = self.level
         with torch.no_grad():
-            f_c = self.encoder(content)[-1]
+            f_c = self.encoder(content, upto=lv)[lv]
             f_s = self.encoder(style)
-            target = adain(f_c, f_s[-1])
+            target = adain(f_c, f_s[lv])
             if n_mix:
                 gen = torch.Generator().manual_seed(cfg.seed * 7_919 + step)
                 a = torch.rand(n_mix, 1, 1, 1, generator=gen).to(target)
@@ -175,7 +183,7 @@ class Trainer:
         f_o = [f.float() for f in f_o]
         full = n - n_mix
         terms = {
-            "content": content_loss(f_o[-1], target),
+            "content": content_loss(f_o[lv], target),
             "style": style_loss([f[:full] for f in f_o], [f[:full] for f in f_s]),
         }
         total = terms["content"] + cfg.style_weight * terms["style"]
@@ -208,7 +216,9 @@ class Trainer:
         c = self.content.batch(n, gen).to(self.device)
         s = self.style.batch(n, gen).to(self.device)
         self.decoder.eval()
-        out = self.decoder(adain(self.encoder(c)[-1], self.encoder(s)[-1])).clamp(0, 1)
+        lv = self.level
+        f_c, f_s = self.encoder(c, upto=lv)[lv], self.encoder(s, upto=lv)[lv]
+        out = self.decoder(adain(f_c, f_s)).clamp(0, 1)
         rows = [torch.cat(list(x), dim=2) for x in (c, s, out)]
         grid = torch.cat(rows, dim=1).unsqueeze(0)
         path = self.out / "samples" / f"step_{self.step:07d}.png"
@@ -269,7 +279,7 @@ class Trainer:
         """Write the decoder as safetensors with the metadata ``load_model`` needs."""
         path = path or self.out / "decoder.safetensors"
         return save_decoder(self.decoder, path, encoder=self.encoder, widths=self.widths,
-                            seed=self.config.encoder_seed,
+                            decode_level=self.level, seed=self.config.encoder_seed,
                             extra={"steps": str(self.step), "size": str(self.config.size),
                                    "batch_size": str(self.config.batch_size),
                                    "style_weight": str(self.config.style_weight)})
@@ -279,6 +289,8 @@ def _widths_of(decoder: torch.nn.Sequential) -> tuple[int, ...]:
     convs = [m for m in decoder if isinstance(m, torch.nn.Conv2d)]
     # compact_decoder: a 1x1 conv, then two 3x3 convs per scale, then the RGB conv
     return tuple(c.in_channels for c in convs[1:-1:2])
+
+
 
 
 def train(config: TrainConfig, *, progress: bool = True) -> Path:

@@ -1,0 +1,66 @@
+"""The transformers backend on a tiny randomly initialised Depth Anything saved in the real format."""
+
+import json
+
+import pytest
+import torch
+
+pytest.importorskip("transformers")
+
+from depthstyle.depth import load_transformers_depth, make_depth_source  # noqa: E402
+from depthstyle.errors import DepthStyleError  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny_depth_dir(tmp_path_factory):
+    from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation, Dinov2Config
+
+    backbone = Dinov2Config(hidden_size=32, num_hidden_layers=4, num_attention_heads=2,
+                            intermediate_size=64, image_size=56, patch_size=14,
+                            out_indices=[1, 2, 3, 4], reshape_hidden_states=False,
+                            apply_layernorm=True)
+    config = DepthAnythingConfig(backbone_config=backbone, reassemble_hidden_size=32,
+                                 neck_hidden_sizes=[8, 16, 32, 32], fusion_hidden_size=16,
+                                 head_hidden_size=8, patch_size=14)
+    torch.manual_seed(0)
+    model = DepthAnythingForDepthEstimation(config)
+    d = tmp_path_factory.mktemp("tiny-depth-anything")
+    model.save_pretrained(d)
+    (d / "preprocessor_config.json").write_text(json.dumps({
+        "do_resize": True, "size": {"height": 56, "width": 56}, "keep_aspect_ratio": True,
+        "ensure_multiple_of": 14, "image_mean": [0.485, 0.456, 0.406],
+        "image_std": [0.229, 0.224, 0.225]}))
+    return d
+
+
+def test_loads_from_folder_and_returns_proximity(tiny_depth_dir):
+    depth = load_transformers_depth(str(tiny_depth_dir))
+    assert depth.input_size(60, 90) == (56, 84)
+    img = torch.rand(2, 3, 60, 90)
+    p = depth(img)
+    assert p.shape == (2, 1, 60, 90)
+    assert float(p.min()) >= 0 and float(p.max()) <= 1 and float(p.max()) > 0.5
+    assert not p.requires_grad
+
+
+def test_predict_is_differentiable(tiny_depth_dir):
+    depth = load_transformers_depth(str(tiny_depth_dir))
+    img = torch.rand(1, 3, 56, 56, requires_grad=True)
+    depth.predict(img).sum().backward()
+    assert img.grad is not None and float(img.grad.abs().sum()) > 0
+
+
+def test_auto_source_uses_model(tiny_depth_dir):
+    src = make_depth_source("auto", model=str(tiny_depth_dir), resolution=28)
+    assert src.size == (28, 28)
+    assert src(torch.rand(1, 3, 40, 40)).shape == (1, 1, 40, 40)
+
+
+def test_absent_model_gives_offline_instructions(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    with pytest.raises(DepthStyleError, match=r"not available offline.*huggingface-cli download"):
+        load_transformers_depth("depth-anything/Depth-Anything-V2-Small-hf")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DepthStyleError, match="not a loadable depth model folder"):
+        load_transformers_depth(str(tmp_path / "empty"))
