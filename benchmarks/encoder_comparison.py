@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from depthstyle.io import load_image, resize_image
 from depthstyle.models import DEFAULT_DECODE_LEVEL, build_decoder, build_encoder
-from depthstyle.ops import adain, calc_mean_std
+from depthstyle.ops import adain
 from depthstyle.training.losses import style_loss
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
@@ -44,15 +44,12 @@ def independent_scores(nets, out, content, style):
     scores = {}
     for name, net in nets.items():
         fo, fc, fs = net(out), net(content), net(style)
-        ms = sum(F.mse_loss(calc_mean_std(a)[0], calc_mean_std(b)[0]) +
-                 F.mse_loss(calc_mean_std(a)[1], calc_mean_std(b)[1]) for a, b in zip(fo, fs))
-        ms_ref = sum(F.mse_loss(calc_mean_std(a)[0], calc_mean_std(b)[0]) +
-                     F.mse_loss(calc_mean_std(a)[1], calc_mean_std(b)[1]) for a, b in zip(fc, fs))
-        gr = sum(F.mse_loss(gram(a), gram(b)) for a, b in zip(fo, fs))
-        gr_ref = sum(F.mse_loss(gram(a), gram(b)) for a, b in zip(fc, fs))
+        ms, ms_ref = style_loss(fo, fs), style_loss(fc, fs)
+        gr = sum(F.mse_loss(gram(a), gram(b)) for a, b in zip(fo, fs, strict=True))
+        gr_ref = sum(F.mse_loss(gram(a), gram(b)) for a, b in zip(fc, fs, strict=True))
         cont = F.mse_loss(fo[-1], fc[-1]) / fc[-1].pow(2).mean()
-        scores[name] = {"style_meanstd_rel": float(ms / ms_ref), "style_gram_rel": float(gr / gr_ref),
-                        "content_rel": float(cont)}
+        scores[name] = {"style_meanstd_rel": float(ms / ms_ref),
+                        "style_gram_rel": float(gr / gr_ref), "content_rel": float(cont)}
     return scores
 
 

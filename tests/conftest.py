@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from depthstyle.models import StyleModel, build_encoder, build_decoder
+from depthstyle.models import StyleModel, build_decoder, build_encoder
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 

@@ -1,4 +1,4 @@
-"""The transformers backend on a tiny randomly initialised Depth Anything saved in the real format."""
+"""The transformers backend on a tiny random Depth Anything saved in the real format."""
 
 import json
 

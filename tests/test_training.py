@@ -84,7 +84,7 @@ def test_resume_restores_step_and_optimizer_exactly(folders, tmp_path):
     resumed.run(progress=False)
     assert resumed.step == 4
     for (k, a), b in zip(straight.decoder.state_dict().items(),
-                         resumed.decoder.state_dict().values()):
+                         resumed.decoder.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, msg=k)
 
 

@@ -139,7 +139,8 @@ def _expand_inputs(items: Sequence[str]) -> list[Path]:
             found = sorted(f for f in p.iterdir() if f.is_file()
                            and f.suffix.lower() in IMAGE_EXTENSIONS and not f.name.startswith("."))
             if not found:
-                raise DepthStyleError(f"{p}: folder holds no images ({', '.join(IMAGE_EXTENSIONS)})")
+                raise DepthStyleError(
+                    f"{p}: folder holds no images ({', '.join(IMAGE_EXTENSIONS)})")
             out += found
         elif any(c in item for c in "*?["):
             matches = sorted(Path(m) for m in glob.glob(item, recursive=True))
@@ -222,8 +223,9 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
         if existing:
             raise DepthStyleError(f"{len(existing)} output file(s) exist, e.g. {existing[0]}; "
                                   "use --overwrite to replace them")
-    depth_dir = Path(args.depth) if args.depth not in ("none", "auto") and Path(args.depth).is_dir() \
-        else None
+    depth_dir = None
+    if args.depth not in ("none", "auto") and Path(args.depth).is_dir():
+        depth_dir = Path(args.depth)
     if depth_dir is None and args.depth not in ("none", "auto") and len(contents) > 1:
         raise SettingsError("--depth FILE applies to one content image; for several give a "
                             "folder of maps named after the contents, or --depth auto")

@@ -196,10 +196,12 @@ def to_pil(img: torch.Tensor, alpha: torch.Tensor | None = None) -> Image.Image:
 
 def resize_image(img: torch.Tensor, long_side: int | None = None, *, multiple: int = 1,
                  upscale: bool = True) -> torch.Tensor:
-    """Resize (B, C, H, W) so the longer side is ``long_side`` (keeping aspect), then round both
-    sides down to a multiple of ``multiple`` (at least ``multiple``). Antialiased bicubic when
-    shrinking. ``long_side=None`` keeps the size and only applies the multiple; with
-    ``upscale=False`` images already smaller than ``long_side`` are not enlarged."""
+    """Resize (B, C, H, W) so the longer side is ``long_side``, keeping the aspect ratio.
+
+    Both sides are then rounded down to a multiple of ``multiple`` (at least ``multiple``).
+    Antialiased bicubic when shrinking. ``long_side=None`` keeps the size and only applies the
+    multiple; with ``upscale=False`` images already smaller than ``long_side`` are not enlarged.
+    """
     h, w = img.shape[-2:]
     if long_side is not None and (upscale or max(h, w) > long_side):
         if long_side < 1:

@@ -148,8 +148,8 @@ def mix_style_stats(
         raise ValueError(f"style weights must be non-negative with a positive sum, got "
                          f"{list(weights)}")
     w = w / w.sum()
-    mean = sum(wi * m for wi, (m, _) in zip(w, stats))
-    std = sum(wi * s for wi, (_, s) in zip(w, stats))
+    mean = sum(wi * m for wi, (m, _) in zip(w, stats, strict=True))
+    std = sum(wi * s for wi, (_, s) in zip(w, stats, strict=True))
     return mean, std
 
 

@@ -1,0 +1,1 @@
+"""Decoder training: data, losses and the resumable trainer behind ``depthstyle train``."""

@@ -48,8 +48,8 @@ class ImageFolder:
         max_side: images are downscaled so their longer side is at most this when cached.
     """
 
-    def __init__(self, folder: str | os.PathLike, size: int, scale: tuple[float, float] = (1.0, 1.6),
-                 max_side: int = 640) -> None:
+    def __init__(self, folder: str | os.PathLike, size: int,
+                 scale: tuple[float, float] = (1.0, 1.6), max_side: int = 640) -> None:
         self.files = list_images(folder)
         self.size = size
         self.scale = scale

@@ -1,10 +1,10 @@
 """Training losses.
 
 * content and mean/std style losses: Huang & Belongie, ICCV 2017, eqs. 11-13;
-* depth-preservation loss: Liu, Cheng, Lai & Rosin, "Depth-aware neural style transfer", NPAR 2017 (a
-  distance between a depth network's outputs on the stylized and the content image). We compare
-  per-image standardised outputs so the loss ignores the scale and shift ambiguity of monocular
-  depth.
+* depth-preservation loss: Liu, Cheng, Lai & Rosin, "Depth-aware neural style transfer",
+  NPAR 2017 (a distance between a depth network's outputs on the stylized and the content
+  image). We compare per-image standardised outputs so the loss ignores the scale and shift
+  ambiguity of monocular depth.
 """
 
 from __future__ import annotations

@@ -1,0 +1,135 @@
+"""Stylization speed and memory: depthstyle's pipeline vs a reference-style baseline.
+
+For each size the content (examples/books.jpg, resized and centre-cropped to a square) is
+stylized with the style statistics cached and a strength map computed from its ground-truth
+disparity (examples/books.disparity.png) on every call: the time covers strength computation,
+encoding, AdaIN, decoding and clamping, not file decoding and not depth *estimation*.
+
+The baseline does what the public AdaIN test scripts do: for every image it re-encodes the
+style, runs plain AdaIN (alpha = 1) and decodes, fp32, eager, no caching, on the same weights.
+Parity: max |ours - baseline| with depth off and alpha = 1 (same maths, so it should be ~0).
+
+Each configuration runs in a fresh subprocess so its peak RSS is its own.
+
+Run: python benchmarks/bench_stylize.py --out benchmarks/results/stylize_cpu.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTENT = ROOT / "examples" / "books.jpg"
+DISPARITY = ROOT / "examples" / "books.disparity.png"
+STYLE = ROOT / "examples" / "woman_with_hat.jpg"
+
+
+def _square(img: torch.Tensor, size: int) -> torch.Tensor:
+    from depthstyle.io import resize_image
+
+    h, w = img.shape[-2:]
+    img = resize_image(img, round(size * max(h, w) / min(h, w)))
+    h, w = img.shape[-2:]
+    top, left = (h - size) // 2, (w - size) // 2
+    return img[..., top: top + size, left: left + size]
+
+
+def run_one(mode: str, model: str, size: int, reps: int, batch: int, channels_last: bool,
+            threads: int) -> dict:
+    torch.set_num_threads(threads)
+    from depthstyle import DepthMapFile, StyleSettings, Stylizer, load_image
+    from depthstyle.ops import adain
+
+    stylizer = Stylizer(model, device="cpu")
+    m = stylizer.model
+    if channels_last:
+        m.to(memory_format=torch.channels_last)
+    content = _square(load_image(CONTENT), size).expand(batch, -1, -1, -1).contiguous()
+    style = load_image(STYLE)
+    depth = DepthMapFile(DISPARITY, "disparity")
+    settings = StyleSettings(content_size=None, style_size=512)
+    lv = m.decode_level
+
+    def ours():
+        return stylizer(content, style, settings, depth=depth).image
+
+    style512 = _square(style, 512)
+
+    def baseline():
+        with torch.no_grad():
+            fc = m.encoder(content, upto=lv)[lv]
+            fs = m.encoder(style512, upto=lv)[lv]
+            return m.decoder(adain(fc, fs)).clamp(0, 1)
+
+    fn = ours if mode == "ours" else baseline
+    fn()  # warm-up (also fills the style cache for "ours")
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    med = statistics.median(times)
+    result = {"mode": mode, "model": model, "size": size, "batch": batch,
+              "channels_last": channels_last, "threads": threads, "reps": reps,
+              "median_s": med, "images_per_s": batch / med, "ms_per_image": med / batch * 1000,
+              "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    if mode == "ours" and batch == 1 and not channels_last:
+        plain = StyleSettings(content_size=None, style_size=None, depth_aware=False)
+        a = stylizer(content, style512, plain).image
+        b = baseline()
+        result["parity_max_abs_diff"] = float((a - b).abs().max())
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", default="depthstyle-lite0")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
+    ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    ap.add_argument("--batches", type=int, nargs="+", default=[1])
+    ap.add_argument("--channels-last", action="store_true", help="also run channels_last")
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--one", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        mode, size, batch, cl = args.one.split(":")
+        print(json.dumps(run_one(mode, args.model, int(size), args.reps, int(batch), cl == "1",
+                                 args.threads)))
+        return
+    rows = []
+    for size in args.sizes:
+        for batch in args.batches:
+            for cl in ([0, 1] if args.channels_last else [0]):
+                for mode in ("ours", "baseline"):
+                    if mode == "baseline" and (batch != 1 or cl):
+                        continue
+                    cmd = [sys.executable, __file__, "--model", args.model, "--reps",
+                           str(args.reps), "--threads", str(args.threads), "--out", "-",
+                           "--one", f"{mode}:{size}:{batch}:{cl}"]
+                    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+                    row = json.loads(out.strip().splitlines()[-1])
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+    import depthstyle
+
+    meta = {"machine": platform.platform(), "processor": platform.processor(),
+            "cpu_count": __import__("os").cpu_count(), "python": platform.python_version(),
+            "torch": torch.__version__, "depthstyle": depthstyle.__version__,
+            "command": " ".join(sys.argv)}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
