@@ -466,6 +466,87 @@ def _add_train(sub) -> None:
     p.set_defaults(func=_cmd_train)
 
 
+# --- eval --------------------------------------------------------------------------------------
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from depthstyle.depth import load_transformers_depth, make_depth_source
+    from depthstyle.evaluation.report import write_report
+    from depthstyle.evaluation.runner import Evaluator, default_sweep, find_items
+    from depthstyle.pipeline import Stylizer
+
+    rules = []
+    for rule in args.gt_kind_rule or []:
+        prefix, _, kind = rule.partition(":")
+        if kind not in ("depth", "disparity") or not prefix:
+            raise SettingsError(f"--gt-kind-rule takes PREFIX:depth|disparity, got {rule!r}")
+        rules.append((prefix, kind))
+    items = find_items(_expand_inputs(args.content), Path(args.gt_dir) if args.gt_dir else None,
+                       args.gt_kind, rules)
+    styles = _expand_inputs(args.style)
+    levels = [tuple(x for x in group.split(",") if x) for group in args.levels] \
+        if args.levels else [()]
+    sweep = default_sweep(args.alphas, args.offsets, args.contrasts, levels)
+    device = args.device if args.device != "auto" else "cpu"
+    depth = make_depth_source(args.depth, model=args.depth_model, device=device,
+                              resolution=args.depth_resolution)
+    depth_model = load_transformers_depth(args.measure_depth_model, device=device) \
+        if args.measure_depth_model else None
+    stylizer = Stylizer(args.model, depth=depth, device=args.device)
+    for s in sweep:
+        stylizer.check(s.settings(None))
+    evaluator = Evaluator(stylizer, size=args.size, depth=depth, depth_model=depth_model,
+                          thumbs=not args.no_images)
+    rows, failures = evaluator.run(items, styles, sweep, args.output, progress=not args.quiet)
+    n_gt = sum(1 for i in items if i.gt is not None)
+    notes = [
+        f"model: {stylizer.model.name}; content size {args.size}px; styles at 512px",
+        f"{len(items)} contents ({n_gt} with ground-truth depth), {len(styles)} styles, "
+        f"{len(sweep)} settings",
+        "proximity for depth-aware settings: ground truth where available, otherwise "
+        f"--depth {args.depth}",
+        f"style/content distances in the loss network {evaluator.loss_name}",
+        "depth of outputs measured with "
+        + (args.measure_depth_model or "no depth model (depth-preservation columns empty)"),
+        "nearest/farthest third: by ground-truth proximity",
+    ]
+    report = write_report(rows, args.output, title="depthstyle evaluation", notes=notes,
+                          failures=failures)
+    print(report)
+    return EXIT_ERROR if failures else EXIT_OK
+
+
+def _add_eval(sub) -> None:
+    p = sub.add_parser(
+        "eval", help="measure depth-aware vs uniform stylization on your images",
+        description="Stylize contents x styles over a sweep of uniform alphas and depth-aware "
+                    "settings, measure style distance, content distance, structure (SSIM, "
+                    "edges; overall and in the nearest third) and, with a depth model, depth "
+                    "preservation. Writes results.csv (resumable), summary.json, report.html.",
+        epilog="example:\n  depthstyle eval ../shared/depth/*.jpg -s styles/ --gt-dir "
+               "../shared/depth --gt-kind depth --gt-kind-rule middlebury:disparity -o eval/",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("content", nargs="+", help="content images, folders or globs")
+    p.add_argument("-s", "--style", action="append", required=True, help="style image/folder")
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("--gt-dir", help="folder with ground-truth maps named <content-stem>.depth.png")
+    p.add_argument("--gt-kind", choices=("depth", "disparity"), default="depth")
+    p.add_argument("--gt-kind-rule", action="append", metavar="PREFIX:KIND",
+                   help="ground-truth kind for contents whose name starts with PREFIX")
+    p.add_argument("--alphas", type=_float_list, default=(0.2, 0.4, 0.6, 0.8, 1.0))
+    p.add_argument("--offsets", type=_float_list, default=(0.0, 0.2, 0.4))
+    p.add_argument("--contrasts", type=_float_list, default=(5.0, 10.0, 20.0))
+    p.add_argument("--levels", action="append", metavar="L1,L2",
+                   help="level set for the depth-aware points (repeat for several)")
+    p.add_argument("--size", type=_positive_int, default=384, help="content size (default 384)")
+    p.add_argument("--measure-depth-model", metavar="ID|DIR",
+                   help="depth model that measures the depth of outputs (transformers)")
+    p.add_argument("--no-images", action="store_true", help="do not write thumbnails")
+    _add_depth_options(p)
+    _add_model_options(p)
+    _add_common(p)
+    p.set_defaults(func=_cmd_eval)
+
+
 # --- entry point -------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -489,6 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.set_defaults(func=_cmd_weights)
     _add_train(sub)
+    _add_eval(sub)
     return parser
 
 
