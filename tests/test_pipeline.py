@@ -140,3 +140,21 @@ def test_device_selection_errors():
     if not torch.cuda.is_available():
         with pytest.raises(SettingsError, match="CUDA is not available"):
             select_device("cuda")
+
+
+@pytest.mark.parametrize("levels", [(), (1, 2, 3)])
+def test_tiled_matches_untiled(tiny_model, levels):
+    """Tiles use whole-image statistics and a context margin: no seams."""
+    content, style = make_image(200, 264, 3), make_image(64, 64, 4)
+    prox = torch.linspace(0, 1, 264).view(1, 1, 1, 264).expand(1, 1, 200, 264)
+    settings = StyleSettings(content_size=None, levels=levels)
+    whole = Stylizer(tiny_model, tile_size=None)(content, style, settings, depth=prox).image
+    tiled = Stylizer(tiny_model, tile_size=64, tile_margin=64)(content, style, settings,
+                                                               depth=prox).image
+    assert tiled.shape == whole.shape == (1, 3, 200, 264)
+    assert float((tiled - whole).abs().max()) < 1e-4
+
+
+def test_tile_size_is_checked(tiny_model):
+    with pytest.raises(SettingsError, match="tile size"):
+        Stylizer(tiny_model, tile_size=8)

@@ -235,7 +235,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
                                           device=args.device if args.device != "auto" else "cpu",
                                           resolution=args.depth_resolution)
     stylizer = Stylizer(args.model, depth=default_depth, device=args.device, half=args.half,
-                        max_pixels=args.max_pixels)
+                        max_pixels=args.max_pixels, tile_size=args.tile or None)
     stylizer.check(settings)
     log.info("model %s on %s; %d job(s)", stylizer.model.name, stylizer.device, len(jobs))
 
@@ -315,6 +315,9 @@ def _add_stylize(sub) -> None:
                         "channel in the output (PNG/WebP/TIFF)")
     p.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS,
                    help="refuse larger images (default: %(default)s)")
+    p.add_argument("--tile", type=int, default=2048, metavar="PX",
+                   help="process contents larger than PX in PX tiles with whole-image statistics "
+                        "(bounded memory, no seams); 0 = never (default: 2048)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     _add_strength_options(p)
     _add_depth_options(p)

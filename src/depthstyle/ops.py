@@ -24,6 +24,7 @@ __all__ = [
     "calc_mean_std",
     "adain",
     "adain_from_stats",
+    "resize_map",
     "blend",
     "mix_style_stats",
     "masked_adain",
@@ -63,14 +64,16 @@ def calc_mean_std(feat: torch.Tensor, eps: float = _EPS) -> tuple[torch.Tensor, 
 
 
 def adain_from_stats(
-    content: torch.Tensor, style_mean: torch.Tensor, style_std: torch.Tensor, eps: float = _EPS
+    content: torch.Tensor, style_mean: torch.Tensor, style_std: torch.Tensor, eps: float = _EPS,
+    content_stats: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """AdaIN with precomputed style statistics (see :func:`adain`).
 
     ``style_mean`` and ``style_std`` are (B or 1, C, 1, 1) or (B or 1, C, H, W) (spatially varying
-    statistics, as produced by :func:`masked_adain`).
+    statistics, as produced by :func:`masked_adain`). ``content_stats`` replaces the content's
+    own mean/std (e.g. the statistics of the whole image when ``content`` is one tile of it).
     """
-    mean, std = calc_mean_std(content, eps)
+    mean, std = content_stats if content_stats is not None else calc_mean_std(content, eps)
     return (content - mean) / std * style_std + style_mean
 
 
@@ -158,6 +161,7 @@ def masked_adain(
     stats: Sequence[tuple[torch.Tensor, torch.Tensor]],
     masks: torch.Tensor,
     eps: float = _EPS,
+    content_stats: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """AdaIN with a different style in each region.
 
@@ -167,6 +171,7 @@ def masked_adain(
         masks: (B or 1, K, H', W') soft region masks, K = len(stats); they are resized to (H, W)
             and normalised to sum to 1 at each pixel (pixels covered by no mask share all styles
             equally).
+        content_stats: optional whole-image content mean/std (see :func:`adain_from_stats`).
 
     Returns:
         (B, C, H, W): each pixel normalised with the content's global statistics and
@@ -180,7 +185,7 @@ def masked_adain(
     m = torch.where(total > 1e-6, m / total.clamp_min(1e-6), torch.full_like(m, 1 / len(stats)))
     mean = sum(m[:, k: k + 1] * s[0] for k, s in enumerate(stats))
     std = sum(m[:, k: k + 1] * s[1] for k, s in enumerate(stats))
-    return adain_from_stats(content, mean, std, eps)
+    return adain_from_stats(content, mean, std, eps, content_stats)
 
 
 # --- colour preservation -------------------------------------------------------------------

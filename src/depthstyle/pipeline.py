@@ -142,6 +142,9 @@ class Stylizer:
         half: run encoder/decoder in float16 (only on CUDA; ignored on CPU).
         max_pixels: pixel limit for images loaded from paths.
         cache_size: how many styles' statistics to keep.
+        tile_size: contents whose longer (padded) side exceeds this are processed in tiles of
+            this size with whole-image statistics (bounded memory); ``None`` = never tile.
+        tile_margin: context around each tile, in pixels.
 
     Example:
         >>> s = Stylizer()  # doctest: +SKIP
@@ -153,7 +156,8 @@ class Stylizer:
     def __init__(self, model: StyleModel | str | os.PathLike = "depthstyle-lite0", *,
                  depth: DepthSource | None = None, device: str | torch.device = "auto",
                  half: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
-                 cache_size: int = 16) -> None:
+                 cache_size: int = 16, tile_size: int | None = 2048,
+                 tile_margin: int = 64) -> None:
         self.device = select_device(device)
         self.model = model if isinstance(model, StyleModel) else load_model(model)
         self.model.to(self.device).eval()
@@ -165,6 +169,11 @@ class Stylizer:
         self.max_pixels = max_pixels
         self._cache: OrderedDict[tuple, Stats] = OrderedDict()
         self.cache_size = cache_size
+        m = self.model.downsampling
+        if tile_size is not None and (tile_size < 4 * m or tile_margin < 0):
+            raise SettingsError(f"tile size must be at least {4 * m} px and margin >= 0")
+        self.tile_size = None if tile_size is None else tile_size // m * m
+        self.tile_margin = -(-tile_margin // m) * m
 
     # -- inputs -------------------------------------------------------------------------------
     def _load(self, img: ImageLike, size: int | None) -> torch.Tensor:
@@ -308,9 +317,29 @@ class Stylizer:
         return StylizeResult(image=image, proximity=proximity, strength=strength,
                              content=content_img)
 
-    def _run(self, content: torch.Tensor, stats_per_style: list[Stats], strength: torch.Tensor,
-             levels: list[int], weights: tuple[float, ...] | None, masks: torch.Tensor | None
-             ) -> torch.Tensor:
+    def _forward(self, x: torch.Tensor, s: torch.Tensor, mk: torch.Tensor | None,
+                 stats_per_style: list[Stats], levels: list[int],
+                 weights: tuple[float, ...] | None, stop: int,
+                 content_stats: dict[int, tuple[torch.Tensor, torch.Tensor]] | None = None
+                 ) -> torch.Tensor:
+        """Run encoder stages 0..stop, restyling the features at each level in ``levels``."""
+        for i, stage in enumerate(self.model.encoder.stages[: stop + 1]):
+            x = stage(x)
+            if i not in levels:
+                continue
+            level_stats = [st[i] for st in stats_per_style]
+            cs = content_stats.get(i) if content_stats else None
+            f = x.float()
+            if mk is not None:
+                target = masked_adain(f, level_stats, mk, content_stats=cs)
+            else:
+                mean, std = (level_stats[0] if len(level_stats) == 1 else
+                             mix_style_stats(level_stats, weights or [1.0] * len(level_stats)))
+                target = adain_from_stats(f, mean, std, content_stats=cs)
+            x = torch.lerp(f, target, resize_map(s, f.shape[-2:])).to(self.dtype)
+        return x
+
+    def _pad(self, content, strength, masks):
         h, w = content.shape[-2:]
         m = self.model.downsampling
         ph, pw = (-h) % m, (-w) % m
@@ -322,23 +351,74 @@ class Stylizer:
             x = F.pad(x, (0, pw, 0, ph), mode=mode)
             s = F.pad(s, (0, pw, 0, ph), mode="replicate")
             mk = F.pad(mk, (0, pw, 0, ph), mode="replicate") if mk is not None else None
-        for i, stage in enumerate(self.model.encoder.stages[: self.model.decode_level + 1]):
-            x = stage(x)
-            if i not in levels:
-                continue
-            level_stats = [st[i] for st in stats_per_style]
-            f = x.float()
-            if mk is not None:
-                target = masked_adain(f, level_stats, mk)
-            else:
-                mean, std = (level_stats[0] if len(level_stats) == 1 else
-                             mix_style_stats(level_stats, weights or [1.0] * len(level_stats)))
-                target = adain_from_stats(f, mean, std)
-            x = torch.lerp(f, target, resize_map(s, f.shape[-2:])).to(self.dtype)
-        out = self.model.decoder(x).float().clamp(0, 1)
-        if tuple(out.shape[-2:]) != (h + ph, w + pw):
-            out = F.interpolate(out, size=(h + ph, w + pw), mode="bilinear", align_corners=False)
-        return out[..., :h, :w].cpu()
+        return x, s, mk
+
+    def _decode(self, feats: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        out = self.model.decoder(feats).float().clamp(0, 1)
+        if tuple(out.shape[-2:]) != tuple(size):
+            out = F.interpolate(out, size=size, mode="bilinear", align_corners=False)
+        return out
+
+    def _run(self, content: torch.Tensor, stats_per_style: list[Stats], strength: torch.Tensor,
+             levels: list[int], weights: tuple[float, ...] | None, masks: torch.Tensor | None
+             ) -> torch.Tensor:
+        h, w = content.shape[-2:]
+        x, s, mk = self._pad(content, strength, masks)
+        if self.tile_size and max(x.shape[-2:]) > self.tile_size:
+            return self._run_tiled(x, s, mk, stats_per_style, levels, weights)[..., :h, :w].cpu()
+        feats = self._forward(x, s, mk, stats_per_style, levels, weights, self.model.decode_level)
+        return self._decode(feats, x.shape[-2:])[..., :h, :w].cpu()
+
+    def _tiles(self, height: int, width: int):
+        """Core boxes (y0, y1, x0, x1) and their input boxes with a context margin."""
+        t, mg = self.tile_size, self.tile_margin
+        for y0 in range(0, height, t):
+            for x0 in range(0, width, t):
+                y1, x1 = min(y0 + t, height), min(x0 + t, width)
+                yield (y0, y1, x0, x1), (max(0, y0 - mg), min(height, y1 + mg),
+                                         max(0, x0 - mg), min(width, x1 + mg))
+
+    def _run_tiled(self, x, s, mk, stats_per_style, levels, weights) -> torch.Tensor:
+        """Tile-by-tile stylization with whole-image content statistics (no seams from IN).
+
+        One pass per stylized level measures that level's global content mean/std over the tile
+        cores (given the already-measured shallower levels); the last pass decodes each tile with
+        its context margin and keeps the core.
+        """
+        enc = self.model.encoder
+        height, width = x.shape[-2:]
+        content_stats: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+
+        def crop(t, box):
+            return None if t is None else t[..., box[0]: box[1], box[2]: box[3]]
+
+        for lv in levels:
+            total = sq = None
+            count = 0
+            stride = enc.strides[lv]
+            for core, inbox in self._tiles(height, width):
+                f = self._forward(crop(x, inbox), crop(s, inbox), crop(mk, inbox),
+                                  stats_per_style, [v for v in levels if v < lv], weights, lv,
+                                  content_stats).double()
+                f = f[..., (core[0] - inbox[0]) // stride: (core[1] - inbox[0]) // stride,
+                      (core[2] - inbox[2]) // stride: (core[3] - inbox[2]) // stride]
+                total = f.sum((2, 3)) if total is None else total + f.sum((2, 3))
+                sq = (f * f).sum((2, 3)) if sq is None else sq + (f * f).sum((2, 3))
+                count += f.shape[-2] * f.shape[-1]
+            mean = total / count
+            var = (sq / count - mean * mean).clamp_min(0)
+            content_stats[lv] = (mean.float()[..., None, None],
+                                 torch.sqrt(var + 1e-5).float()[..., None, None])
+        out = torch.empty(x.shape[0], 3, height, width)
+        for core, inbox in self._tiles(height, width):
+            feats = self._forward(crop(x, inbox), crop(s, inbox), crop(mk, inbox),
+                                  stats_per_style, levels, weights, self.model.decode_level,
+                                  content_stats)
+            y = self._decode(feats, (inbox[1] - inbox[0], inbox[3] - inbox[2]))
+            out[..., core[0]: core[1], core[2]: core[3]] = y[
+                ..., core[0] - inbox[0]: core[1] - inbox[0],
+                core[2] - inbox[2]: core[3] - inbox[2]].cpu()
+        return out
 
     def with_depth(self, depth: DepthSource) -> Stylizer:
         """A shallow copy sharing the model and cache, with another default depth source."""
