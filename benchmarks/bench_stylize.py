@@ -11,6 +11,12 @@ Parity: max |ours - baseline| with depth off and alpha = 1 (same maths, so it sh
 
 Each configuration runs in a fresh subprocess so its peak RSS is its own.
 
+Options add: ``--vgg-arch`` (the VGG-19 AdaIN architecture with random weights, for timing only:
+the published weights cannot be had offline, and timing does not depend on weight values),
+``--depth-arch`` (strength from a Depth Anything V2 Small-shaped model with random weights run
+on every image, timing only), ``--no-cache`` rows (style re-encoded every call),
+``--channels-last`` and ``--batches``.
+
 Run: python benchmarks/bench_stylize.py --out benchmarks/results/stylize_cpu.json
 """
 
@@ -44,19 +50,46 @@ def _square(img: torch.Tensor, size: int) -> torch.Tensor:
     return img[..., top: top + size, left: left + size]
 
 
+def _model(name: str):
+    if name != "vgg19-arch":
+        return name
+    from depthstyle.models import StyleModel
+    from depthstyle.models.vgg import adain_decoder_sequential, random_vgg19_encoder
+
+    return StyleModel(random_vgg19_encoder(seed=0), adain_decoder_sequential().eval(),
+                      "vgg19-arch")
+
+
+def _depth(kind: str, size: int):
+    """Ground truth: the disparity map as proximity, cropped like the content (a tensor)."""
+    from depthstyle import DepthMapFile, load_image
+
+    if kind == "gt":
+        full = load_image(CONTENT)
+        prox = DepthMapFile(DISPARITY, "disparity")(full)
+        return _square(prox.expand(-1, 3, -1, -1), size)[:, :1].contiguous()
+    from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation
+
+    from depthstyle.depth import TransformersDepth
+
+    torch.manual_seed(0)  # Depth Anything V2 Small shape (ViT-S/14), random weights
+    return TransformersDepth(DepthAnythingForDepthEstimation(DepthAnythingConfig()),
+                             size=(518, 518), multiple=14, name="da-v2-small-arch")
+
+
 def run_one(mode: str, model: str, size: int, reps: int, batch: int, channels_last: bool,
-            threads: int) -> dict:
+            threads: int, depth_kind: str = "gt") -> dict:
     torch.set_num_threads(threads)
-    from depthstyle import DepthMapFile, StyleSettings, Stylizer, load_image
+    from depthstyle import StyleSettings, Stylizer, load_image
     from depthstyle.ops import adain
 
-    stylizer = Stylizer(model, device="cpu")
+    stylizer = Stylizer(_model(model), device="cpu", cache_size=0 if mode == "nocache" else 16)
     m = stylizer.model
     if channels_last:
         m.to(memory_format=torch.channels_last)
     content = _square(load_image(CONTENT), size).expand(batch, -1, -1, -1).contiguous()
     style = load_image(STYLE)
-    depth = DepthMapFile(DISPARITY, "disparity")
+    depth = _depth(depth_kind, size)
     settings = StyleSettings(content_size=None, style_size=512)
     lv = m.decode_level
 
@@ -71,7 +104,7 @@ def run_one(mode: str, model: str, size: int, reps: int, batch: int, channels_la
             fs = m.encoder(style512, upto=lv)[lv]
             return m.decoder(adain(fc, fs)).clamp(0, 1)
 
-    fn = ours if mode == "ours" else baseline
+    fn = baseline if mode == "baseline" else ours
     fn()  # warm-up (also fills the style cache for "ours")
     times = []
     for _ in range(reps):
@@ -79,7 +112,7 @@ def run_one(mode: str, model: str, size: int, reps: int, batch: int, channels_la
         fn()
         times.append(time.perf_counter() - t0)
     med = statistics.median(times)
-    result = {"mode": mode, "model": model, "size": size, "batch": batch,
+    result = {"mode": mode, "model": model, "size": size, "batch": batch, "depth": depth_kind,
               "channels_last": channels_last, "threads": threads, "reps": reps,
               "median_s": med, "images_per_s": batch / med, "ms_per_image": med / batch * 1000,
               "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
@@ -99,28 +132,47 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     ap.add_argument("--batches", type=int, nargs="+", default=[1])
     ap.add_argument("--channels-last", action="store_true", help="also run channels_last")
+    ap.add_argument("--vgg-arch", action="store_true", help="also time the VGG-19 architecture")
+    ap.add_argument("--depth-arch", action="store_true",
+                    help="also time with a Depth Anything V2 Small-shaped depth model per image")
+    ap.add_argument("--no-cache", action="store_true", help="also time without style caching")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        mode, size, batch, cl = args.one.split(":")
+        mode, size, batch, cl, depth_kind = args.one.split(":")
         print(json.dumps(run_one(mode, args.model, int(size), args.reps, int(batch), cl == "1",
-                                 args.threads)))
+                                 args.threads, depth_kind)))
         return
+    configs = []
+    models = [args.model] + (["vgg19-arch"] if args.vgg_arch else [])
+    for model in models:
+        for size in args.sizes:
+            configs.append((model, "ours", size, 1, 0, "gt"))
+            configs.append((model, "baseline", size, 1, 0, "gt"))
+            if args.no_cache:
+                configs.append((model, "nocache", size, 1, 0, "gt"))
+            if args.depth_arch:
+                configs.append((model, "ours", size, 1, 0, "da"))
+            if args.channels_last:
+                configs.append((model, "ours", size, 1, 1, "gt"))
+            for batch in args.batches:
+                if batch != 1:
+                    configs.append((model, "ours", size, batch, 0, "gt"))
     rows = []
-    for size in args.sizes:
-        for batch in args.batches:
-            for cl in ([0, 1] if args.channels_last else [0]):
-                for mode in ("ours", "baseline"):
-                    if mode == "baseline" and (batch != 1 or cl):
-                        continue
-                    cmd = [sys.executable, __file__, "--model", args.model, "--reps",
-                           str(args.reps), "--threads", str(args.threads), "--out", "-",
-                           "--one", f"{mode}:{size}:{batch}:{cl}"]
-                    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-                    row = json.loads(out.strip().splitlines()[-1])
-                    rows.append(row)
-                    print(json.dumps(row), flush=True)
+    for model, mode, size, batch, cl, depth_kind in configs:
+        cmd = [sys.executable, __file__, "--model", model, "--reps", str(args.reps),
+               "--threads", str(args.threads), "--out", "-",
+               "--one", f"{mode}:{size}:{batch}:{cl}:{depth_kind}"]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            row = {"mode": mode, "model": model, "size": size, "batch": batch,
+                   "depth": depth_kind, "channels_last": bool(cl),
+                   "error": proc.stderr.strip().splitlines()[-1][:300]}
+        else:
+            row = json.loads(proc.stdout.strip().splitlines()[-1])
+        rows.append(row)
+        print(json.dumps(row), flush=True)
     import depthstyle
 
     meta = {"machine": platform.platform(), "processor": platform.processor(),
