@@ -129,3 +129,25 @@ def test_info_and_weights_commands(capsys):
     assert "vgg19-adain" in out and "not pinned" in out
     assert main(["weights", "path", "vgg19-adain"]) == 0
     assert main(["weights", "list", "nope"]) == 1
+
+
+def test_depth_folder_matches_maps_by_name(tmp_path, tiny_decoder_file, capsys):
+    src, maps = tmp_path / "in", tmp_path / "maps"
+    src.mkdir()
+    maps.mkdir()
+    for i in range(2):
+        save_image(make_image(48, 64, i), src / f"c{i}.png")
+    ramp = np.tile(np.linspace(1, 5, 64, dtype=np.float32), (48, 1))
+    np.save(maps / "c0.npy", ramp)
+    np.save(maps / "c1.npy", ramp[:, ::-1].copy())
+    style = save_image(make_image(48, 48, 9), tmp_path / "s.png")
+    out = tmp_path / "out"
+    assert run(["stylize", src, "-s", style, "-o", out, "--depth", maps, "--save-maps",
+                "--model", tiny_decoder_file]) == 0
+    s0 = load_image(out / "c0_s.strength.png")[0, 0]
+    s1 = load_image(out / "c1_s.strength.png")[0, 0]
+    assert s0[:, 0].mean() < s0[:, -1].mean() and s1[:, 0].mean() > s1[:, -1].mean()
+    (maps / "c1.npy").unlink()
+    assert run(["stylize", src, "-s", style, "-o", tmp_path / "out2", "--depth", maps,
+                "--model", tiny_decoder_file]) == 1
+    assert "no depth map named c1" in capsys.readouterr().err
