@@ -469,9 +469,114 @@ def _add_train(sub) -> None:
     p.set_defaults(func=_cmd_train)
 
 
+# --- video -------------------------------------------------------------------------------------
+
+def _cmd_video(args: argparse.Namespace) -> int:
+    import json
+
+    from depthstyle.depth import make_depth_source
+    from depthstyle.pipeline import StyleSettings, Stylizer
+    from depthstyle.video import VideoSettings, stylize_video
+
+    settings = StyleSettings(alpha=args.alpha, offset=args.offset, contrast=args.contrast,
+                             levels=args.levels, invert=args.invert,
+                             depth_aware=args.depth != "none", style_size=args.style_size,
+                             preserve_color=args.preserve_color)
+    vs = VideoSettings(size=args.size, codec=args.codec, crf=args.crf,
+                       depth_every=args.depth_every,
+                       depth_momentum=0.0 if args.no_smoothing else args.depth_momentum,
+                       output_smoothing=0.0 if args.no_smoothing else args.output_smoothing,
+                       max_frames=args.max_frames)
+    vs.validate()
+    settings.validate()
+    out = Path(args.output)
+    if out.exists() and not args.overwrite:
+        raise DepthStyleError(f"{out}: exists (use --overwrite to replace it)")
+    device = args.device if args.device != "auto" else "cpu"
+    depth = make_depth_source(args.depth, kind=args.depth_kind, model=args.depth_model,
+                              device=device, resolution=args.depth_resolution)
+    stylizer = Stylizer(args.model, device=args.device, half=args.half)
+    styles = _expand_inputs(args.style)
+    report = stylize_video(args.input, out, stylizer, styles if len(styles) > 1 else styles[0],
+                           settings, vs, depth=depth, overwrite=args.overwrite,
+                           progress=not args.quiet)
+    summary = report.summary()
+    log.info("%s", json.dumps(summary))
+    if args.stats:
+        from depthstyle.io import atomic_output
+
+        with atomic_output(args.stats, overwrite=True) as tmp:
+            Path(tmp).write_text(json.dumps(summary, indent=2))
+    if report.skipped_packets:
+        log.warning("%d undecodable video packet(s) were skipped", report.skipped_packets)
+    if not args.quiet:
+        print(out)
+    return EXIT_OK
+
+
+def _add_video(sub) -> None:
+    p = sub.add_parser(
+        "video", help="stylize a video clip (keeps audio, reduces flicker)",
+        description="Stylize a video frame by frame with temporal smoothing of the depth and "
+                    "strength maps and of the output (static regions keep the previous "
+                    "output). Frame rate, duration and the audio track are kept.",
+        epilog="examples:\n  depthstyle video clip.mp4 -s painting.jpg -o clip_styled.mp4\n"
+               "  depthstyle video clip.mp4 -s painting.jpg -o raw.mp4 --no-smoothing\n"
+               "  depthstyle video clip.mp4 -s painting.jpg --depth auto --depth-every 4 "
+               "-o deep.mp4",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("input", help="input video (any format FFmpeg reads)")
+    p.add_argument("-s", "--style", action="append", required=True, help="style image")
+    p.add_argument("-o", "--output", required=True, help="output .mp4, .mov, .mkv or .webm")
+    p.add_argument("--size", type=_positive_int, default=None,
+                   help="longer side of the output frames (default: the input's)")
+    p.add_argument("--style-size", type=_positive_int, default=512)
+    p.add_argument("--codec", default=None, help="video codec (default: libx264; VP9 for .webm)")
+    p.add_argument("--crf", type=int, default=20, help="quality, lower = better (default 20)")
+    p.add_argument("--preserve-color", choices=("luminance", "histogram"), default=None)
+    p.add_argument("--depth-every", type=_positive_int, default=1,
+                   help="estimate depth every K frames (default 1)")
+    p.add_argument("--depth-momentum", type=float, default=0.6,
+                   help="temporal smoothing of depth/strength maps, 0..1 (default 0.6)")
+    p.add_argument("--output-smoothing", type=float, default=0.5,
+                   help="weight of the previous output in static regions, 0..1 (default 0.5)")
+    p.add_argument("--no-smoothing", action="store_true", help="turn all smoothing off")
+    p.add_argument("--max-frames", type=_positive_int, default=None,
+                   help="stop after N frames (previews)")
+    p.add_argument("--stats", metavar="JSON", help="write frame counts and flicker numbers here")
+    p.add_argument("--overwrite", action="store_true")
+    _add_strength_options(p)
+    _add_depth_options(p)
+    _add_model_options(p)
+    _add_common(p)
+    p.set_defaults(func=_cmd_video)
+
+
 # --- eval --------------------------------------------------------------------------------------
 
+def _cmd_eval_video(args: argparse.Namespace) -> int:
+    import json
+
+    from depthstyle.evaluation.flicker import flicker_ratio
+
+    rows = [flicker_ratio(a, b, args.max_frames) for a, b in args.video]
+    text = json.dumps(rows, indent=2)
+    if args.output:
+        from depthstyle.io import atomic_output
+
+        out = Path(args.output)
+        out = out / "flicker.json" if out.suffix != ".json" else out
+        with atomic_output(out, overwrite=True) as tmp:
+            tmp.write_text(text)
+    print(text)
+    return EXIT_OK
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
+    if args.video:
+        return _cmd_eval_video(args)
+    if not args.content or not args.style or not args.output:
+        raise SettingsError("eval needs CONTENT..., -s STYLE and -o OUTPUT (or --video A B)")
     from depthstyle.depth import load_transformers_depth, make_depth_source
     from depthstyle.evaluation.report import write_report
     from depthstyle.evaluation.runner import Evaluator, default_sweep, find_items
@@ -525,12 +630,18 @@ def _add_eval(sub) -> None:
                     "settings, measure style distance, content distance, structure (SSIM, "
                     "edges; overall and in the nearest third) and, with a depth model, depth "
                     "preservation. Writes results.csv (resumable), summary.json, report.html.",
-        epilog="example:\n  depthstyle eval ../shared/depth/*.jpg -s styles/ --gt-dir "
-               "../shared/depth --gt-kind depth --gt-kind-rule middlebury:disparity -o eval/",
+        epilog="examples:\n  depthstyle eval ../shared/depth/*.jpg -s styles/ --gt-dir "
+               "../shared/depth --gt-kind depth --gt-kind-rule middlebury:disparity -o eval/\n"
+               "  depthstyle eval --video clip.mp4 clip_styled.mp4",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("content", nargs="+", help="content images, folders or globs")
-    p.add_argument("-s", "--style", action="append", required=True, help="style image/folder")
-    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("content", nargs="*", help="content images, folders or globs")
+    p.add_argument("-s", "--style", action="append", help="style image/folder")
+    p.add_argument("-o", "--output", help="output folder (or .json file with --video)")
+    p.add_argument("--video", nargs=2, action="append", metavar=("ORIGINAL", "STYLIZED"),
+                   help="flicker of a stylized video vs its original (repeatable); prints "
+                        "temporal differences and their ratio as JSON")
+    p.add_argument("--max-frames", type=_positive_int, default=None,
+                   help="with --video: read at most this many frames")
     p.add_argument("--gt-dir", help="folder with ground-truth maps named <content-stem>.depth.png")
     p.add_argument("--gt-kind", choices=("depth", "disparity"), default="depth")
     p.add_argument("--gt-kind-rule", action="append", metavar="PREFIX:KIND",
@@ -574,6 +685,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_weights)
     _add_train(sub)
     _add_eval(sub)
+    _add_video(sub)
     return parser
 
 

@@ -262,6 +262,7 @@ class Stylizer:
         *,
         depth: DepthSource | torch.Tensor | str | os.PathLike | None = None,
         masks: torch.Tensor | None = None,
+        strength: torch.Tensor | None = None,
     ) -> StylizeResult:
         """Stylize ``content`` with one or several ``styles``.
 
@@ -274,6 +275,9 @@ class Stylizer:
                 tensor (1 = near), or a depth-map path (read as depth).
             masks: (1, K, H', W') soft masks, one channel per style (spatial control); resized
                 to the content.
+            strength: (B, 1, H', W') strength map in [0, 1] that replaces the one computed from
+                depth and settings (e.g. a temporally smoothed map); depth is then not computed
+                and ``proximity`` is returned as zeros.
 
         Returns:
             :class:`StylizeResult`.
@@ -304,9 +308,17 @@ class Stylizer:
         if masks is not None:
             masks = F.interpolate(masks.float(), size=content_img.shape[-2:], mode="bilinear",
                                   align_corners=False)
-        proximity = self._proximity(content_img, depth, settings)
-        strength = strength_from_proximity(proximity, settings.offset, settings.contrast,
-                                           alpha=settings.alpha, invert=settings.invert)
+        if strength is not None:
+            if strength.ndim != 4 or strength.shape[1] != 1 or not torch.isfinite(strength).all():
+                raise ValueError(f"strength must be a finite (B, 1, H, W) map, got shape "
+                                 f"{tuple(strength.shape)}")
+            strength = F.interpolate(strength.float().cpu(), size=content_img.shape[-2:],
+                                     mode="bilinear", align_corners=False).clamp(0, 1)
+            proximity = torch.zeros_like(strength)
+        else:
+            proximity = self._proximity(content_img, depth, settings)
+            strength = strength_from_proximity(proximity, settings.offset, settings.contrast,
+                                               alpha=settings.alpha, invert=settings.invert)
         recolor = content_img if settings.preserve_color == "histogram" else None
         stats_per_style = [self.style_stats(s, settings.style_size, recolor) for s in style_list]
 

@@ -1,0 +1,303 @@
+"""Stylize a video stream with PyAV (FFmpeg bindings): ``depthstyle video``.
+
+Frames are decoded, stylized and encoded one at a time (memory does not grow with the clip's
+length). Video timestamps are copied, so frame rate and duration are kept; the audio stream is
+remuxed packet by packet, untouched. The output is written to a temporary file beside the target
+and moved into place only when complete, so an interrupted run leaves no broken file.
+
+Style statistics are computed once (the :class:`~depthstyle.pipeline.Stylizer` cache). Depth is
+estimated every ``depth_every`` frames and, like the strength map, smoothed over time; the output
+can be blended with the previous output where the scene is static (see
+:mod:`depthstyle.video.temporal`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from depthstyle.depth import ConstantDepth, DepthSource
+from depthstyle.errors import DepthStyleError, SettingsError
+from depthstyle.io import atomic_output
+from depthstyle.pipeline import StyleSettings, Stylizer
+from depthstyle.strength import strength_from_proximity
+from depthstyle.video.temporal import blend_previous, smooth_map, temporal_difference
+
+__all__ = ["VideoSettings", "VideoReport", "stylize_video", "open_video", "CONTAINERS"]
+
+log = logging.getLogger(__name__)
+
+# output suffix -> (container format, default video codec)
+CONTAINERS = {".mp4": ("mp4", "libx264"), ".mov": ("mov", "libx264"),
+              ".mkv": ("matroska", "libx264"), ".webm": ("webm", "libvpx-vp9")}
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    """Video-specific options (stylization options live in :class:`StyleSettings`).
+
+    Attributes:
+        size: longer side of the output frames (``None`` = input size); rounded to even.
+        codec: video encoder (default by container: libx264 for mp4/mov/mkv).
+        crf: constant rate factor for x264/VP9 (lower = better quality, larger file).
+        depth_every: estimate depth every k frames (held in between).
+        depth_momentum: EMA momentum of proximity and strength maps over time (0 = off).
+        output_smoothing: weight of the previous output in static regions (0 = off).
+        change_tau: luminance change at which a pixel counts as moving (see ``change_mask``).
+        max_frames: stop after this many frames (``None`` = whole clip).
+    """
+
+    size: int | None = None
+    codec: str | None = None
+    crf: int = 20
+    depth_every: int = 1
+    depth_momentum: float = 0.6
+    output_smoothing: float = 0.5
+    change_tau: float = 0.04
+    max_frames: int | None = None
+
+    def validate(self) -> None:
+        """Raise :class:`SettingsError` for invalid values."""
+        if self.depth_every < 1:
+            raise SettingsError(f"depth_every must be >= 1, got {self.depth_every}")
+        if not 0 <= self.depth_momentum < 1 or not 0 <= self.output_smoothing < 1:
+            raise SettingsError("depth momentum and output smoothing must be in [0, 1)")
+        if not 0 <= self.crf <= 63:
+            raise SettingsError(f"crf must be in 0..63, got {self.crf}")
+        if self.size is not None and self.size < 16:
+            raise SettingsError(f"size must be >= 16, got {self.size}")
+        if self.max_frames is not None and self.max_frames < 1:
+            raise SettingsError("max_frames must be >= 1")
+
+
+@dataclass
+class VideoReport:
+    """What :func:`stylize_video` did, with temporal-difference (flicker) measurements."""
+
+    frames: int = 0
+    skipped_packets: int = 0
+    audio_packets: int = 0
+    fps: float = 0.0
+    size: tuple[int, int] = (0, 0)
+    seconds: float = 0.0
+    td_input: list[float] = field(default_factory=list, repr=False)
+    td_output: list[float] = field(default_factory=list, repr=False)
+    td_proximity: list[float] = field(default_factory=list, repr=False)
+    td_strength: list[float] = field(default_factory=list, repr=False)
+
+    def summary(self) -> dict:
+        """Frame count, throughput and mean temporal differences (flicker ratio = out / in)."""
+        def mean(v):
+            return float(np.mean(v)) if v else 0.0
+
+        td_in = mean(self.td_input)
+        return {"frames": self.frames, "skipped_packets": self.skipped_packets,
+                "audio_packets": self.audio_packets, "fps": self.fps, "size": list(self.size),
+                "seconds": self.seconds,
+                "frames_per_second": self.frames / self.seconds if self.seconds else 0.0,
+                "td_input": td_in, "td_output": mean(self.td_output),
+                "flicker_ratio": mean(self.td_output) / td_in if td_in > 0 else None,
+                "td_proximity": mean(self.td_proximity), "td_strength": mean(self.td_strength)}
+
+
+def _av():
+    try:
+        import av
+    except ImportError:
+        raise DepthStyleError("video needs PyAV: pip install 'depthstyle[video]'") from None
+    return av
+
+
+def open_video(path: str | os.PathLike):
+    """Open a video file for reading; returns (container, video stream, audio stream or None).
+
+    Raises:
+        DepthStyleError: missing/unreadable file or no video stream.
+    """
+    av = _av()
+    p = Path(path)
+    if not p.is_file():
+        raise DepthStyleError(f"{p}: no such file")
+    try:
+        container = av.open(str(p))
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        raise DepthStyleError(f"{p}: not a readable video ({exc})") from None
+    if not container.streams.video:
+        container.close()
+        raise DepthStyleError(f"{p}: has no video stream")
+    audio = container.streams.audio[0] if container.streams.audio else None
+    return container, container.streams.video[0], audio
+
+
+def _frame_to_tensor(frame) -> torch.Tensor:
+    arr = frame.to_ndarray(format="rgb24")
+    return torch.from_numpy(arr).permute(2, 0, 1).unsqueeze(0).float() / 255.0
+
+
+def _tensor_to_array(img: torch.Tensor) -> np.ndarray:
+    return (img[0].clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+def stylize_video(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    stylizer: Stylizer,
+    style,
+    settings: StyleSettings | None = None,
+    video: VideoSettings | None = None,
+    *,
+    depth: DepthSource | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+    on_frame: Callable[[int], None] | None = None,
+) -> VideoReport:
+    """Stylize the video ``src`` into ``dst`` (atomically), keeping timing and audio.
+
+    Args:
+        src, dst: input and output paths; the container follows ``dst``'s suffix
+            (.mp4, .mov, .mkv, .webm).
+        stylizer: the pipeline (its style cache makes the style cost paid once).
+        style: style image path or tensor (or a list, interpolated with ``style_weights``).
+        settings: stylization settings; ``content_size`` is ignored (see ``video.size``).
+        video: :class:`VideoSettings`.
+        depth: proximity source per frame (``None`` = no depth, uniform strength).
+        overwrite: replace an existing ``dst``.
+
+    Returns:
+        :class:`VideoReport` with frame counts and temporal differences.
+
+    Raises:
+        DepthStyleError: unreadable input, no video stream, zero decodable frames, or an
+            unsupported output suffix/codec. ``dst`` is never left half-written.
+        OutputExistsError: ``dst`` exists and ``overwrite`` is false.
+    """
+    import time
+
+    from tqdm.auto import tqdm
+
+    av = _av()
+    settings = settings or StyleSettings()
+    video = video or VideoSettings()
+    video.validate()
+    settings.validate()
+    stylizer.check(settings)
+    dst = Path(dst)
+    if dst.suffix.lower() not in CONTAINERS:
+        raise SettingsError(f"{dst}: unsupported output type {dst.suffix!r}; use "
+                            f"{', '.join(CONTAINERS)}")
+    fmt, default_codec = CONTAINERS[dst.suffix.lower()]
+    depth = depth or ConstantDepth()
+    report = VideoReport()
+    container, vin, ain = open_video(src)
+    started = time.perf_counter()
+    try:
+        with atomic_output(dst, overwrite=overwrite) as tmp:
+            out = av.open(str(tmp), "w", format=fmt)
+            try:
+                report = _process(av, container, vin, ain, out, stylizer, style, settings,
+                                  video, depth, default_codec, report, progress, on_frame, tqdm)
+            finally:
+                out.close()
+            if report.frames == 0:
+                raise DepthStyleError(f"{src}: no decodable video frames")
+    finally:
+        container.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _process(av, container, vin, ain, out, stylizer, style, settings, video, depth,
+             default_codec, report, progress, on_frame, tqdm):
+    rate = vin.average_rate or vin.guessed_rate or 25
+    report.fps = float(rate)
+    width, height = _output_size(vin.codec_context.width, vin.codec_context.height, video.size)
+    report.size = (width, height)
+    # every stream must exist before the first packet is muxed (the header is written then)
+    vout = out.add_stream(video.codec or default_codec, rate=rate)
+    vout.width, vout.height, vout.pix_fmt = width, height, "yuv420p"
+    vout.time_base = vin.time_base
+    vout.codec_context.time_base = vin.time_base
+    vout.options = {"crf": str(video.crf)}
+    aout = out.add_stream_from_template(ain) if ain is not None else None
+    style_settings = StyleSettings(**{**settings.__dict__, "content_size": None})
+    prev_frame = prev_out = prox_s = strength_s = None
+    raw_prox = None
+    total = vin.frames or None
+    if video.max_frames:
+        total = min(total or video.max_frames, video.max_frames)
+    bar = tqdm(total=total, unit="frame", desc="video", disable=None if progress else True)
+    streams = [vin] + ([ain] if ain is not None else [])
+    done = False
+    for packet in container.demux(*streams):
+        if done:
+            break
+        if packet.stream.type == "audio":
+            if packet.dts is None:
+                continue
+            packet.stream = aout
+            out.mux(packet)
+            report.audio_packets += 1
+            continue
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError as exc:  # corrupt packet: skip and count, never hang
+            report.skipped_packets += 1
+            log.warning("skipping undecodable video packet (%d so far): %s",
+                        report.skipped_packets, exc)
+            continue
+        for frame in frames:
+            img = _frame_to_tensor(frame)
+            if tuple(img.shape[-2:]) != (height, width):
+                img = torch.nn.functional.interpolate(
+                    img, size=(height, width), mode="bicubic", antialias=True,
+                    align_corners=False).clamp(0, 1)
+            if settings.depth_aware and report.frames % video.depth_every == 0:
+                raw_prox = depth(img).float()
+            prox = raw_prox if settings.depth_aware else torch.zeros_like(img[:, :1])
+            new_prox_s = smooth_map(prox_s, prox, video.depth_momentum)
+            strength = strength_from_proximity(new_prox_s, settings.offset, settings.contrast,
+                                               alpha=settings.alpha, invert=settings.invert)
+            new_strength_s = smooth_map(strength_s, strength, video.depth_momentum)
+            stylized = stylizer(img, style, style_settings, strength=new_strength_s).image
+            output = blend_previous(stylized, prev_out, img, prev_frame,
+                                    video.output_smoothing, video.change_tau)
+            if prev_frame is not None:
+                report.td_input.append(temporal_difference(prev_frame, img))
+                report.td_output.append(temporal_difference(prev_out, output))
+                report.td_proximity.append(temporal_difference(prox_s, new_prox_s))
+                report.td_strength.append(temporal_difference(strength_s, new_strength_s))
+            prev_frame, prev_out = img, output
+            prox_s, strength_s = new_prox_s, new_strength_s
+            vframe = av.VideoFrame.from_ndarray(_tensor_to_array(output), format="rgb24")
+            vframe = vframe.reformat(format="yuv420p")
+            vframe.pts, vframe.time_base = frame.pts, frame.time_base
+            for pkt in vout.encode(vframe):
+                out.mux(pkt)
+            report.frames += 1
+            bar.update(1)
+            if on_frame:
+                on_frame(report.frames)
+            if video.max_frames and report.frames >= video.max_frames:
+                done = True
+                break
+    for pkt in vout.encode():
+        out.mux(pkt)
+    bar.close()
+    return report
+
+
+def _output_size(width: int, height: int, size: int | None) -> tuple[int, int]:
+    """Output (width, height): longer side ``size`` if given, both even (for yuv420p)."""
+    if not width or not height:
+        raise DepthStyleError("the video stream reports no frame size")
+    if size:
+        s = size / max(width, height)
+        width, height = max(2, round(width * s)), max(2, round(height * s))
+    return width - width % 2, height - height % 2
+

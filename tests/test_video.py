@@ -1,0 +1,219 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+av = pytest.importorskip("av")
+
+from conftest import make_image  # noqa: E402
+from depthstyle.cli import main  # noqa: E402
+from depthstyle.errors import DepthStyleError, OutputExistsError  # noqa: E402
+from depthstyle.evaluation.flicker import flicker_ratio  # noqa: E402
+from depthstyle.pipeline import StyleSettings, Stylizer  # noqa: E402
+from depthstyle.video import (  # noqa: E402
+    VideoSettings,
+    blend_previous,
+    smooth_map,
+    stylize_video,
+)
+
+
+def make_clip(path, frames=16, fps=8, size=(64, 48), audio=True, noise=0.03, seed=0):
+    """A static scene with per-frame noise (and a sine tone), written with PyAV."""
+    rng = np.random.default_rng(seed)
+    base = (make_image(size[1], size[0], 3)[0].permute(1, 2, 0).numpy() * 255)
+    out = av.open(str(path), "w")
+    vs = out.add_stream("libx264", rate=fps)
+    vs.width, vs.height, vs.pix_fmt = size[0], size[1], "yuv420p"
+    vs.options = {"crf": "10"}
+    as_ = out.add_stream("aac", rate=16000) if audio else None
+    if as_ is not None:
+        as_.layout = "mono"
+    for i in range(frames):
+        img = np.clip(base + rng.normal(0, noise * 255, base.shape), 0, 255).astype(np.uint8)
+        frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+        frame.pts = i
+        for p in vs.encode(frame):
+            out.mux(p)
+    if as_ is not None:
+        t = np.arange(int(16000 * frames / fps)) / 16000
+        tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+        for k in range(0, len(tone), 1024):
+            chunk = tone[k: k + 1024]
+            if len(chunk) < 1024:
+                chunk = np.pad(chunk, (0, 1024 - len(chunk)))
+            af = av.AudioFrame.from_ndarray(chunk[None], format="fltp", layout="mono")
+            af.sample_rate, af.pts = 16000, k
+            for p in as_.encode(af):
+                out.mux(p)
+        for p in as_.encode():
+            out.mux(p)
+    for p in vs.encode():
+        out.mux(p)
+    out.close()
+    return path
+
+
+def probe(path):
+    c = av.open(str(path))
+    v = c.streams.video[0]
+    info = {"fps": float(v.average_rate), "audio": [s.codec_context.name for s in c.streams.audio]}
+    frames = list(c.decode(v))
+    info["frames"] = len(frames)
+    info["duration"] = float(frames[-1].time) if frames else 0.0
+    info["size"] = (frames[0].width, frames[0].height)
+    c.close()
+    return info
+
+
+def test_temporal_ops():
+    a, b = torch.zeros(1, 1, 4, 4), torch.ones(1, 1, 4, 4)
+    assert torch.allclose(smooth_map(a, b, 0.75), torch.full_like(b, 0.25))
+    assert smooth_map(None, b, 0.5) is b
+    frame = torch.rand(1, 3, 8, 8)
+    prev_out, styl = torch.zeros(1, 3, 8, 8), torch.ones(1, 3, 8, 8)
+    static = blend_previous(styl, prev_out, frame, frame.clone(), 0.5)
+    assert torch.allclose(static, torch.full_like(styl, 0.5))  # unchanged input: blended
+    moved = blend_previous(styl, prev_out, frame, 1 - frame, 0.5, tau=0.001)
+    assert float(moved.mean()) > 0.99  # changed input: no ghosting
+    with pytest.raises(ValueError):
+        smooth_map(a, b, 1.0)
+
+
+def test_video_keeps_frames_fps_duration_and_audio(tmp_path, tiny_model, image_files):
+    _, style = image_files
+    src = make_clip(tmp_path / "in.mp4")
+    dst = tmp_path / "out.mp4"
+    report = stylize_video(src, dst, Stylizer(tiny_model), style, progress=False)
+    a, b = probe(src), probe(dst)
+    assert b["frames"] == a["frames"] == 16 == report.frames
+    assert b["fps"] == pytest.approx(a["fps"])
+    assert b["duration"] == pytest.approx(a["duration"], abs=1e-3)
+    assert b["audio"] == a["audio"] == ["aac"] and report.audio_packets > 0
+    assert b["size"] == a["size"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_smoothing_lowers_flicker(tmp_path, pointwise_model, image_files):
+    _, style = image_files
+    src = make_clip(tmp_path / "static.mp4", frames=12, audio=False, noise=0.05)
+    with torch.no_grad():  # a decoder sensitive enough for frame noise to show after encoding
+        pointwise_model.decoder.conv.weight.mul_(8)
+    s = Stylizer(pointwise_model)
+    raw = stylize_video(src, tmp_path / "raw.mp4", s, style,
+                        video=VideoSettings(depth_momentum=0, output_smoothing=0),
+                        progress=False)
+    smooth = stylize_video(src, tmp_path / "smooth.mp4", s, style,
+                           video=VideoSettings(output_smoothing=0.7), progress=False)
+    assert smooth.summary()["flicker_ratio"] < 0.8 * raw.summary()["flicker_ratio"]
+    measured_raw = flicker_ratio(src, tmp_path / "raw.mp4")["flicker_ratio"]
+    measured_smooth = flicker_ratio(src, tmp_path / "smooth.mp4")["flicker_ratio"]
+    assert measured_smooth < measured_raw
+
+
+def test_depth_maps_are_smoothed(tmp_path, tiny_model, image_files):
+    _, style = image_files
+    src = make_clip(tmp_path / "in.mp4", frames=8, audio=False, noise=0.1)
+
+    class NoisyDepth:  # proximity that jitters from frame to frame
+        def __init__(self):
+            self.g = torch.Generator().manual_seed(0)
+
+        def __call__(self, img):
+            b, _, h, w = img.shape
+            ramp = torch.linspace(0, 1, w).view(1, 1, 1, w).expand(b, 1, h, w)
+            return (ramp + 0.2 * torch.rand(b, 1, h, w, generator=self.g)).clamp(0, 1)
+
+    settings = StyleSettings(depth_aware=True)
+    off = stylize_video(src, tmp_path / "a.mp4", Stylizer(tiny_model), style, settings,
+                        VideoSettings(depth_momentum=0, output_smoothing=0), depth=NoisyDepth(),
+                        progress=False).summary()
+    on = stylize_video(src, tmp_path / "b.mp4", Stylizer(tiny_model), style, settings,
+                       VideoSettings(depth_momentum=0.8, output_smoothing=0),
+                       depth=NoisyDepth(), progress=False).summary()
+    assert on["td_proximity"] < 0.5 * off["td_proximity"]
+    assert on["td_strength"] < off["td_strength"]
+
+
+def test_interrupted_run_leaves_no_output(tmp_path, tiny_model, image_files):
+    _, style = image_files
+    src = make_clip(tmp_path / "in.mp4", frames=10, audio=False)
+    dst = tmp_path / "out.mp4"
+
+    def boom(n):
+        if n == 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        stylize_video(src, dst, Stylizer(tiny_model), style, on_frame=boom, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["content.png", "in.mp4", "style.png"]
+
+
+def test_bad_inputs(tmp_path, tiny_model, image_files):
+    content, style = image_files
+    s = Stylizer(tiny_model)
+    with pytest.raises(DepthStyleError, match="no such file"):
+        stylize_video(tmp_path / "none.mp4", tmp_path / "o.mp4", s, style, progress=False)
+    (tmp_path / "junk.mp4").write_bytes(b"\x00" * 100)
+    with pytest.raises(DepthStyleError, match="not a readable video"):
+        stylize_video(tmp_path / "junk.mp4", tmp_path / "o.mp4", s, style, progress=False)
+    audio_only = tmp_path / "tone.m4a"
+    out = av.open(str(audio_only), "w")
+    a = out.add_stream("aac", rate=16000)
+    a.layout = "mono"
+    frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp",
+                                       layout="mono")
+    frame.sample_rate, frame.pts = 16000, 0
+    for p in list(a.encode(frame)) + list(a.encode()):
+        out.mux(p)
+    out.close()
+    with pytest.raises(DepthStyleError, match="no video stream"):
+        stylize_video(audio_only, tmp_path / "o2.mp4", s, style, progress=False)
+    src = make_clip(tmp_path / "in.mp4", frames=4, audio=False)
+    (tmp_path / "exists.mp4").write_bytes(b"keep")
+    with pytest.raises(OutputExistsError):
+        stylize_video(src, tmp_path / "exists.mp4", s, style, progress=False)
+    assert (tmp_path / "exists.mp4").read_bytes() == b"keep"
+    assert not (tmp_path / "o.mp4").exists() and not (tmp_path / "o2.mp4").exists()
+
+
+def test_corrupt_packets_are_skipped(tmp_path, tiny_model, image_files):
+    _, style = image_files
+    src = make_clip(tmp_path / "in.mp4", frames=24, audio=False, size=(96, 64))
+    data = bytearray(src.read_bytes())
+    mid = len(data) // 2
+    data[mid: mid + 400] = bytes(400)  # damage the middle of the stream
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(bytes(data))
+    report = stylize_video(bad, tmp_path / "out.mp4", Stylizer(tiny_model), style,
+                           progress=False)
+    assert 0 < report.frames <= 24
+
+
+def test_video_cli_and_eval_flicker(tmp_path, tiny_decoder_file, image_files, capsys):
+    _, style = image_files
+    src = make_clip(tmp_path / "in.mp4", frames=6)
+    out, stats = tmp_path / "o.mp4", tmp_path / "stats.json"
+    assert main(["video", str(src), "-s", str(style), "-o", str(out), "--model",
+                 str(tiny_decoder_file), "--stats", str(stats), "-q"]) == 0
+    assert json.loads(stats.read_text())["frames"] == 6
+    assert main(["video", str(src), "-s", str(style), "-o", str(out), "--model",
+                 str(tiny_decoder_file), "-q"]) == 1  # exists
+    capsys.readouterr()
+    assert main(["eval", "--video", str(src), str(out)]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["frames_original"] == rows[0]["frames_stylized"] == 6
+    assert rows[0]["td_original"] > 0 and rows[0]["flicker_ratio"] is not None
+
+
+def test_shared_clip_short(shared, tmp_path, tiny_model, image_files):
+    _, style = image_files
+    src = shared / "video" / "cutBunny.mp4"
+    dst = tmp_path / "bunny.mp4"
+    report = stylize_video(src, dst, Stylizer(tiny_model), style,
+                           video=VideoSettings(size=128, max_frames=6), progress=False)
+    info = probe(dst)
+    assert info["frames"] == report.frames == 6
+    assert info["fps"] == pytest.approx(24.0)
+    assert info["audio"] == ["aac"] and max(info["size"]) == 128
