@@ -12,3 +12,4 @@ python benchmarks/bench_tiled.py --out benchmarks/results/tiled_cpu.json
 python benchmarks/encoder_comparison.py --size 192 --steps 60 \
     --out benchmarks/results/encoder_comparison.json \
     --images-out docs/figures/encoder_comparison.png
+python benchmarks/bench_video.py --out benchmarks/results/video_cpu.json
