@@ -34,20 +34,12 @@ from pathlib import Path
 
 import torch
 
+from depthstyle.io import square_crop
+
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ROOT / "examples" / "books.jpg"
 DISPARITY = ROOT / "examples" / "books.disparity.png"
 STYLE = ROOT / "examples" / "woman_with_hat.jpg"
-
-
-def _square(img: torch.Tensor, size: int) -> torch.Tensor:
-    from depthstyle.io import resize_image
-
-    h, w = img.shape[-2:]
-    img = resize_image(img, round(size * max(h, w) / min(h, w)))
-    h, w = img.shape[-2:]
-    top, left = (h - size) // 2, (w - size) // 2
-    return img[..., top: top + size, left: left + size]
 
 
 def _model(name: str):
@@ -67,7 +59,7 @@ def _depth(kind: str, size: int):
     if kind == "gt":
         full = load_image(CONTENT)
         prox = DepthMapFile(DISPARITY, "disparity")(full)
-        return _square(prox.expand(-1, 3, -1, -1), size)[:, :1].contiguous()
+        return square_crop(prox.expand(-1, 3, -1, -1), size)[:, :1].contiguous()
     from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation
 
     from depthstyle.depth import TransformersDepth
@@ -87,7 +79,7 @@ def run_one(mode: str, model: str, size: int, reps: int, batch: int, channels_la
     m = stylizer.model
     if channels_last:
         m.to(memory_format=torch.channels_last)
-    content = _square(load_image(CONTENT), size).expand(batch, -1, -1, -1).contiguous()
+    content = square_crop(load_image(CONTENT), size).expand(batch, -1, -1, -1).contiguous()
     style = load_image(STYLE)
     depth = _depth(depth_kind, size)
     settings = StyleSettings(content_size=None, style_size=512)
@@ -96,7 +88,7 @@ def run_one(mode: str, model: str, size: int, reps: int, batch: int, channels_la
     def ours():
         return stylizer(content, style, settings, depth=depth).image
 
-    style512 = _square(style, 512)
+    style512 = square_crop(style, 512)
 
     def baseline():
         with torch.no_grad():

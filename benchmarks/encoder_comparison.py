@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from depthstyle.io import load_image, resize_image
+from depthstyle.io import load_image, square_crop
 from depthstyle.models import DEFAULT_DECODE_LEVEL, build_decoder, build_encoder
 from depthstyle.ops import adain
 from depthstyle.training.losses import style_loss
@@ -140,9 +140,9 @@ def main() -> None:
                "pairs": [], "cost": {}}
     rows = []
     for c in args.contents:
-        content = _square(load_image(_find(c, "content")), args.size)
+        content = square_crop(load_image(_find(c, "content")), args.size)
         for s in args.styles:
-            style = _square(load_image(_find(s, "style")), args.size)
+            style = square_crop(load_image(_find(s, "style")), args.size)
             row = [content, style]
             for name, enc in encoders.items():
                 t0 = time.perf_counter()
@@ -172,15 +172,6 @@ def main() -> None:
         from depthstyle.io import save_image
 
         save_image(torch.cat(rows, dim=2), args.images_out, overwrite=True)
-
-
-def _square(img: torch.Tensor, size: int) -> torch.Tensor:
-    """Resize the shorter side to ``size`` and centre-crop a square."""
-    h, w = img.shape[-2:]
-    img = resize_image(img, round(size * max(h, w) / min(h, w)))
-    h, w = img.shape[-2:]
-    top, left = (h - size) // 2, (w - size) // 2
-    return img[..., top: top + size, left: left + size]
 
 
 def _find(stem: str, kind: str) -> Path:

@@ -155,3 +155,14 @@ def test_read_map_array_formats(tmp_path):
     os.remove(tmp_path / "d.npy")
     with pytest.raises(Exception, match="no such file"):
         read_map_array(tmp_path / "d.npy")
+
+
+def test_square_crop_and_write_text(tmp_path):
+    from depthstyle.io import square_crop, write_text
+
+    assert square_crop(torch.rand(1, 3, 60, 90), 30).shape == (1, 3, 30, 30)
+    p = write_text(tmp_path / "a.json", "{}")
+    assert p.read_text() == "{}"
+    with pytest.raises(OutputExistsError):
+        write_text(p, "[]")
+    assert write_text(p, "[]", overwrite=True).read_text() == "[]"

@@ -195,6 +195,12 @@ def _load_masks(paths: list[str], n_styles: int):
     return m.clamp(0, 1)
 
 
+def _resolve_device(device: str):
+    from depthstyle.pipeline import select_device
+
+    return select_device(device)
+
+
 def _cmd_stylize(args: argparse.Namespace) -> int:
     import torch
     from tqdm.auto import tqdm
@@ -232,7 +238,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     default_depth = None
     if depth_dir is None:
         default_depth = make_depth_source(args.depth, kind=args.depth_kind, model=args.depth_model,
-                                          device=args.device if args.device != "auto" else "cpu",
+                                          device=_resolve_device(args.device),
                                           resolution=args.depth_resolution)
     stylizer = Stylizer(args.model, depth=default_depth, device=args.device, half=args.half,
                         max_pixels=args.max_pixels, tile_size=args.tile or None)
@@ -419,16 +425,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
         lr_decay=args.lr_decay, style_weight=args.style_weight, mix_fraction=args.mix_fraction,
         depth_weight=args.depth_weight, depth_model=args.depth_model, seed=args.seed,
         checkpoint_every=args.checkpoint_every, sample_every=args.sample_every,
-        max_minutes=args.max_minutes, device=str(_train_device(args.device)), amp=not args.no_amp)
+        max_minutes=args.max_minutes, device=str(_resolve_device(args.device)),
+        amp=not args.no_amp)
     path = Trainer(cfg).run(progress=not args.quiet)
     print(path)
     return EXIT_OK
-
-
-def _train_device(device: str):
-    from depthstyle.pipeline import select_device
-
-    return select_device(device)
 
 
 def _add_train(sub) -> None:
@@ -492,7 +493,7 @@ def _cmd_video(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.exists() and not args.overwrite:
         raise DepthStyleError(f"{out}: exists (use --overwrite to replace it)")
-    device = args.device if args.device != "auto" else "cpu"
+    device = _resolve_device(args.device)
     depth = make_depth_source(args.depth, kind=args.depth_kind, model=args.depth_model,
                               device=device, resolution=args.depth_resolution)
     stylizer = Stylizer(args.model, device=args.device, half=args.half)
@@ -503,10 +504,9 @@ def _cmd_video(args: argparse.Namespace) -> int:
     summary = report.summary()
     log.info("%s", json.dumps(summary))
     if args.stats:
-        from depthstyle.io import atomic_output
+        from depthstyle.io import write_text
 
-        with atomic_output(args.stats, overwrite=True) as tmp:
-            Path(tmp).write_text(json.dumps(summary, indent=2))
+        write_text(args.stats, json.dumps(summary, indent=2), overwrite=True)
     if report.skipped_packets:
         log.warning("%d undecodable video packet(s) were skipped", report.skipped_packets)
     if not args.quiet:
@@ -562,12 +562,10 @@ def _cmd_eval_video(args: argparse.Namespace) -> int:
     rows = [flicker_ratio(a, b, args.max_frames) for a, b in args.video]
     text = json.dumps(rows, indent=2)
     if args.output:
-        from depthstyle.io import atomic_output
+        from depthstyle.io import write_text
 
         out = Path(args.output)
-        out = out / "flicker.json" if out.suffix != ".json" else out
-        with atomic_output(out, overwrite=True) as tmp:
-            tmp.write_text(text)
+        write_text(out / "flicker.json" if out.suffix != ".json" else out, text, overwrite=True)
     print(text)
     return EXIT_OK
 
@@ -594,7 +592,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     levels = [tuple(x for x in group.split(",") if x) for group in args.levels] \
         if args.levels else [()]
     sweep = default_sweep(args.alphas, args.offsets, args.contrasts, levels)
-    device = args.device if args.device != "auto" else "cpu"
+    device = _resolve_device(args.device)
     depth = make_depth_source(args.depth, model=args.depth_model, device=device,
                               resolution=args.depth_resolution)
     depth_model = load_transformers_depth(args.measure_depth_model, device=device) \

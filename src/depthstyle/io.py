@@ -37,6 +37,8 @@ __all__ = [
     "atomic_output",
     "read_map_array",
     "resize_image",
+    "square_crop",
+    "write_text",
 ]
 
 DEFAULT_MAX_PIXELS = 40_000_000
@@ -217,6 +219,15 @@ def resize_image(img: torch.Tensor, long_side: int | None = None, *, multiple: i
     ).clamp(0, 1)
 
 
+def square_crop(img: torch.Tensor, side: int) -> torch.Tensor:
+    """Resize (B, C, H, W) so the shorter side is ``side``, then centre-crop a square."""
+    h, w = img.shape[-2:]
+    img = resize_image(img, round(side * max(h, w) / min(h, w)))
+    h, w = img.shape[-2:]
+    top, left = (h - side) // 2, (w - side) // 2
+    return img[..., top: top + side, left: left + side]
+
+
 # --- writing ---------------------------------------------------------------------------------
 
 @contextlib.contextmanager
@@ -251,6 +262,13 @@ def atomic_output(path: str | os.PathLike, *, overwrite: bool = False) -> Iterat
                 os.replace(tmp, dst)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_text(path: str | os.PathLike, text: str, *, overwrite: bool = False) -> Path:
+    """Write a text file (JSON, CSV...) atomically; see :func:`atomic_output`."""
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        tmp.write_text(text)
+    return Path(path)
 
 
 def save_image(
