@@ -166,3 +166,24 @@ def test_square_crop_and_write_text(tmp_path):
     with pytest.raises(OutputExistsError):
         write_text(p, "[]")
     assert write_text(p, "[]", overwrite=True).read_text() == "[]"
+
+
+def test_16bit_rgb_png(tmp_path):
+    """A 48-bit PNG written by hand (PIL cannot write one) loads as RGB in [0, 1]."""
+    import struct
+    import zlib
+
+    arr = np.zeros((4, 5, 3), np.uint16)
+    arr[..., 0], arr[..., 1] = 65535, 32768
+    raw = b"".join(b"\x00" + arr[y].astype(">u2").tobytes() for y in range(4))
+
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(
+            ">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+    (tmp_path / "rgb16.png").write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 5, 4, 16, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    t = load_image(tmp_path / "rgb16.png")
+    assert t.shape == (1, 3, 4, 5)
+    assert t[0, :, 0, 0].tolist() == pytest.approx([1.0, 0.502, 0.0], abs=0.003)

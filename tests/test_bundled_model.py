@@ -1,0 +1,46 @@
+"""The bundled model, offline, on the shipped example (the README's main job)."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from depthstyle import DepthMapFile, StyleSettings, Stylizer, load_model
+from depthstyle.evaluation.metrics import colour_distance, near_mask
+from depthstyle.io import load_image
+from depthstyle.weights import REGISTRY
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.fixture(scope="module")
+def stylizer():
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DEPTHSTYLE_OFFLINE", "1")
+        return Stylizer(load_model("depthstyle-lite0"), device="cpu")
+
+
+def test_bundled_parameter_counts(stylizer):
+    counts = REGISTRY["depthstyle-lite0"].num_params
+    assert sum(p.numel() for p in stylizer.model.decoder.parameters()) == counts["decoder"]
+    assert stylizer.model.decode_level == 2 and stylizer.model.downsampling == 8
+
+
+def test_example_is_stylized_and_near_regions_keep_content(stylizer):
+    content, style = EXAMPLES / "books.jpg", EXAMPLES / "woman_with_hat.jpg"
+    depth = DepthMapFile(EXAMPLES / "books.disparity.png", "disparity")
+    aware = stylizer(content, style, StyleSettings(offset=0.0, contrast=20.0), depth=depth)
+    uniform = stylizer(content, style, StyleSettings(depth_aware=False))
+    recon = stylizer(content, style, StyleSettings(alpha=0.0)).image
+    img = aware.content
+    assert aware.image.shape == img.shape == (1, 3, 370, 463)
+    assert 0 <= float(aware.image.min()) and float(aware.image.max()) <= 1
+    # the output takes the style's colours
+    s = load_image(style)
+    assert colour_distance(uniform.image, s) < colour_distance(img, s)
+    # near (by ground truth): depth-aware stays closer to the content reconstruction
+    near = near_mask(aware.proximity)
+    err_aware = (aware.image - recon).abs().mean(1, keepdim=True)[near].mean()
+    err_uniform = (uniform.image - recon).abs().mean(1, keepdim=True)[near].mean()
+    assert err_aware < 0.5 * err_uniform
+    assert torch.equal(aware.strength > 0.5, aware.proximity < aware.proximity.mean())
