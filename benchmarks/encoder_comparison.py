@@ -129,7 +129,16 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--images-out", type=Path, default=None, help="save a contact sheet PNG")
+    ap.add_argument("--part", choices=("all", "quality", "cost"), default="all",
+                    help="cost = timings only (run alone on the machine); quality = the rest")
     args = ap.parse_args()
+    if args.part == "cost":
+        cost = {name: {"train_step_s_b8_224": train_step_seconds(name),
+                       "encoder_ms_512": encoder_ms(name)} for name in ("lite0", "random-vgg19")}
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"cost": cost}, indent=2))
+        print(json.dumps(cost))
+        return
     torch.manual_seed(0)
 
     indep = {"random-vgg19-seed1234": build_encoder("random-vgg19", seed=1234),
@@ -155,7 +164,7 @@ def main() -> None:
                 print(c, s, name, json.dumps(sc), f"{seconds:.1f}s", flush=True)
                 row.append(out)
             rows.append(torch.cat(row, dim=3))
-    for name in encoders:
+    for name in encoders if args.part == "all" else ():
         results["cost"][name] = {"train_step_s_b8_224": train_step_seconds(name),
                                  "encoder_ms_512": encoder_ms(name)}
         print(name, results["cost"][name], flush=True)

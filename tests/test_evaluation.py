@@ -104,6 +104,7 @@ def test_eval_cli_end_to_end_and_resume(tmp_path, tiny_decoder_file):
     assert float(by[("scene0.png", "uniform_a0.5")]["mean_strength"]) == pytest.approx(0.5)
     summary = json.loads((out / "summary.json").read_text())
     assert "broken.png" in " ".join(summary["failures"])
+    assert (out / "summary.svg").read_text().startswith("<svg")
     html = (out / "report.html").read_text()
     assert "<svg" in html and "scene0.png" in html
     # resume: nothing is measured twice

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = ["ERROR_METRICS", "compare_at_equal_style", "summary_table", "write_report",
-           "scatter_svg"]
+           "scatter_svg", "aggregate_svg"]
 
 # error columns (lower = better) derived from the CSV: name -> (column, transform)
 ERROR_METRICS = {
@@ -144,6 +144,24 @@ def scatter_svg(series: Sequence[dict], xlabel: str, ylabel: str, width: int = 4
     return "".join(parts)
 
 
+def aggregate_svg(rows: Sequence[dict], metric: str) -> str:
+    """Plot of ``metric`` vs style distance, each setting averaged over all contents/styles."""
+    column, transform = ERROR_METRICS[metric]
+    groups: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    for r in rows:
+        if _num(r, column) is not None and _num(r, STYLE_COLUMN) is not None:
+            groups[(r["kind"], r["setting"])].append((_num(r, STYLE_COLUMN),
+                                                      transform(_num(r, column))))
+    series = []
+    for kind, color, line, label in (("uniform", "#1f77b4", True, "uniform alpha 0.2-1"),
+                                     ("depth", "#d62728", False, "depth-aware settings")):
+        pts = [(sum(p[0] for p in v) / len(v), sum(p[1] for p in v) / len(v))
+               for (k, _), v in groups.items() if k == kind]
+        series.append({"label": label, "color": color, "points": pts, "line": line})
+    return scatter_svg(series, "style distance (mean/std; lower = more style)", metric,
+                       width=520, height=360)
+
+
 def _fmt(v) -> str:
     return "" if v is None else f"{v:.4f}" if isinstance(v, float) else html.escape(str(v))
 
@@ -161,6 +179,8 @@ def write_report(rows: Sequence[dict], out_dir: str | Path, *, title: str, notes
          "failures": list(failures)}, indent=2))
 
     main_metric = metrics[0] if metrics else None
+    if main_metric:
+        (out_dir / "summary.svg").write_text(aggregate_svg(rows, main_metric))
     h = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
          "<style>body{font-family:sans-serif;margin:20px;max-width:1400px}"
          "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;"
