@@ -105,6 +105,7 @@ def test_eval_cli_end_to_end_and_resume(tmp_path, tiny_decoder_file):
     summary = json.loads((out / "summary.json").read_text())
     assert "broken.png" in " ".join(summary["failures"])
     assert (out / "summary.svg").read_text().startswith("<svg")
+    assert (out / "images" / "scene0__~strength__depth_a1_o0.2_c10_ldec.jpg").exists()
     html = (out / "report.html").read_text()
     assert "<svg" in html and "scene0.png" in html
     # resume: nothing is measured twice

@@ -253,6 +253,10 @@ class Evaluator:
             thumb = resize_image(result.image, 192)
             name = f"{item.content.stem}__{style.stem}__{setting.name}.jpg"
             save_image(thumb, out_dir / "images" / name, overwrite=True, quality=85)
+            if setting.kind == "depth":  # the strength map depends on content and setting only
+                smap = resize_image(result.strength.expand(-1, 3, -1, -1), 192)
+                save_image(smap, out_dir / "images" / f"{item.content.stem}__~strength__"
+                           f"{setting.name}.jpg", overwrite=True, quality=85)
         return {k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()}
 
 
