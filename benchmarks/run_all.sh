@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p benchmarks/results
 python benchmarks/bench_stylize.py --sizes 256 512 1024 2048 --reps 5 --no-cache \
-    --depth-arch --channels-last --batches 1 4 --out benchmarks/results/stylize_cpu.json
+    --depth-arch --contiguous --batches 1 4 --out benchmarks/results/stylize_cpu.json
 python benchmarks/bench_stylize.py --model vgg19-arch --sizes 256 512 --reps 3 \
     --out benchmarks/results/stylize_cpu_vgg_arch.json
 python benchmarks/bench_tiled.py --out benchmarks/results/tiled_cpu.json
