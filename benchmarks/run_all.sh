@@ -10,8 +10,8 @@ python benchmarks/bench_stylize.py --model vgg19-arch --sizes 256 512 --reps 3 \
     --out benchmarks/results/stylize_cpu_vgg_arch.json
 python benchmarks/bench_tiled.py --out benchmarks/results/tiled_cpu.json
 python benchmarks/encoder_comparison.py --part cost --out benchmarks/results/encoder_cost.json
-python benchmarks/encoder_comparison.py --part quality --size 192 --steps 60 \
-    --contents golden_gate sailboat --styles la_muse woman_with_hat_matisse \
+python benchmarks/encoder_comparison.py --part quality --size 160 --steps 40 \
+    --contents golden_gate --styles la_muse woman_with_hat_matisse \
     --out benchmarks/results/encoder_comparison.json \
     --images-out docs/figures/encoder_comparison.png
 python benchmarks/bench_video.py --out benchmarks/results/video_cpu.json
