@@ -187,3 +187,13 @@ def test_16bit_rgb_png(tmp_path):
     t = load_image(tmp_path / "rgb16.png")
     assert t.shape == (1, 3, 4, 5)
     assert t[0, :, 0, 0].tolist() == pytest.approx([1.0, 0.502, 0.0], abs=0.003)
+
+
+def test_to_tensor_composites_in_memory_images():
+    from depthstyle.io import to_pil, to_tensor
+
+    im = Image.new("RGBA", (3, 2), (255, 0, 0, 0))
+    t = to_tensor(im)
+    assert t.shape == (1, 3, 2, 3) and torch.allclose(t, torch.ones_like(t))  # over white
+    back = to_tensor(to_pil(torch.full((1, 3, 2, 3), 0.5)))
+    assert torch.allclose(back, torch.full_like(back, 128 / 255))

@@ -437,10 +437,3 @@ class Stylizer:
                 core[2] - inbox[2]: core[3] - inbox[2]].cpu()
         return out
 
-    def with_depth(self, depth: DepthSource) -> Stylizer:
-        """A shallow copy sharing the model and cache, with another default depth source."""
-        clone = object.__new__(Stylizer)
-        clone.__dict__.update(self.__dict__)
-        clone.depth = depth
-        return clone
-

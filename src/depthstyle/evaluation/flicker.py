@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from depthstyle.video.stylize import _frame_to_tensor, open_video
+from depthstyle.video.stylize import frame_to_tensor, open_video
 from depthstyle.video.temporal import temporal_difference
 
 __all__ = ["video_temporal_difference", "flicker_ratio"]
@@ -22,7 +22,7 @@ def video_temporal_difference(path: str | os.PathLike, max_frames: int | None = 
     total, count, prev = 0.0, 0, None
     try:
         for frame in container.decode(stream):
-            img = _frame_to_tensor(frame)
+            img = frame_to_tensor(frame)
             if prev is not None and prev.shape == img.shape:
                 total += temporal_difference(prev, img)
             prev = img

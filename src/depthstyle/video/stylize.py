@@ -135,7 +135,8 @@ def open_video(path: str | os.PathLike):
     return container, container.streams.video[0], audio
 
 
-def _frame_to_tensor(frame) -> torch.Tensor:
+def frame_to_tensor(frame) -> torch.Tensor:
+    """A decoded PyAV video frame as (1, 3, H, W) RGB in [0, 1]."""
     arr = frame.to_ndarray(format="rgb24")
     return torch.from_numpy(arr).permute(2, 0, 1).unsqueeze(0).float() / 255.0
 
@@ -252,7 +253,7 @@ def _process(av, container, vin, ain, out, stylizer, style, settings, video, dep
                         report.skipped_packets, exc)
             continue
         for frame in frames:
-            img = _frame_to_tensor(frame)
+            img = frame_to_tensor(frame)
             if tuple(img.shape[-2:]) != (height, width):
                 img = torch.nn.functional.interpolate(
                     img, size=(height, width), mode="bicubic", antialias=True,
