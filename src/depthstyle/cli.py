@@ -245,6 +245,8 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     stylizer.check(settings)
     log.info("model %s on %s; %d job(s)", stylizer.model.name, stylizer.device, len(jobs))
 
+    # with masks all styles form one group, so the masks are the same for every job
+    masks = _load_masks(args.mask, len(styles)) if args.mask else None
     failures: list[str] = []
     bar = tqdm(jobs, desc="stylize", unit="img", disable=None if len(jobs) > 1 else True)
     for content, group, out in bar:
@@ -259,7 +261,6 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
                     raise DepthStyleError(f"{content}: no depth map named {content.stem}.* in "
                                           f"{depth_dir}")
                 depth = DepthMapFile(dfile, args.depth_kind)
-            masks = _load_masks(args.mask, len(group)) if args.mask else None
             result = stylizer(rgb, group, settings, depth=depth, masks=masks)
             if alpha is not None:
                 alpha = torch.nn.functional.interpolate(alpha, size=result.image.shape[-2:],

@@ -133,6 +133,7 @@ class Evaluator:
         self.thumbs = thumbs
         self.loss_name, self.loss_net = loss_network_for(stylizer.model.encoder.name)
         self._style_feats: dict[Path, list[torch.Tensor]] = {}
+        self._style_small: dict[Path, torch.Tensor] = {}
 
     def _feats(self, img: torch.Tensor) -> list[torch.Tensor]:
         with torch.inference_mode():
@@ -230,8 +231,9 @@ class Evaluator:
     def _one(self, item, prepared, style: Path, setting: EvalSetting, out_dir: Path) -> dict:
         content, gt_prox, gt_valid, content_feats, content_depth = prepared
         if style not in self._style_feats:
-            self._style_feats[style] = self._feats(resize_image(load_image(style), 512,
-                                                                upscale=False))
+            style_img = load_image(style)
+            self._style_feats[style] = self._feats(resize_image(style_img, 512, upscale=False))
+            self._style_small[style] = resize_image(style_img, 256, upscale=False)
         if setting.kind == "depth" and gt_prox is not None:
             depth, source = gt_prox, "ground truth"
         else:
@@ -247,8 +249,7 @@ class Evaluator:
                "mean_strength": float(result.strength.mean())}
         row.update(self.measure(content, result.image, self._style_feats[style], gt_prox,
                                 gt_valid, content_feats, content_depth))
-        row["colour_dist_style"] = M.colour_distance(
-            result.image, resize_image(load_image(style), 256, upscale=False))
+        row["colour_dist_style"] = M.colour_distance(result.image, self._style_small[style])
         if self.thumbs:
             thumb = resize_image(result.image, 192)
             name = f"{item.content.stem}__{style.stem}__{setting.name}.jpg"
