@@ -208,9 +208,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     from depthstyle.depth import DepthMapFile, find_depth_file, make_depth_source
     from depthstyle.io import load_image_with_alpha, save_image
     from depthstyle.pipeline import StyleSettings, Stylizer
-    from depthstyle.strength import check_strength_params
 
-    check_strength_params(args.offset, args.contrast, args.alpha)
     settings = StyleSettings(
         alpha=args.alpha, offset=args.offset, contrast=args.contrast, levels=args.levels,
         invert=args.invert, depth_aware=args.depth != "none", preserve_color=args.preserve_color,
