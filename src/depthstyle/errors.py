@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "DepthStyleError",
     "ImageReadError",
+    "ImageTooLargeError",
     "OutputExistsError",
     "DepthMapError",
     "WeightsError",
@@ -23,6 +24,10 @@ class DepthStyleError(Exception):
 
 class ImageReadError(DepthStyleError, ValueError):
     """An input image is missing, empty, corrupt, truncated, unsupported or too large."""
+
+
+class ImageTooLargeError(ImageReadError):
+    """An input image has more pixels than allowed (checked before decoding)."""
 
 
 class OutputExistsError(DepthStyleError, FileExistsError):

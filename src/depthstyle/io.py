@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from depthstyle.errors import DepthMapError, ImageReadError, OutputExistsError
+from depthstyle.errors import DepthMapError, ImageReadError, ImageTooLargeError, OutputExistsError
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -67,13 +67,13 @@ def _open_checked(path: str | os.PathLike, max_pixels: int) -> Image.Image:
         raise ImageReadError(f"{p}: not a recognised image format "
                              f"(supported: {', '.join(IMAGE_EXTENSIONS)})") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageReadError(f"{p}: image is too large to decode safely") from None
+        raise ImageTooLargeError(f"{p}: image is too large to decode safely") from None
     except OSError as exc:
         raise ImageReadError(f"{p}: corrupt or truncated image ({exc})") from None
     w, h = im.size
     if w * h > max_pixels:
         im.close()
-        raise ImageReadError(
+        raise ImageTooLargeError(
             f"{p}: {w}x{h} = {w * h / 1e6:.1f} MP exceeds the limit of {max_pixels / 1e6:.1f} MP "
             "(raise it with --max-pixels / max_pixels=)")
     if w == 0 or h == 0:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -173,6 +174,8 @@ class Stylizer:
         self.max_pixels = max_pixels
         self._cache: OrderedDict[tuple, Stats] = OrderedDict()
         self.cache_size = cache_size
+        self._hits = self._misses = 0
+        self._cache_lock = threading.Lock()  # the web app calls from several threads
         m = self.model.downsampling
         if tile_size is not None and (tile_size < 4 * m or tile_margin < 0):
             raise SettingsError(f"tile size must be at least {4 * m} px and margin >= 0")
@@ -205,9 +208,12 @@ class Stylizer:
                     recolor_to: torch.Tensor | None = None) -> Stats:
         """Channel mean/std of the style at every encoder level (cached unless recoloured)."""
         key = None if recolor_to is not None else self._style_key(style, size)
-        if key is not None and key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
+        with self._cache_lock:
+            if key is not None and key in self._cache:
+                self._cache.move_to_end(key)
+                self._hits += 1
+                return self._cache[key]
+            self._misses += 1
         img = self._load(style, size)
         if recolor_to is not None:
             img = match_color_histogram(img, recolor_to.cpu())
@@ -217,10 +223,16 @@ class Stylizer:
                 upto=self.model.decode_level)
             stats = [tuple(t.float() for t in calc_mean_std(f.float())) for f in feats]
         if key is not None:
-            self._cache[key] = stats
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+            with self._cache_lock:
+                self._cache[key] = stats
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
         return stats
+
+    def cache_info(self) -> dict[str, int]:
+        """Style-statistics cache counters: ``hits``, ``misses``, ``size``, ``max_size``."""
+        return {"hits": self._hits, "misses": self._misses, "size": len(self._cache),
+                "max_size": self.cache_size}
 
     def check(self, settings: StyleSettings) -> None:
         """Validate ``settings`` against this stylizer's model (raises :class:`SettingsError`)."""

@@ -1,0 +1,489 @@
+"""The web app: a single page and a JSON API over the same :class:`~depthstyle.Stylizer` as the CLI.
+
+Endpoints (OpenAPI at ``/docs``, served without any CDN):
+
+* ``GET /`` - the page; ``GET /static/...`` - its script and style sheet.
+* ``POST /api/stylize`` - multipart upload (or bundled example ids) -> PNG, JPEG or JSON with
+  base64 images of the result, the proximity map and the strength map.
+* ``GET /api/styles``, ``GET /api/examples`` - bundled styles and example contents;
+  ``GET /api/{styles|examples}/{id}/image`` - their images.
+* ``GET /api/models`` - known models and the loaded one; ``GET /api/health`` - status, queue and
+  cache counters.
+
+Every error is JSON ``{"error": {"status", "type", "message"}}``: 413 (body or pixel count over
+the limit), 415 (not an image / not multipart), 422 (invalid values, unusable depth map), 404
+(unknown id), 503 (queue full or time limit, with ``Retry-After``). Uploads stay in memory, are
+written only into a per-request folder inside the app's own temporary folder, and that folder is
+removed after each request and at shutdown.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import shutil
+import tempfile
+import time
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+import torch
+from fastapi import File, Form, HTTPException, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel
+from starlette.formparsers import MultiPartParser
+
+from depthstyle.depth import ConstantDepth, DepthMapFile, DepthSource
+from depthstyle.errors import (
+    DepthMapError,
+    DepthStyleError,
+    ImageReadError,
+    ImageTooLargeError,
+    SettingsError,
+)
+from depthstyle.io import IMAGE_EXTENSIONS, load_image, to_pil
+from depthstyle.pipeline import StyleSettings, Stylizer
+from depthstyle.strength import DEFAULT_CONTRAST, DEFAULT_OFFSET
+from depthstyle.web.catalog import Catalog, CatalogItem, load_catalog
+from depthstyle.web.limits import (
+    BodySizeLimit,
+    JobQueue,
+    JobTimeoutError,
+    QueueFullError,
+    error_body,
+)
+
+__all__ = ["WebConfig", "create_app"]
+
+log = logging.getLogger(__name__)
+
+_MAP_SUFFIXES = (".npy", ".pfm")
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """Limits and defaults of the web app.
+
+    Attributes:
+        max_upload_mb: largest request body (all files together), in MB.
+        max_pixels: largest decoded image (content, style or depth map), in pixels.
+        max_side: largest output side a request may ask for (``size``), in pixels.
+        preview_side: output side the page uses while sliders move.
+        style_size: longer side styles are shrunk to before their statistics are taken.
+        workers: stylizations running at once.
+        queue: requests that may wait for a worker; more are answered 503.
+        timeout_s: seconds from arrival to answer; slower requests are answered 503.
+    """
+
+    max_upload_mb: float = 20.0
+    max_pixels: int = 25_000_000
+    max_side: int = 2048
+    preview_side: int = 320
+    style_size: int = 512
+    workers: int = 1
+    queue: int = 8
+    timeout_s: float = 120.0
+
+    def validate(self) -> None:
+        """Raise :class:`SettingsError` for unusable limits."""
+        if self.max_upload_mb <= 0 or self.max_pixels < 256 or not 64 <= self.max_side <= 8192:
+            raise SettingsError("max upload must be > 0 MB, max pixels >= 256 and max side "
+                                "between 64 and 8192")
+        if self.workers < 1 or self.queue < 0 or self.timeout_s <= 0:
+            raise SettingsError("workers >= 1, queue >= 0 and timeout > 0 are required")
+
+    @property
+    def max_upload_bytes(self) -> int:  # noqa: D102
+        return int(self.max_upload_mb * 1_000_000)
+
+
+# --- response models (they document the API in /docs) ------------------------------------------
+
+class ErrorDetail(BaseModel):  # noqa: D101
+    status: int
+    type: str
+    message: str
+
+
+class ErrorResponse(BaseModel):  # noqa: D101
+    error: ErrorDetail
+
+
+class StylizeJSON(BaseModel):
+    """JSON answer of ``/api/stylize`` with ``format=json``."""
+
+    image: str
+    proximity: str
+    strength: str
+    width: int
+    height: int
+    depth_source: Literal["upload", "example", "model", "none"]
+    elapsed_ms: float
+
+
+class ItemInfo(BaseModel):  # noqa: D101
+    id: str
+    title: str
+    credit: str
+    url: str
+    has_depth: bool | None = None
+
+
+class ModelInfo(BaseModel):  # noqa: D101
+    name: str
+    description: str
+    loaded: bool
+    levels: list[str] | None = None
+    decode_level: int | None = None
+
+
+class Health(BaseModel):  # noqa: D101
+    status: str
+    model: str
+    device: str
+    depth_model: str | None
+    uptime_s: float
+    queue: dict[str, float]
+    style_cache: dict[str, int]
+    limits: dict[str, float]
+    defaults: dict[str, float]
+
+
+_ERRORS = {code: {"model": ErrorResponse} for code in (404, 413, 415, 422, 503)}
+
+
+# --- the stylization job (runs in a worker thread) ------------------------------------------
+
+@dataclass
+class _Upload:
+    field: str
+    filename: str
+    data: bytes
+
+
+@dataclass
+class _Job:
+    content: _Upload | CatalogItem
+    style: _Upload | CatalogItem
+    depth: _Upload | None
+    depth_kind: Literal["depth", "disparity"]
+    use_depth: bool
+    settings: StyleSettings
+    fmt: Literal["png", "jpeg", "json"]
+
+
+def _encode(img: torch.Tensor, fmt: str, quality: int = 92) -> bytes:
+    buf = io.BytesIO()
+    pil = to_pil(img)
+    if fmt == "jpeg":
+        pil.save(buf, format="JPEG", quality=quality)
+    else:
+        pil.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _data_url(data: bytes, fmt: str) -> str:
+    return f"data:image/{fmt};base64," + base64.b64encode(data).decode("ascii")
+
+
+class _Renderer:
+    """Turns a validated :class:`_Job` into bytes; owns the per-request temporary folders."""
+
+    def __init__(self, stylizer: Stylizer, depth_model: DepthSource | None, config: WebConfig,
+                 tmp_root: Path) -> None:
+        self.stylizer, self.depth_model, self.config = stylizer, depth_model, config
+        self.tmp_root = tmp_root
+
+    @staticmethod
+    def _materialise(item: _Upload | CatalogItem, folder: Path, map_file: bool = False) -> Path:
+        """A file for ``item``: the bundled file, or the upload written as ``folder/<field>``.
+
+        Only the suffix of the uploaded name is kept (and only a known one), so a name cannot
+        point outside ``folder``; error messages then name the form field.
+        """
+        if isinstance(item, CatalogItem):
+            return item.path
+        suffix = Path(item.filename or "").suffix.lower()
+        allowed = IMAGE_EXTENSIONS + (_MAP_SUFFIXES if map_file else ())
+        path = folder / (item.field + (suffix if suffix in allowed else ""))
+        path.write_bytes(item.data)
+        return path
+
+    def __call__(self, job: _Job) -> tuple[bytes, str, dict[str, str]]:
+        t0 = time.perf_counter()
+        folder = Path(tempfile.mkdtemp(dir=self.tmp_root))
+        try:
+            try:
+                content = load_image(self._materialise(job.content, folder),
+                                     max_pixels=self.config.max_pixels)
+                spath = self._materialise(job.style, folder)
+                # bundled styles go by path, so their statistics are cached by file
+                style = spath if isinstance(job.style, CatalogItem) else \
+                    load_image(spath, max_pixels=self.config.max_pixels)
+                depth, source = self._depth(job, folder)
+                result = self.stylizer(content, style, job.settings, depth=depth)
+            except DepthStyleError as exc:  # name the form field, never the temporary path
+                msg = str(exc).replace(str(folder) + "/", "")
+                raise type(exc)(msg) from None
+            image = result.image
+            if job.fmt == "json":
+                body = StylizeJSON(
+                    image=_data_url(_encode(image, "png"), "png"),
+                    proximity=_data_url(_encode(result.proximity.expand(-1, 3, -1, -1), "png"),
+                                        "png"),
+                    strength=_data_url(_encode(result.strength.expand(-1, 3, -1, -1), "png"),
+                                       "png"),
+                    width=image.shape[-1], height=image.shape[-2], depth_source=source,
+                    elapsed_ms=round((time.perf_counter() - t0) * 1000, 1))
+                return body.model_dump_json().encode(), "application/json", {}
+            data = _encode(image, job.fmt)
+            headers = {"X-Depth-Source": source,
+                       "X-Elapsed-Ms": f"{(time.perf_counter() - t0) * 1000:.1f}"}
+            return data, f"image/{job.fmt}", headers
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _depth(self, job: _Job, folder: Path) -> tuple[DepthSource, str]:
+        if not job.use_depth:
+            return ConstantDepth(), "none"
+        if job.depth is not None:
+            path = self._materialise(job.depth, folder, map_file=True)
+            return DepthMapFile(path, job.depth_kind), "upload"
+        if isinstance(job.content, CatalogItem) and job.content.depth_path is not None:
+            return DepthMapFile(job.content.depth_path, job.content.depth_kind), "example"
+        if self.depth_model is not None:
+            return self.depth_model, "model"
+        return ConstantDepth(), "none"
+
+
+# --- the app -----------------------------------------------------------------------------------
+
+def _error(status: int, kind: str, message: str, headers: dict[str, str] | None = None
+           ) -> JSONResponse:
+    return JSONResponse(error_body(status, kind, message), status_code=status, headers=headers)
+
+
+def _install_error_handlers(app) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request, exc: RequestValidationError):
+        parts = []
+        for e in exc.errors():
+            where = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query"))
+            parts.append(f"{where}: {e.get('msg')}" if where else str(e.get("msg")))
+        return _error(422, "invalid_value", "; ".join(parts) or "invalid request")
+
+    @app.exception_handler(HTTPException)
+    async def _http(_request, exc: HTTPException):
+        kinds = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
+                 415: "unsupported_media_type", 422: "invalid_value"}
+        return _error(exc.status_code, kinds.get(exc.status_code, "http_error"), str(exc.detail))
+
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _starlette_http(request, exc):
+        return await _http(request, HTTPException(exc.status_code, exc.detail))
+
+    @app.exception_handler(ImageTooLargeError)
+    async def _too_large(_request, exc):
+        return _error(413, "payload_too_large", str(exc))
+
+    @app.exception_handler(ImageReadError)
+    async def _unreadable(_request, exc):
+        return _error(415, "unsupported_media_type", str(exc))
+
+    @app.exception_handler(DepthStyleError)  # SettingsError, DepthMapError, ...
+    async def _invalid(_request, exc):
+        return _error(422, "invalid_value", str(exc))
+
+    @app.exception_handler(QueueFullError)
+    async def _busy(_request, exc):
+        return _error(503, "busy", str(exc), {"Retry-After": "2"})
+
+    @app.exception_handler(JobTimeoutError)
+    async def _timeout(_request, exc):
+        return _error(503, "timeout", str(exc), {"Retry-After": "5"})
+
+    @app.exception_handler(Exception)
+    async def _internal(_request, exc):
+        log.exception("internal error", exc_info=exc)
+        return _error(500, "internal_error", "internal server error (logged on the server)")
+
+
+async def _read_upload(file: UploadFile | None, field: str) -> _Upload | None:
+    if file is None:
+        return None
+    data = await file.read()
+    if not data:
+        raise DepthMapError(f"{field}: the uploaded file is empty") if field == "depth" else \
+            ImageReadError(f"{field}: the uploaded file is empty")
+    return _Upload(field, file.filename or "", data)
+
+
+def create_app(stylizer: Stylizer | None = None, config: WebConfig | None = None, *,
+               depth_model: DepthSource | None = None, depth_model_name: str | None = None):
+    """Build the FastAPI app around a loaded :class:`Stylizer`.
+
+    Args:
+        stylizer: the engine (default: the bundled model on the best device); loaded once here.
+        config: limits (:class:`WebConfig`).
+        depth_model: a monocular depth source for uploads without a depth map (``None`` =
+            those get uniform strength, and the answer says ``depth_source: "none"``).
+        depth_model_name: shown by ``/api/health``.
+
+    Returns:
+        A FastAPI application; serve it with uvicorn.
+    """
+    config = config or WebConfig()
+    config.validate()
+    stylizer = stylizer or Stylizer()
+    catalog: Catalog = load_catalog()
+    queue = JobQueue(config.workers, config.queue, config.timeout_s)
+    tmp_root = Path(tempfile.mkdtemp(prefix="depthstyle-web-"))
+    renderer = _Renderer(stylizer, depth_model, config, tmp_root)
+    # uploads stay in memory (the body is capped by BodySizeLimit) instead of spooling to /tmp
+    MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, config.max_upload_bytes)
+    started = time.monotonic()
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        yield
+        queue.shutdown()
+        shutil.rmtree(tmp_root, ignore_errors=True)
+
+    app = FastAPIOffline(
+        title="depthstyle", lifespan=lifespan,
+        description="Depth-aware arbitrary style transfer (AdaIN with proximity-controlled "
+                    "strength). Errors are JSON: `{\"error\": {\"status\", \"type\", "
+                    "\"message\"}}`.")
+    app.state.stylizer, app.state.queue, app.state.tmp_root = stylizer, queue, tmp_root
+    app.add_middleware(BodySizeLimit, max_bytes=config.max_upload_bytes)
+    _install_error_handlers(app)
+    static = Path(str(resources.files("depthstyle") / "web" / "static"))
+    app.mount("/static", StaticFiles(directory=static), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def index():
+        return FileResponse(static / "index.html", media_type="text/html")
+
+    @app.get("/api/health", response_model=Health, summary="Status, queue and cache counters")
+    async def health():
+        return Health(status="ok", model=stylizer.model.name, device=str(stylizer.device),
+                      depth_model=depth_model_name if depth_model is not None else None,
+                      uptime_s=round(time.monotonic() - started, 1), queue=queue.stats(),
+                      style_cache=stylizer.cache_info(),
+                      limits={"max_upload_mb": config.max_upload_mb,
+                              "max_pixels": config.max_pixels, "max_side": config.max_side,
+                              "preview_side": config.preview_side},
+                      defaults={"alpha": 1.0, "offset": DEFAULT_OFFSET,
+                                "contrast": DEFAULT_CONTRAST})
+
+    @app.get("/api/models", response_model=list[ModelInfo], summary="Known models")
+    async def models():
+        from depthstyle.weights import REGISTRY
+
+        enc = stylizer.model.encoder
+        loaded = ModelInfo(name=stylizer.model.name, description="the loaded model", loaded=True,
+                           levels=list(enc.level_names[: stylizer.model.decode_level + 1]),
+                           decode_level=stylizer.model.decode_level + 1)
+        out = [loaded]
+        for name, entry in REGISTRY.items():
+            if name == stylizer.model.name:
+                out[0] = loaded.model_copy(update={"description": entry.description})
+            else:
+                out.append(ModelInfo(name=name, description=entry.description, loaded=False))
+        return out
+
+    @app.get("/api/styles", response_model=list[ItemInfo], summary="Bundled example styles")
+    async def styles():
+        return [it.public("styles") for it in catalog.styles.values()]
+
+    @app.get("/api/examples", response_model=list[ItemInfo], summary="Bundled example contents")
+    async def examples():
+        return [it.public("examples") for it in catalog.contents.values()]
+
+    def _lookup(table: dict[str, CatalogItem], item_id: str, what: str) -> CatalogItem:
+        if item_id not in table:
+            raise HTTPException(404, f"unknown {what} {item_id!r}; known: {', '.join(table)}")
+        return table[item_id]
+
+    @app.get("/api/styles/{style_id}/image", responses=_ERRORS, summary="A bundled style image")
+    async def style_image(style_id: str):
+        return FileResponse(_lookup(catalog.styles, style_id, "style").path)
+
+    @app.get("/api/examples/{example_id}/image", responses=_ERRORS,
+             summary="A bundled example content image")
+    async def example_image(example_id: str):
+        return FileResponse(_lookup(catalog.contents, example_id, "example").path)
+
+    @app.post(
+        "/api/stylize", responses={**_ERRORS, 200: {
+            "content": {"image/png": {}, "image/jpeg": {},
+                        "application/json": {"schema": StylizeJSON.model_json_schema()}},
+            "description": "the stylized image, or JSON with base64 images"}},
+        response_class=Response, summary="Stylize an image")
+    async def stylize(
+        request: Request,
+        content: Annotated[UploadFile | None, File(description="content image")] = None,
+        content_example: Annotated[str | None, Form(
+            description="id of a bundled example instead of an upload (GET /api/examples)")
+        ] = None,
+        style: Annotated[UploadFile | None, File(description="style image")] = None,
+        style_id: Annotated[str | None, Form(
+            description="id of a bundled style instead of an upload (GET /api/styles)")] = None,
+        depth: Annotated[UploadFile | None, File(
+            description="optional depth or disparity map (PNG 8/16-bit, TIFF, .npy, .pfm)")
+        ] = None,
+        depth_kind: Annotated[Literal["depth", "disparity"], Form(
+            description="how to read the depth map: depth (larger = farther) or disparity")
+        ] = "depth",
+        use_depth: Annotated[bool, Form(
+            description="depth-aware strength; false = uniform alpha (plain AdaIN)")] = True,
+        alpha: Annotated[float, Form(ge=0, le=1, description="global strength")] = 1.0,
+        offset: Annotated[float, Form(ge=0, le=1, description="strength of the nearest "
+                                      "regions as a fraction of alpha")] = DEFAULT_OFFSET,
+        contrast: Annotated[float, Form(ge=0, le=1000, description="sharpness of the "
+                                        "near/far split")] = DEFAULT_CONTRAST,
+        levels: Annotated[str, Form(max_length=64, description="comma-separated encoder levels "
+                                    "(1-based numbers or names); empty = the deepest")] = "",
+        invert: Annotated[bool, Form(description="stylize near regions instead")] = False,
+        preserve_color: Annotated[Literal["none", "luminance", "histogram"], Form()] = "none",
+        size: Annotated[int, Form(ge=16, description="longer side of the output (at most the "
+                                  "content's own and the server's max_side)")] = 512,
+        format: Annotated[Literal["png", "jpeg", "json"], Form(
+            description="png/jpeg image, or json with base64 result and maps")] = "png",
+    ):
+        ctype = request.headers.get("content-type", "")
+        if not ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+            raise HTTPException(415, "send the request as multipart/form-data")
+        if size > config.max_side:
+            raise SettingsError(f"size: {size} exceeds this server's max_side {config.max_side}")
+        if (content is None) == (content_example is None):
+            raise SettingsError("give exactly one of content (upload) and content_example")
+        if (style is None) == (style_id is None):
+            raise SettingsError("give exactly one of style (upload) and style_id")
+        settings = StyleSettings(
+            alpha=alpha, offset=offset, contrast=contrast,
+            levels=tuple(x.strip() for x in levels.split(",") if x.strip()), invert=invert,
+            depth_aware=use_depth,
+            preserve_color=None if preserve_color == "none" else preserve_color,
+            content_size=size, style_size=config.style_size)
+        stylizer.check(settings)
+        job = _Job(
+            content=await _read_upload(content, "content") if content is not None else
+            _lookup(catalog.contents, content_example, "example"),
+            style=await _read_upload(style, "style") if style is not None else
+            _lookup(catalog.styles, style_id, "style"),
+            depth=await _read_upload(depth, "depth"), depth_kind=depth_kind,
+            use_depth=use_depth, settings=settings, fmt=format)
+        data, media, headers = await queue.run(lambda: renderer(job))
+        return Response(data, media_type=media, headers=headers)
+
+    return app
