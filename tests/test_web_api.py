@@ -1,0 +1,324 @@
+"""HTTP API of the web app: results, limits and one test per error class."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import make_image
+from depthstyle.io import to_pil
+from depthstyle.pipeline import StyleSettings, Stylizer
+
+fastapi = pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from depthstyle.web import WebConfig, create_app  # noqa: E402
+from depthstyle.web.limits import JobQueue, JobTimeoutError, QueueFullError  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def stylizer():
+    return Stylizer("depthstyle-lite0", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def client(stylizer):
+    with TestClient(create_app(stylizer)) as c:
+        yield c
+
+
+def png_bytes(img: torch.Tensor) -> bytes:
+    buf = io.BytesIO()
+    to_pil(img).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def decode(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.float32) / 255
+
+
+def data_url_array(url: str) -> np.ndarray:
+    import base64
+
+    assert url.startswith("data:image/png;base64,")
+    return decode(base64.b64decode(url.split(",", 1)[1]))
+
+
+def uploads(h=48, w=64):
+    return {"content": ("photo.png", png_bytes(make_image(h, w, 1)), "image/png"),
+            "style": ("paint.png", png_bytes(make_image(40, 40, 2)), "image/png")}
+
+
+def assert_error(r, status: int, kind: str, pattern: str = ""):
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert body["error"]["status"] == status and body["error"]["type"] == kind, body
+    assert re.search(pattern, body["error"]["message"]), body["error"]["message"]
+
+
+# --- what works --------------------------------------------------------------------------------
+
+def test_catalogue_endpoints(client):
+    health = client.get("/api/health").json()
+    assert health["status"] == "ok" and health["model"] == "depthstyle-lite0"
+    assert health["defaults"] == {"alpha": 1.0, "offset": 0.2, "contrast": 10.0}
+    styles = client.get("/api/styles").json()
+    assert {s["id"] for s in styles} >= {"woman_with_hat", "mondrian"}
+    assert all(s["credit"] for s in styles)
+    r = client.get(styles[0]["url"])
+    assert r.status_code == 200 and Image.open(io.BytesIO(r.content)).size[0] > 100
+    examples = client.get("/api/examples").json()
+    books = next(e for e in examples if e["id"] == "books")
+    assert books["has_depth"] is True
+    models = client.get("/api/models").json()
+    loaded = [m for m in models if m["loaded"]]
+    assert len(loaded) == 1 and loaded[0]["levels"] == ["expand1", "expand3", "expand5"]
+    assert {m["name"] for m in models} >= {"depthstyle-lite0", "vgg19-adain"}
+
+
+def test_stylize_matches_the_python_api(client, stylizer):
+    """The API runs the same engine as the CLI: same pixels up to 8-bit rounding."""
+    files = uploads()
+    r = client.post("/api/stylize", files=files, data={"alpha": "0.7", "use_depth": "false"})
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    got = decode(r.content)
+    content = torch.from_numpy(decode(files["content"][1])).permute(2, 0, 1)[None]
+    style = torch.from_numpy(decode(files["style"][1])).permute(2, 0, 1)[None]
+    ref = stylizer(content, style, StyleSettings(alpha=0.7, depth_aware=False)).image
+    want = ref[0].permute(1, 2, 0).numpy()
+    assert got.shape == want.shape == (48, 64, 3)
+    assert np.abs(got - want).max() <= 1.5 / 255
+
+
+def test_json_result_with_example_depth(client):
+    r = client.post("/api/stylize", data={"content_example": "books", "style_id": "mondrian",
+                                          "size": "200", "format": "json", "alpha": "0.9"})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["depth_source"] == "example" and max(body["width"], body["height"]) == 200
+    img, prox, strength = (data_url_array(body[k]) for k in ("image", "proximity", "strength"))
+    assert img.shape == prox.shape == strength.shape == (body["height"], body["width"], 3)
+    # near pixels (high proximity) get less style than far ones, and never more than alpha
+    p, s = prox[..., 0].ravel(), strength[..., 0].ravel()
+    near, far = p > np.quantile(p, 0.8), p < np.quantile(p, 0.2)
+    assert s[near].mean() < s[far].mean() - 0.3
+    assert s.max() <= 0.9 + 1 / 255
+
+
+def test_uniform_strength_without_depth(client):
+    r = client.post("/api/stylize", files=uploads(),
+                    data={"alpha": "0.6", "format": "json", "use_depth": "false"})
+    body = r.json()
+    assert body["depth_source"] == "none"
+    s = data_url_array(body["strength"])
+    assert np.allclose(s, 0.6, atol=1 / 255)
+
+
+def test_uploaded_depth_map_and_jpeg(client):
+    depth = np.tile(np.linspace(1000, 60000, 64, dtype=np.uint16), (48, 1))
+    buf = io.BytesIO()
+    Image.fromarray(depth).save(buf, format="PNG")
+    files = {**uploads(), "depth": ("d.png", buf.getvalue(), "image/png")}
+    r = client.post("/api/stylize", files=files, data={"format": "jpeg"})
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+    assert r.headers["x-depth-source"] == "upload"
+    assert Image.open(io.BytesIO(r.content)).size == (64, 48)
+    r = client.post("/api/stylize", files={**uploads(), "depth": ("d.png", buf.getvalue())},
+                    data={"format": "json", "depth_kind": "depth"})
+    s = data_url_array(r.json()["strength"])[..., 0]
+    assert s[:, -8:].mean() > s[:, :8].mean() + 0.3  # right = far = more style
+
+
+def test_repeated_style_hits_the_cache(client, stylizer):
+    before = stylizer.cache_info()
+    for _ in range(2):
+        assert client.post("/api/stylize", data={"content_example": "golden_gate",
+                                                 "style_id": "sketch", "size": "64"}
+                           ).status_code == 200
+    files = uploads()
+    for _ in range(2):
+        assert client.post("/api/stylize", files=files, data={"size": "64"}).status_code == 200
+    after = stylizer.cache_info()
+    assert after["hits"] - before["hits"] >= 2
+    assert after["misses"] - before["misses"] <= 2
+
+
+def test_page_and_docs_load_nothing_external(client):
+    html = client.get("/").text
+    refs = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert refs and all(u.startswith(("/", "#", "data:")) for u in refs), refs
+    for u in refs:
+        if u.startswith("/static/"):
+            assert client.get(u).status_code == 200
+    js = client.get("/static/app.js").text
+    assert "http://" not in js and "https://" not in js
+    docs = client.get("/docs").text
+    assert "cdn" not in docs.lower() and "https://" not in docs
+    spec = client.get("/openapi.json").json()
+    assert {"/api/stylize", "/api/health", "/api/models", "/api/styles"} <= set(spec["paths"])
+
+
+# --- errors: every class answers JSON, never 500 -----------------------------------------------
+
+def test_413_body_too_large(stylizer):
+    with TestClient(create_app(stylizer, WebConfig(max_upload_mb=0.01))) as c:
+        big = {"content": ("a.png", b"\0" * 20_000), "style_id": (None, "sketch")}
+        assert_error(c.post("/api/stylize", files=big), 413, "payload_too_large", "upload limit")
+
+        def chunks():  # no Content-Length: streamed
+            for _ in range(30):
+                yield b"x" * 1000
+
+        r = c.post("/api/stylize", content=chunks(),
+                   headers={"content-type": "multipart/form-data; boundary=x"})
+        assert_error(r, 413, "payload_too_large")
+
+
+def test_413_too_many_pixels(stylizer):
+    with TestClient(create_app(stylizer, WebConfig(max_pixels=1000))) as c:
+        assert_error(c.post("/api/stylize", files=uploads()), 413, "payload_too_large",
+                     "exceeds the limit")
+
+
+def test_415_unsupported_media(client):
+    r = client.post("/api/stylize", files={"content": ("x.png", b"this is not an image"),
+                                           "style_id": (None, "sketch")})
+    assert_error(r, 415, "unsupported_media_type", "content.*not a recognised image")
+    assert "/tmp" not in r.json()["error"]["message"]
+    png = png_bytes(make_image(32, 32))
+    r = client.post("/api/stylize", files={"content": ("x.png", png[: len(png) // 2]),
+                                           "style_id": (None, "sketch")})
+    assert_error(r, 415, "unsupported_media_type", "corrupt or truncated")
+    r = client.post("/api/stylize", json={"content_example": "books"})
+    assert_error(r, 415, "unsupported_media_type", "multipart")
+
+
+@pytest.mark.parametrize("data, files, pattern", [
+    ({"content_example": "books", "style_id": "sketch", "alpha": "1.5"}, None, "alpha"),
+    ({"content_example": "books", "style_id": "sketch", "contrast": "-1"}, None, "contrast"),
+    ({"content_example": "books", "style_id": "sketch", "levels": "9"}, None, "level"),
+    ({"content_example": "books", "style_id": "sketch", "size": "5000"}, None, "max_side"),
+    ({"content_example": "books", "style_id": "sketch", "format": "gif"}, None, "format"),
+    ({"style_id": "sketch"}, None, "exactly one of content"),
+    ({"content_example": "books"}, None, "exactly one of style"),
+    ({"style_id": "sketch"}, "both", "exactly one of content"),
+    ({"style_id": "sketch"}, "nan-depth", "depth.*no valid"),
+    ({"style_id": "sketch"}, "bad-aspect", "aspect ratio"),
+    ({"style_id": "sketch"}, "empty", "empty"),
+])
+def test_422_invalid_values(client, data, files, pattern):
+    content = ("c.png", png_bytes(make_image(48, 64)))
+    extra = {
+        None: {},
+        "both": {"content": content, "content_example": (None, "books")},
+        "nan-depth": {"content": content, "depth": ("d.npy", _npy(np.full((48, 64), np.nan)))},
+        "bad-aspect": {"content": content, "depth": ("d.npy", _npy(np.ones((64, 16))))},
+        "empty": {"content": content, "depth": ("d.png", b"")},
+    }[files]
+    if files is None:
+        r = client.post("/api/stylize", data=data)
+    else:
+        r = client.post("/api/stylize", files={**extra, **{k: (None, v) for k, v in data.items()}})
+    assert_error(r, 422, "invalid_value", pattern)
+
+
+def _npy(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, arr.astype(np.float32))
+    return buf.getvalue()
+
+
+def test_404_unknown_ids_and_no_path_traversal(client, tmp_path):
+    assert_error(client.post("/api/stylize", data={"content_example": "books",
+                                                   "style_id": "../../etc/passwd"}),
+                 404, "not_found", "unknown style")
+    for url in ("/api/styles/nope/image", "/api/examples/..%2F..%2Fcatalog.json/image",
+                "/static/../app.py", "/api/styles/%2e%2e%2f%2e%2e%2fcatalog.json/image"):
+        r = client.get(url)
+        assert r.status_code == 404 and r.json()["error"]["type"] == "not_found", url
+    # an upload named to escape the temporary folder is written as <field> inside it
+    target = tmp_path / "evil.png"
+    name = "../" * 12 + str(target).lstrip("/")
+    r = client.post("/api/stylize", files={"content": (name, png_bytes(make_image(32, 32))),
+                                           "style_id": (None, "sketch")})
+    assert r.status_code == 200 and not target.exists()
+
+
+def test_temp_folder_is_emptied_and_removed(stylizer):
+    app = create_app(stylizer)
+    with TestClient(app) as c:
+        root = app.state.tmp_root
+        assert c.post("/api/stylize", files=uploads()).status_code == 200
+        assert c.post("/api/stylize", files={"content": ("x.png", b"junk"),
+                                             "style_id": (None, "sketch")}).status_code == 415
+        assert root.is_dir() and not any(root.iterdir())
+    assert not root.exists()
+
+
+def test_503_timeout(stylizer):
+    with TestClient(create_app(stylizer, WebConfig(timeout_s=0.001))) as c:
+        r = c.post("/api/stylize", files=uploads(256, 256))
+        assert_error(r, 503, "timeout", "did not finish|no worker")
+        assert r.headers["retry-after"]
+
+
+def test_method_not_allowed_is_json(client):
+    r = client.get("/api/stylize")
+    assert r.status_code == 405 and r.json()["error"]["type"] == "method_not_allowed"
+
+
+# --- the job queue -----------------------------------------------------------------------------
+
+def test_job_queue_bounds_and_deadline():
+    async def scenario():
+        q = JobQueue(workers=1, max_waiting=1, timeout=5)
+        slow = [asyncio.create_task(q.run(lambda: time.sleep(0.3) or "done")) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        assert q.running == 1 and q.waiting == 1
+        with pytest.raises(QueueFullError):
+            await q.run(lambda: "refused")
+        assert await asyncio.gather(*slow) == ["done", "done"]
+        q2 = JobQueue(workers=1, max_waiting=0, timeout=0.1)
+        with pytest.raises(JobTimeoutError):
+            await q2.run(lambda: time.sleep(0.4))
+        assert q2.running == 1  # the overrunning job keeps its worker until it ends...
+        await asyncio.sleep(0.5)
+        assert q2.running == 0 and q2.stats()["timed_out"] == 1  # ...then frees it
+        return q.stats()
+
+    stats = asyncio.run(scenario())
+    assert stats["completed"] == 2 and stats["rejected"] == 1
+
+
+def test_job_queue_passes_exceptions():
+    async def scenario():
+        q = JobQueue()
+
+        def boom():
+            raise ValueError("bad")
+
+        with pytest.raises(ValueError, match="bad"):
+            await q.run(boom)
+        return q.running
+
+    assert asyncio.run(scenario()) == 0
+
+
+def test_serve_help_and_bad_limits(capsys):
+    from depthstyle.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["serve", "--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "127.0.0.1" in out and "--max-upload-mb" in out
+    with pytest.raises(SystemExit) as e:
+        main(["serve", "--timeout", "0"])
+    assert e.value.code == 2
