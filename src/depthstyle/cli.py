@@ -1,4 +1,4 @@
-"""Command-line interface: ``depthstyle stylize|info|weights|train|eval|video|serve``.
+"""Command-line interface: ``depthstyle stylize|info|weights|train|eval|video|serve|export``.
 
 Exit codes: 0 success; 1 a run error (unreadable input, missing weights...) or some inputs of a
 batch failed; 2 invalid usage or option values; 130 interrupted.
@@ -96,6 +96,42 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
                         "written by `depthstyle train` (default: %(default)s, bundled)")
     g.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps (default: auto)")
     g.add_argument("--half", action="store_true", help="float16 on CUDA (ignored on CPU)")
+
+
+def _add_backend_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("backend")
+    g.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",
+                   help="run the networks in PyTorch (default) or in onnxruntime on the CPU "
+                        "(needs the 'onnx' extra; no --mask or tiling there)")
+    g.add_argument("--onnx-dir", default=None, metavar="DIR",
+                   help="an export from `depthstyle export --format onnx` (default: exported "
+                        "once into the cache for --model)")
+
+
+def _make_stylizer(args: argparse.Namespace, depth=None, tile_size=None):
+    """The Stylizer of the chosen backend (shared by stylize and serve)."""
+    from depthstyle.pipeline import Stylizer
+
+    if getattr(args, "backend", "torch") == "onnxruntime":
+        from depthstyle.export import OnnxStylizer
+
+        return OnnxStylizer(_onnx_dir(args), depth=depth, max_pixels=args.max_pixels)
+    return Stylizer(args.model, depth=depth, device=args.device, half=args.half,
+                    max_pixels=args.max_pixels, tile_size=tile_size)
+
+
+def _onnx_dir(args: argparse.Namespace) -> Path:
+    if args.onnx_dir:
+        return Path(args.onnx_dir)
+    from depthstyle.export import export_onnx
+    from depthstyle.weights import cache_dir
+
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(args.model).name)
+    folder = cache_dir() / "onnx" / safe
+    if not (folder / "manifest.json").is_file():
+        log.warning("exporting %s to ONNX once, into %s (about 20 s)", args.model, folder)
+        export_onnx(args.model, folder, overwrite=True)
+    return folder
 
 
 def _add_strength_options(p: argparse.ArgumentParser) -> None:
@@ -217,7 +253,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
 
     from depthstyle.depth import DepthMapFile, find_depth_file, make_depth_source
     from depthstyle.io import load_image_with_alpha, save_image
-    from depthstyle.pipeline import StyleSettings, Stylizer
+    from depthstyle.pipeline import StyleSettings
 
     settings = StyleSettings(
         alpha=args.alpha, offset=args.offset, contrast=args.contrast, levels=args.levels,
@@ -248,10 +284,11 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
         default_depth = make_depth_source(args.depth, kind=args.depth_kind, model=args.depth_model,
                                           device=_resolve_device(args.device),
                                           resolution=args.depth_resolution)
-    stylizer = Stylizer(args.model, depth=default_depth, device=args.device, half=args.half,
-                        max_pixels=args.max_pixels, tile_size=args.tile or None)
+    if args.backend == "onnxruntime" and args.mask:
+        raise SettingsError("--mask is not supported with --backend onnxruntime")
+    stylizer = _make_stylizer(args, depth=default_depth, tile_size=args.tile or None)
     stylizer.check(settings)
-    log.info("model %s on %s; %d job(s)", stylizer.model.name, stylizer.device, len(jobs))
+    log.info("%s on %s (%s); %d job(s)", args.model, stylizer.device, args.backend, len(jobs))
 
     # with masks all styles form one group, so the masks are the same for every job
     masks = _load_masks(args.mask, len(styles)) if args.mask else None
@@ -337,6 +374,7 @@ def _add_stylize(sub) -> None:
     _add_strength_options(p)
     _add_depth_options(p)
     _add_model_options(p)
+    _add_backend_options(p)
     _add_common(p)
     p.set_defaults(func=_cmd_stylize)
 
@@ -668,6 +706,43 @@ def _add_eval(sub) -> None:
     p.set_defaults(func=_cmd_eval)
 
 
+# --- export ------------------------------------------------------------------------------------
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from depthstyle.export import export_onnx
+
+    manifest = export_onnx(args.model, args.output, opset=args.opset, overwrite=args.overwrite)
+    for entry in manifest["files"].values():
+        log.info("wrote %s (sha256 %s)", Path(args.output) / entry["name"], entry["sha256"])
+    if not args.quiet:
+        print(Path(args.output) / "manifest.json")
+    return EXIT_OK
+
+
+def _add_export(sub) -> None:
+    from depthstyle.export.onnx_export import DEFAULT_OPSET
+
+    p = sub.add_parser(
+        "export", help="export the model to ONNX (encoder+AdaIN+decoder and strength transform)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Write three ONNX graphs with dynamic image size (style statistics; "
+                    "encoder + AdaIN + decoder; the proximity-to-strength transform) and a "
+                    "manifest.json with their sha256. Run them with `depthstyle stylize "
+                    "--backend onnxruntime --onnx-dir DIR` or any ONNX runtime.",
+        epilog="examples:\n  depthstyle export --format onnx -o export/lite0\n"
+               "  depthstyle stylize photo.jpg -s painting.jpg -o out.png "
+               "--backend onnxruntime --onnx-dir export/lite0")
+    p.add_argument("--format", choices=("onnx",), default="onnx", help="export format")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write")
+    p.add_argument("--opset", type=_positive_int, default=DEFAULT_OPSET,
+                   help="ONNX opset (default: %(default)s)")
+    p.add_argument("--model", default="depthstyle-lite0", metavar="NAME|FILE",
+                   help="model to export (default: %(default)s)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing export")
+    _add_common(p)
+    p.set_defaults(func=_cmd_export)
+
+
 # --- serve -------------------------------------------------------------------------------------
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -679,14 +754,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         raise DepthStyleError(f"the web app needs the 'web' extra ({exc.name} is missing): "
                               "pip install 'depthstyle[web]'") from None
     from depthstyle.depth import load_transformers_depth
-    from depthstyle.pipeline import Stylizer
 
     config = WebConfig(max_upload_mb=args.max_upload_mb, max_pixels=args.max_pixels,
                        max_side=args.max_side, preview_side=args.preview_side,
                        workers=args.workers, queue=args.queue, timeout_s=args.timeout)
     config.validate()
-    stylizer = Stylizer(args.model, device=args.device, half=args.half,
-                        max_pixels=args.max_pixels)
+    stylizer = _make_stylizer(args, tile_size=2048)
     depth_model = None
     if args.depth_model != "none":
         try:
@@ -699,7 +772,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                         "strength", str(exc).splitlines()[0])
     app = create_app(stylizer, config, depth_model=depth_model,
                      depth_model_name=args.depth_model if depth_model is not None else None)
-    log.info("serving %s on http://%s:%d (Ctrl+C stops)", stylizer.model.name, args.host,
+    log.info("serving %s on http://%s:%d (Ctrl+C stops)", stylizer.model_name, args.host,
              args.port)
     uvicorn.run(app, host=args.host, port=args.port,
                 log_level="error" if args.quiet else "info" if args.verbose else "warning")
@@ -742,6 +815,7 @@ def _add_serve(sub) -> None:
     g.add_argument("--preview-side", type=_positive_int, default=320, metavar="PX",
                    help="output side of the live preview (default: %(default)s)")
     _add_model_options(p)
+    _add_backend_options(p)
     g = p.add_argument_group("depth")
     g.add_argument("--depth-model", default=DEFAULT_DEPTH_MODEL, metavar="ID|DIR|none",
                    help="depth model for uploads without a depth map, loaded from local files "
@@ -780,6 +854,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_eval(sub)
     _add_video(sub)
     _add_serve(sub)
+    _add_export(sub)
     return parser
 
 
@@ -798,7 +873,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     _setup_logging(args.verbose, args.quiet)
-    if args.command in ("train", "serve") and not args.quiet:
+    if args.command in ("train", "serve", "export") and not args.quiet:
         logging.getLogger("depthstyle").setLevel(logging.INFO)
     try:
         return args.func(args)

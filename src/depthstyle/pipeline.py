@@ -29,6 +29,7 @@ from depthstyle.depth import ConstantDepth, DepthMapFile, DepthSource
 from depthstyle.errors import SettingsError
 from depthstyle.io import DEFAULT_MAX_PIXELS, load_image, resize_image
 from depthstyle.models import StyleModel, load_model
+from depthstyle.models.encoder import level_index
 from depthstyle.ops import (
     adain_from_stats,
     calc_mean_std,
@@ -170,17 +171,21 @@ class Stylizer:
         self.dtype = torch.float16 if self.half else torch.float32
         if self.half:
             self.model.half()
+        self._init_inputs(depth, max_pixels, cache_size)
+        m = self.model.downsampling
+        if tile_size is not None and (tile_size < 4 * m or tile_margin < 0):
+            raise SettingsError(f"tile size must be at least {4 * m} px and margin >= 0")
+        self.tile_size = None if tile_size is None else tile_size // m * m
+        self.tile_margin = -(-tile_margin // m) * m
+
+    def _init_inputs(self, depth: DepthSource | None, max_pixels: int, cache_size: int) -> None:
+        """State of the backend-independent part: depth source, limits, style cache."""
         self.depth = depth or ConstantDepth()
         self.max_pixels = max_pixels
         self._cache: OrderedDict[tuple, Stats] = OrderedDict()
         self.cache_size = cache_size
         self._hits = self._misses = 0
         self._cache_lock = threading.Lock()  # the web app calls from several threads
-        m = self.model.downsampling
-        if tile_size is not None and (tile_size < 4 * m or tile_margin < 0):
-            raise SettingsError(f"tile size must be at least {4 * m} px and margin >= 0")
-        self.tile_size = None if tile_size is None else tile_size // m * m
-        self.tile_margin = -(-tile_margin // m) * m
 
     # -- inputs -------------------------------------------------------------------------------
     def _load(self, img: ImageLike, size: int | None) -> torch.Tensor:
@@ -217,17 +222,25 @@ class Stylizer:
         img = self._load(style, size)
         if recolor_to is not None:
             img = match_color_histogram(img, recolor_to.cpu())
-        with torch.inference_mode():
-            feats = self.model.encoder(
-                img.to(self.device, self.dtype).contiguous(memory_format=self.memory_format),
-                upto=self.model.decode_level)
-            stats = [tuple(t.float() for t in calc_mean_std(f.float())) for f in feats]
+        stats = self._encode_style(img)
         if key is not None:
             with self._cache_lock:
                 self._cache[key] = stats
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
         return stats
+
+    def _encode_style(self, img: torch.Tensor) -> Stats:
+        """Channel mean/std of ``img``'s features at every level up to the decoded one."""
+        with torch.inference_mode():
+            feats = self.model.encoder(
+                img.to(self.device, self.dtype).contiguous(memory_format=self.memory_format),
+                upto=self.model.decode_level)
+            return [tuple(t.float() for t in calc_mean_std(f.float())) for f in feats]
+
+    def _strength(self, proximity: torch.Tensor, settings: StyleSettings) -> torch.Tensor:
+        return strength_from_proximity(proximity, settings.offset, settings.contrast,
+                                       alpha=settings.alpha, invert=settings.invert)
 
     def cache_info(self) -> dict[str, int]:
         """Style-statistics cache counters: ``hits``, ``misses``, ``size``, ``max_size``."""
@@ -240,18 +253,33 @@ class Stylizer:
         self._levels(settings)
 
     def _levels(self, settings: StyleSettings) -> list[int]:
-        enc, top = self.model.encoder, self.model.decode_level
+        names, top = self.level_names, self.decode_level
         if not settings.levels:
             return [top]
         try:
-            levels = sorted({enc.level_index(lv) for lv in settings.levels})
+            levels = sorted({level_index(names, lv) for lv in settings.levels})
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
         if levels[-1] > top:
             raise SettingsError(
-                f"level {enc.level_names[levels[-1]]} is deeper than the level this model "
-                f"decodes ({top + 1}, {enc.level_names[top]}); use levels 1..{top + 1}")
+                f"level {names[levels[-1]]} is deeper than the level this model "
+                f"decodes ({top + 1}, {names[top]}); use levels 1..{top + 1}")
         return levels
+
+    @property
+    def level_names(self) -> tuple[str, ...]:
+        """Names of the encoder levels (1-based numbers in settings refer to these)."""
+        return self.model.encoder.level_names
+
+    @property
+    def model_name(self) -> str:
+        """Name of the loaded model (and backend, where not PyTorch)."""
+        return self.model.name
+
+    @property
+    def decode_level(self) -> int:
+        """0-based index of the level the decoder inverts (the deepest usable level)."""
+        return self.model.decode_level
 
     def _proximity(self, content: torch.Tensor, depth, settings: StyleSettings) -> torch.Tensor:
         b, _, h, w = content.shape
@@ -334,8 +362,7 @@ class Stylizer:
             proximity = torch.zeros_like(strength)
         else:
             proximity = self._proximity(content_img, depth, settings)
-            strength = strength_from_proximity(proximity, settings.offset, settings.contrast,
-                                               alpha=settings.alpha, invert=settings.invert)
+            strength = self._strength(proximity, settings)
         recolor = content_img if settings.preserve_color == "histogram" else None
         stats_per_style = [self.style_stats(s, settings.style_size, recolor) for s in style_list]
 

@@ -21,8 +21,8 @@ from torch import nn
 
 from depthstyle.errors import SettingsError
 
-__all__ = ["DEFAULT_OFFSET", "DEFAULT_CONTRAST", "strength_from_proximity", "StrengthTransform",
-           "check_strength_params"]
+__all__ = ["DEFAULT_OFFSET", "DEFAULT_CONTRAST", "strength_from_proximity", "strength_core",
+           "StrengthTransform", "check_strength_params"]
 
 DEFAULT_OFFSET = 0.2
 DEFAULT_CONTRAST = 10.0
@@ -78,8 +78,20 @@ def strength_from_proximity(
     p = proximity.clamp(0.0, 1.0)
     if invert:
         p = 1.0 - p
+    return strength_core(p, offset, contrast, alpha)
+
+
+def strength_core(p: torch.Tensor, offset: float | torch.Tensor, contrast: float | torch.Tensor,
+                  alpha: float | torch.Tensor) -> torch.Tensor:
+    """The transform on a clamped (and, if wanted, inverted) proximity map, unchecked.
+
+    Pure tensor ops, so the parameters may be tensors: the ONNX export and the learned strength
+    module call this with tensor inputs; everyone else should call
+    :func:`strength_from_proximity`.
+    """
     mean = p.mean(dim=(2, 3), keepdim=True)
-    near = torch.sigmoid(contrast * (p - mean)).clamp_max(1.0 - offset)
+    near = torch.minimum(torch.sigmoid(contrast * (p - mean)),
+                         torch.as_tensor(1.0 - offset, dtype=p.dtype, device=p.device))
     strength = 1.0 - near
     flat = (p.amax(dim=(2, 3), keepdim=True) - p.amin(dim=(2, 3), keepdim=True)) < _FLAT
     strength = torch.where(flat, torch.ones_like(strength), strength)

@@ -63,17 +63,7 @@ class Encoder(nn.Module):
         Raises:
             ValueError: if the level is unknown for this encoder.
         """
-        if isinstance(level, str) and level.isdigit():
-            level = int(level)
-        if isinstance(level, int):
-            if 1 <= level <= self.num_levels:
-                return level - 1
-        elif level in self.level_names:
-            return self.level_names.index(level)
-        raise ValueError(
-            f"unknown level {level!r} for encoder {self.name!r}: use 1..{self.num_levels} "
-            f"or one of {', '.join(self.level_names)}"
-        )
+        return level_index(self.level_names, level, self.name)
 
     def forward(self, image: torch.Tensor, upto: int | None = None) -> list[torch.Tensor]:
         """Return the features of every tap, shallow to deep (up to index ``upto``, inclusive)."""
@@ -87,3 +77,22 @@ class Encoder(nn.Module):
 
     def train(self, mode: bool = True) -> Encoder:  # noqa: D102 - frozen: always eval
         return super().train(False)
+
+
+def level_index(level_names: Sequence[str], level: int | str, encoder: str = "encoder") -> int:
+    """0-based index of ``level`` (a 1-based number, its string, or a tap name) in ``level_names``.
+
+    Raises:
+        ValueError: if the level is unknown.
+    """
+    if isinstance(level, str) and level.isdigit():
+        level = int(level)
+    if isinstance(level, int):
+        if 1 <= level <= len(level_names):
+            return level - 1
+    elif level in level_names:
+        return list(level_names).index(level)
+    raise ValueError(
+        f"unknown level {level!r} for encoder {encoder!r}: use 1..{len(level_names)} "
+        f"or one of {', '.join(level_names)}"
+    )

@@ -375,7 +375,7 @@ def create_app(stylizer: Stylizer | None = None, config: WebConfig | None = None
 
     @app.get("/api/health", response_model=Health, summary="Status, queue and cache counters")
     async def health():
-        return Health(status="ok", model=stylizer.model.name, device=str(stylizer.device),
+        return Health(status="ok", model=stylizer.model_name, device=str(stylizer.device),
                       depth_model=depth_model_name if depth_model is not None else None,
                       uptime_s=round(time.monotonic() - started, 1), queue=queue.stats(),
                       style_cache=stylizer.cache_info(),
@@ -389,13 +389,12 @@ def create_app(stylizer: Stylizer | None = None, config: WebConfig | None = None
     async def models():
         from depthstyle.weights import REGISTRY
 
-        enc = stylizer.model.encoder
-        loaded = ModelInfo(name=stylizer.model.name, description="the loaded model", loaded=True,
-                           levels=list(enc.level_names[: stylizer.model.decode_level + 1]),
-                           decode_level=stylizer.model.decode_level + 1)
+        top = stylizer.decode_level
+        loaded = ModelInfo(name=stylizer.model_name, description="the loaded model", loaded=True,
+                           levels=list(stylizer.level_names[: top + 1]), decode_level=top + 1)
         out = [loaded]
         for name, entry in REGISTRY.items():
-            if name == stylizer.model.name:
+            if name == stylizer.model_name:
                 out[0] = loaded.model_copy(update={"description": entry.description})
             else:
                 out.append(ModelInfo(name=name, description=entry.description, loaded=False))
