@@ -16,7 +16,8 @@ import torch.nn.functional as F
 
 from depthstyle.ops import calc_mean_std
 
-__all__ = ["content_loss", "style_loss", "depth_loss", "standardize"]
+__all__ = ["content_loss", "style_loss", "depth_loss", "standardize", "weighted_mean_std",
+           "gram_matrix", "tv_loss"]
 
 
 def content_loss(output_feat: torch.Tensor, target_feat: torch.Tensor) -> torch.Tensor:
@@ -56,3 +57,35 @@ def depth_loss(depth_fn: Callable[[torch.Tensor], torch.Tensor], output: torch.T
     if pred.shape[-2:] != target.shape[-2:]:
         pred = F.interpolate(pred, size=target.shape[-2:], mode="bilinear", align_corners=False)
     return F.mse_loss(pred, target)
+
+
+def weighted_mean_std(feat: torch.Tensor, weights: torch.Tensor | None = None, eps: float = 1e-5
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Channel mean/std of (B, C, H, W) features with per-pixel ``weights`` (B, 1, H, W).
+
+    Without weights this is :func:`~depthstyle.ops.calc_mean_std`. All-zero weights give zeros
+    (the caller multiplies the loss by the weights' mean, so it vanishes).
+    """
+    if weights is None:
+        return calc_mean_std(feat, eps)
+    total = weights.sum(dim=(2, 3), keepdim=True).clamp_min(1e-8)
+    mean = (feat * weights).sum(dim=(2, 3), keepdim=True) / total
+    var = (((feat - mean) ** 2) * weights).sum(dim=(2, 3), keepdim=True) / total
+    return mean, torch.sqrt(var + eps)
+
+
+def gram_matrix(feat: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """(B, C, C) Gram matrix of (B, C, H, W) features, averaged over (weighted) pixels."""
+    b, c = feat.shape[:2]
+    f = feat.flatten(2)
+    if weights is None:
+        return f @ f.transpose(1, 2) / f.shape[-1]
+    w = weights.flatten(2)
+    return (f * w) @ f.transpose(1, 2) / w.sum(-1, keepdim=True).clamp_min(1e-8)
+
+
+def tv_loss(img: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference between neighbouring pixels (total variation, squared)."""
+    dy = (img[..., 1:, :] - img[..., :-1, :]).pow(2).mean()
+    dx = (img[..., :, 1:] - img[..., :, :-1]).pow(2).mean()
+    return dx + dy
