@@ -150,6 +150,11 @@ def _add_strength_options(p: argparse.ArgumentParser) -> None:
                         "(default: the deepest)")
     g.add_argument("--invert", action="store_true",
                    help="stylize near regions and keep far ones")
+    g.add_argument("--strength", choices=("proximity", "learned", "uniform"),
+                   default="proximity",
+                   help="proximity: the hand-set transform of the depth (default); learned: the "
+                        "model's learned module (`depthstyle train --learn-strength`); uniform: "
+                        "alpha everywhere, depth ignored")
 
 
 def _add_depth_options(p: argparse.ArgumentParser, default: str = "none") -> None:
@@ -257,7 +262,8 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
 
     settings = StyleSettings(
         alpha=args.alpha, offset=args.offset, contrast=args.contrast, levels=args.levels,
-        invert=args.invert, depth_aware=args.depth != "none", preserve_color=args.preserve_color,
+        invert=args.invert, depth_aware=args.depth != "none" and args.strength != "uniform",
+        learned_strength=args.strength == "learned", preserve_color=args.preserve_color,
         style_weights=args.style_weights, content_size=args.content_size,
         style_size=args.style_size, crop=args.crop)
     settings.validate()
@@ -464,12 +470,16 @@ def _cmd_weights(args: argparse.Namespace) -> int:
 def _cmd_train(args: argparse.Namespace) -> int:
     from depthstyle.training.trainer import TrainConfig, Trainer
 
+    if args.learn_strength:
+        return _train_strength(args)
     cfg = TrainConfig(
         content_dir=args.content_dir, style_dir=args.style_dir, out_dir=args.output,
         encoder=args.encoder, encoder_seed=args.encoder_seed,
         widths=tuple(int(w) for w in args.widths) if args.widths else None,
-        size=args.size, batch_size=args.batch_size, steps=args.steps, lr=args.lr,
-        lr_decay=args.lr_decay, style_weight=args.style_weight, mix_fraction=args.mix_fraction,
+        size=args.size, batch_size=args.batch_size, steps=args.steps,
+        lr=args.lr if args.lr is not None else 1e-4,
+        lr_decay=args.lr_decay if args.lr_decay is not None else 5e-5,
+        style_weight=args.style_weight, mix_fraction=args.mix_fraction,
         depth_weight=args.depth_weight, depth_model=args.depth_model, seed=args.seed,
         checkpoint_every=args.checkpoint_every, sample_every=args.sample_every,
         max_minutes=args.max_minutes, device=str(_resolve_device(args.device)),
@@ -479,15 +489,38 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _train_strength(args: argparse.Namespace) -> int:
+    from depthstyle.training.strength_trainer import StrengthTrainConfig, StrengthTrainer
+
+    cfg = StrengthTrainConfig(
+        content_dir=args.content_dir, style_dir=args.style_dir, out_dir=args.output,
+        base_model=args.model, groups=args.strength_groups, hidden=args.strength_hidden,
+        size=args.size, batch_size=args.batch_size, steps=args.steps,
+        lr=args.lr if args.lr is not None else 1e-3,
+        lr_decay=args.lr_decay if args.lr_decay is not None else 0.0,
+        content_weight=args.content_weight, style_weight=args.style_weight,
+        depth_weight=args.depth_weight, depth_model=args.depth_model, seed=args.seed,
+        checkpoint_every=args.checkpoint_every, sample_every=args.sample_every,
+        max_minutes=args.max_minutes, device=str(_resolve_device(args.device)))
+    path = StrengthTrainer(cfg).run(progress=not args.quiet)
+    print(path)
+    return EXIT_OK
+
+
 def _add_train(sub) -> None:
     from depthstyle.models import ENCODERS
 
     p = sub.add_parser(
-        "train", help="train a decoder on your own photos and paintings",
+        "train", help="train a decoder (or the learned strength module) on your own images",
         description="Train an AdaIN decoder (content + mean/std style loss, optional "
-                    "depth-preservation loss). Resumes automatically from OUTPUT/checkpoint.pt.",
-        epilog="example:\n  depthstyle train photos/ paintings/ -o runs/mine --steps 20000\n"
-               "  depthstyle stylize x.jpg -s y.jpg --model runs/mine/decoder.safetensors -o o.png",
+                    "depth-preservation loss), or with --learn-strength the learned strength "
+                    "module of a trained model (docs/method.md). Resumes automatically from "
+                    "OUTPUT/checkpoint.pt.",
+        epilog="examples:\n  depthstyle train photos/ paintings/ -o runs/mine --steps 20000\n"
+               "  depthstyle stylize x.jpg -s y.jpg --model runs/mine/decoder.safetensors -o o.png"
+               "\n  depthstyle train photos/ paintings/ -o runs/strength --learn-strength "
+               "--steps 1500\n  depthstyle stylize x.jpg -s y.jpg --depth d.png --strength "
+               "learned --model runs/strength/model.safetensors -o o.png",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("content_dir", help="folder of content photos (searched recursively)")
     p.add_argument("style_dir", help="folder of style images (searched recursively)")
@@ -499,8 +532,11 @@ def _add_train(sub) -> None:
     p.add_argument("--size", type=_positive_int, default=256, help="crop size (default: 256)")
     p.add_argument("--batch-size", type=_positive_int, default=8)
     p.add_argument("--steps", type=_positive_int, default=10_000)
-    p.add_argument("--lr", type=float, default=1e-4)
-    p.add_argument("--lr-decay", type=float, default=5e-5, help="lr / (1 + decay * step)")
+    p.add_argument("--lr", type=float, default=None,
+                   help="learning rate (default: 1e-4 for a decoder, 1e-3 for --learn-strength)")
+    p.add_argument("--lr-decay", type=float, default=None,
+                   help="lr / (1 + decay * step) (default: 5e-5 for a decoder, 0 for "
+                        "--learn-strength)")
     p.add_argument("--style-weight", type=float, default=10.0)
     p.add_argument("--mix-fraction", type=float, default=0.25,
                    help="share of each batch trained on partly stylized features")
@@ -513,6 +549,18 @@ def _add_train(sub) -> None:
     p.add_argument("--max-minutes", type=float, default=None, help="stop (and checkpoint) after")
     p.add_argument("--device", default="auto")
     p.add_argument("--no-amp", action="store_true", help="disable bfloat16 autocast on CUDA")
+    g = p.add_argument_group("learned strength (--learn-strength)")
+    g.add_argument("--learn-strength", action="store_true",
+                   help="train the learned strength module of --model (encoder and decoder "
+                        "frozen) instead of a decoder; writes OUTPUT/model.safetensors")
+    g.add_argument("--model", default="depthstyle-lite0", metavar="NAME|FILE",
+                   help="the model whose strength module is trained (default: %(default)s)")
+    g.add_argument("--strength-groups", type=_positive_int, default=1, metavar="G",
+                   help="channel groups per level, each with its own map (default: 1)")
+    g.add_argument("--strength-hidden", type=_positive_int, default=32, metavar="N",
+                   help="width of the module's MLP (default: 32)")
+    g.add_argument("--content-weight", type=_nonneg_float, default=10.0, metavar="W",
+                   help="weight of the proximity-weighted content loss (default: 10)")
     _add_common(p)
     p.set_defaults(func=_cmd_train)
 
@@ -526,9 +574,13 @@ def _cmd_video(args: argparse.Namespace) -> int:
     from depthstyle.pipeline import StyleSettings, Stylizer
     from depthstyle.video import VideoSettings, stylize_video
 
+    if args.strength == "learned":
+        raise SettingsError("video smooths one strength map over time: use --strength "
+                            "proximity or uniform")
     settings = StyleSettings(alpha=args.alpha, offset=args.offset, contrast=args.contrast,
                              levels=args.levels, invert=args.invert,
-                             depth_aware=args.depth != "none", style_size=args.style_size,
+                             depth_aware=args.depth != "none" and args.strength != "uniform",
+                             style_size=args.style_size,
                              preserve_color=args.preserve_color)
     vs = VideoSettings(size=args.size, codec=args.codec, crf=args.crf,
                        depth_every=args.depth_every,
@@ -718,8 +770,11 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
 
     settings = StyleSettings(
         alpha=args.alpha, offset=args.offset, contrast=args.contrast, levels=args.levels,
-        invert=args.invert, depth_aware=args.depth != "none", content_size=args.content_size,
-        style_size=args.style_size)
+        invert=args.invert, depth_aware=args.depth != "none" and args.strength != "uniform",
+        content_size=args.content_size, style_size=args.style_size)
+    if args.strength == "learned":
+        raise SettingsError("optimize weights its losses with one strength map: use --strength "
+                            "proximity or uniform")
     config = OptimizeConfig(
         steps=args.steps, optimizer=args.optimizer, lr=args.lr, style_loss=args.style_loss,
         init=args.init, content_weight=args.content_weight, style_weight=args.style_weight,

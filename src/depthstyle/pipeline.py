@@ -74,6 +74,9 @@ class StyleSettings:
             smaller ones kept (``None`` = keep).
         style_size: maximum longer side of each style image (``None`` = keep).
         crop: centre-crop the content to a square after resizing.
+        learned_strength: use the model's learned strength module (per-level, per channel
+            group maps refined from the hand-set transform; see
+            :mod:`depthstyle.models.strength_net`) instead of the hand-set map.
     """
 
     alpha: float = 1.0
@@ -87,6 +90,7 @@ class StyleSettings:
     content_size: int | None = 512
     style_size: int | None = 512
     crop: bool = False
+    learned_strength: bool = False
 
     def validate(self) -> None:
         """Raise :class:`SettingsError` for invalid values."""
@@ -171,6 +175,8 @@ class Stylizer:
         self.dtype = torch.float16 if self.half else torch.float32
         if self.half:
             self.model.half()
+            if getattr(self.model, "strength_net", None) is not None:
+                self.model.strength_net.float()  # tiny; its inputs are float32 statistics
         self._init_inputs(depth, max_pixels, cache_size)
         m = self.model.downsampling
         if tile_size is not None and (tile_size < 4 * m or tile_margin < 0):
@@ -353,6 +359,7 @@ class Stylizer:
         if masks is not None:
             masks = F.interpolate(masks.float(), size=content_img.shape[-2:], mode="bilinear",
                                   align_corners=False)
+        strength_given = strength is not None
         if strength is not None:
             if strength.ndim != 4 or strength.shape[1] != 1 or not torch.isfinite(strength).all():
                 raise ValueError(f"strength must be a finite (B, 1, H, W) map, got shape "
@@ -365,13 +372,49 @@ class Stylizer:
             strength = self._strength(proximity, settings)
         recolor = content_img if settings.preserve_color == "histogram" else None
         stats_per_style = [self.style_stats(s, settings.style_size, recolor) for s in style_list]
+        run_strength: torch.Tensor | list[torch.Tensor] = strength
+        if settings.learned_strength:
+            if strength_given:
+                raise SettingsError("learned strength makes its own maps from proximity; it "
+                                    "cannot take a given strength map")
+            if settings.levels:
+                raise SettingsError("learned strength sets every level itself; drop --levels")
+            if masks is not None:
+                raise SettingsError("learned strength cannot be combined with style masks")
+            run_strength = self._learned_maps(content_img, proximity, stats_per_style, weights,
+                                              settings)
+            levels = list(range(self.decode_level + 1))
+            strength = run_strength[-1].mean(1, keepdim=True)  # the decoded level's, for display
 
         with torch.inference_mode():
-            image = self._run(content_img, stats_per_style, strength, levels, weights, masks)
+            image = self._run(content_img, stats_per_style, run_strength, levels, weights, masks)
         if settings.preserve_color == "luminance":
             image = luminance_transfer(image, content_img)
         return StylizeResult(image=image, proximity=proximity, strength=strength,
                              content=content_img)
+
+    def _learned_maps(self, content: torch.Tensor, proximity: torch.Tensor,
+                      stats_per_style: list[Stats], weights: tuple[float, ...] | None,
+                      settings: StyleSettings) -> list[torch.Tensor]:
+        """Per-level strength maps of the model's learned module (content stats at <= 256 px)."""
+        net = getattr(self.model, "strength_net", None) if self.model is not None else None
+        if net is None:
+            raise SettingsError(f"model {self.model_name} has no learned strength module; train "
+                                "one with `depthstyle train --learn-strength`")
+        content_stats = self._encode_style(resize_image(content, 256, upscale=False))
+        if len(stats_per_style) == 1:
+            style_stats = stats_per_style[0]
+        else:
+            w = weights or [1.0] * len(stats_per_style)
+            style_stats = [mix_style_stats([st[i] for st in stats_per_style], w)
+                           for i in range(len(content_stats))]
+        with torch.inference_mode():
+            maps = net(proximity.to(self.device), [tuple(t.to(self.device) for t in c)
+                                                    for c in content_stats],
+                       [tuple(t.to(self.device) for t in c) for c in style_stats],
+                       offset=settings.offset, contrast=settings.contrast, alpha=settings.alpha,
+                       invert=settings.invert)
+        return [m.float().cpu() for m in maps]
 
     def _forward(self, x: torch.Tensor, s: torch.Tensor, mk: torch.Tensor | None,
                  stats_per_style: list[Stats], levels: list[int],
@@ -392,7 +435,10 @@ class Stylizer:
                 mean, std = (level_stats[0] if len(level_stats) == 1 else
                              mix_style_stats(level_stats, weights or [1.0] * len(level_stats)))
                 target = adain_from_stats(f, mean, std, content_stats=cs)
-            x = torch.lerp(f, target, resize_map(s, f.shape[-2:])).to(self.dtype)
+            w = resize_map(s[i] if isinstance(s, list) else s, f.shape[-2:])
+            if w.shape[1] > 1:  # one map per channel group
+                w = w.repeat_interleave(f.shape[1] // w.shape[1], dim=1)
+            x = torch.lerp(f, target, w).to(self.dtype)
         return x
 
     def _pad(self, content, strength, masks):
@@ -400,12 +446,12 @@ class Stylizer:
         m = self.model.downsampling
         ph, pw = (-h) % m, (-w) % m
         x = content.to(self.device, self.dtype)
-        s = strength.to(self.device, torch.float32)
+        s = _each(strength, lambda t: t.to(self.device, torch.float32))
         mk = masks.to(self.device, torch.float32) if masks is not None else None
         if ph or pw:
             mode = "reflect" if (ph < h and pw < w) else "replicate"
             x = F.pad(x, (0, pw, 0, ph), mode=mode)
-            s = F.pad(s, (0, pw, 0, ph), mode="replicate")
+            s = _each(s, lambda t: F.pad(t, (0, pw, 0, ph), mode="replicate"))
             mk = F.pad(mk, (0, pw, 0, ph), mode="replicate") if mk is not None else None
         return x.contiguous(memory_format=self.memory_format), s, mk
 
@@ -446,7 +492,7 @@ class Stylizer:
         content_stats: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
         def crop(t, box):
-            return None if t is None else t[..., box[0]: box[1], box[2]: box[3]]
+            return _each(t, lambda m: m[..., box[0]: box[1], box[2]: box[3]])
 
         for lv in levels:
             total = sq = None
@@ -476,3 +522,9 @@ class Stylizer:
                 core[2] - inbox[2]: core[3] - inbox[2]].cpu()
         return out
 
+
+def _each(t, fn):
+    """Apply ``fn`` to a tensor, to each tensor of a list (per-level maps), or pass ``None``."""
+    if t is None:
+        return None
+    return [fn(m) for m in t] if isinstance(t, list) else fn(t)

@@ -53,13 +53,17 @@ class StyleModel(nn.Module):
         decode_level: 0-based index of the tap the decoder inverts (default: the deepest).
         name: registry name or file path it was loaded from.
         metadata: what the weights file recorded (encoder, widths, training steps...).
+        strength_net: optional learned strength module
+            (:class:`~depthstyle.models.strength_net.StrengthNet`), saved in the same file.
     """
 
     def __init__(self, encoder: Encoder, decoder: nn.Module, name: str,
-                 metadata: dict[str, str] | None = None, decode_level: int | None = None) -> None:
+                 metadata: dict[str, str] | None = None, decode_level: int | None = None,
+                 strength_net: nn.Module | None = None) -> None:
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
+        self.strength_net = strength_net
         self.name = name
         self.metadata = dict(metadata or {})
         self.decode_level = encoder.num_levels - 1 if decode_level is None else int(decode_level)
@@ -114,8 +118,13 @@ def build_decoder(encoder: Encoder, widths: tuple[int, ...] | None = None,
 
 def save_decoder(decoder: nn.Module, path: str | os.PathLike, *, encoder: Encoder,
                  widths: tuple[int, ...], decode_level: int, seed: int = 0,
-                 extra: dict[str, str] | None = None, overwrite: bool = True) -> Path:
-    """Save a trained decoder as safetensors with what is needed to rebuild the model."""
+                 extra: dict[str, str] | None = None, overwrite: bool = True,
+                 strength_net: nn.Module | None = None) -> Path:
+    """Save a trained decoder (and learned strength module) as safetensors with its metadata.
+
+    The strength module's tensors are stored under ``strength.`` with its configuration in the
+    metadata, so one file holds the whole model.
+    """
     from safetensors.torch import save_file
 
     from depthstyle.io import atomic_output
@@ -125,6 +134,10 @@ def save_decoder(decoder: nn.Module, path: str | os.PathLike, *, encoder: Encode
             "decode_level": str(decode_level)}
     meta.update(extra or {})
     tensors = {k: v.detach().float().contiguous().cpu() for k, v in decoder.state_dict().items()}
+    if strength_net is not None:
+        meta.update(strength_net.config())
+        tensors.update({f"strength.{k}": v.detach().float().contiguous().cpu()
+                        for k, v in strength_net.state_dict().items()})
     with atomic_output(path, overwrite=overwrite) as tmp:
         save_file(tensors, str(tmp), metadata=meta)
     return Path(path)
@@ -151,8 +164,22 @@ def _load_decoder_file(path: Path, *, download: bool) -> StyleModel:
         raise WeightsError(f"{path}: malformed decoder metadata {meta}") from None
     encoder = build_encoder(meta.get("encoder", ""), seed=seed, download=download)
     decoder = build_decoder(encoder, widths, level)
-    W.load_state_dict_strict(decoder, W.load_state_dict_file(path), what=str(path))
-    return StyleModel(encoder, decoder.eval(), str(path), meta, decode_level=level)
+    state = W.load_state_dict_file(path)
+    net_state = {k[len("strength."):]: v for k, v in state.items() if k.startswith("strength.")}
+    W.load_state_dict_strict(decoder, {k: v for k, v in state.items()
+                                       if not k.startswith("strength.")}, what=str(path))
+    net = None
+    if net_state or "strength_levels" in meta:
+        from depthstyle.models.strength_net import StrengthNet
+
+        try:
+            net = StrengthNet.from_config(meta)
+        except (KeyError, ValueError) as exc:
+            raise WeightsError(f"{path}: malformed strength-module metadata ({exc})") from None
+        W.load_state_dict_strict(net, net_state, what=f"{path} (strength module)")
+        net.eval()
+    return StyleModel(encoder, decoder.eval(), str(path), meta, decode_level=level,
+                      strength_net=net)
 
 
 def load_model(name: str | os.PathLike = "depthstyle-lite0", *, download: bool = True

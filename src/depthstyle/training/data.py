@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from depthstyle.errors import DepthStyleError, ImageReadError
 from depthstyle.io import IMAGE_EXTENSIONS, load_image
 
-__all__ = ["list_images", "ImageFolder"]
+__all__ = ["list_images", "ImageFolder", "synthetic_proximity"]
 
 log = logging.getLogger(__name__)
 
@@ -111,3 +111,25 @@ class ImageFolder:
             if img is not None:
                 out.append(self._crop(img, gen))
         return torch.cat(out)
+
+
+def synthetic_proximity(n: int, size: int, gen: torch.Generator) -> torch.Tensor:
+    """``n`` random scene-like proximity maps (n, 1, size, size) in [0, 1], 1 = near.
+
+    A tilted ground plane (the bottom of a photo is usually nearest) with up to three smooth
+    "objects" standing in front of it. Used to train the learned strength module on photo
+    folders that come without depth maps.
+    """
+    y = torch.linspace(0, 1, size).view(1, size, 1)
+    x = torch.linspace(0, 1, size).view(1, 1, size)
+    out = []
+    for _ in range(n):
+        r = torch.rand(12, generator=gen)
+        p = 0.6 * (y + (r[0] - 0.5) * 0.6 * (x - 0.5))
+        for k in range(int(r[1] * 4)):
+            cx, cy, rad, height = r[2 + k], r[5 + k], 0.08 + 0.25 * r[8 + k], 0.5 + 0.5 * r[11]
+            blob = height * torch.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * rad ** 2))
+            p = torch.maximum(p, blob)
+        p = p - p.amin()
+        out.append(p / p.amax().clamp_min(1e-6))
+    return torch.stack(out)

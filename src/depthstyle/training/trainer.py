@@ -111,6 +111,11 @@ class Trainer:
 
             self.depth_fn = differentiable_depth_model(config.depth_model, device=self.device)
 
+    @property
+    def trainable(self) -> torch.nn.Module:
+        """The module this trainer optimises."""
+        return self.decoder
+
     # -- checkpoints --------------------------------------------------------------------------
     def save_checkpoint(self) -> Path:
         """Write decoder, optimiser and step atomically to ``out_dir/checkpoint.pt``."""
@@ -198,7 +203,7 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = self._lr()
         content, style = self.batches(self.step)
-        self.decoder.train()
+        self.trainable.train()
         terms = self.losses(content, style, self.step)
         self.optimizer.zero_grad(set_to_none=True)
         terms["total"].backward()
