@@ -257,6 +257,8 @@ class Stylizer:
         """Validate ``settings`` against this stylizer's model (raises :class:`SettingsError`)."""
         settings.validate()
         self._levels(settings)
+        if settings.learned_strength:
+            self._strength_net(settings)
 
     def _levels(self, settings: StyleSettings) -> list[int]:
         names, top = self.level_names, self.decode_level
@@ -349,6 +351,8 @@ class Stylizer:
             raise SettingsError(f"masks must have one channel per style ({len(style_list)}), got "
                                 f"shape {tuple(masks.shape)}")
         levels = self._levels(settings)
+        if settings.learned_strength:
+            self._strength_net(settings)  # fail before any work
 
         content_img = self._load(content, settings.content_size)
         if settings.crop:
@@ -377,8 +381,6 @@ class Stylizer:
             if strength_given:
                 raise SettingsError("learned strength makes its own maps from proximity; it "
                                     "cannot take a given strength map")
-            if settings.levels:
-                raise SettingsError("learned strength sets every level itself; drop --levels")
             if masks is not None:
                 raise SettingsError("learned strength cannot be combined with style masks")
             run_strength = self._learned_maps(content_img, proximity, stats_per_style, weights,
@@ -393,14 +395,20 @@ class Stylizer:
         return StylizeResult(image=image, proximity=proximity, strength=strength,
                              content=content_img)
 
-    def _learned_maps(self, content: torch.Tensor, proximity: torch.Tensor,
-                      stats_per_style: list[Stats], weights: tuple[float, ...] | None,
-                      settings: StyleSettings) -> list[torch.Tensor]:
-        """Per-level strength maps of the model's learned module (content stats at <= 256 px)."""
+    def _strength_net(self, settings: StyleSettings):
         net = getattr(self.model, "strength_net", None) if self.model is not None else None
         if net is None:
             raise SettingsError(f"model {self.model_name} has no learned strength module; train "
                                 "one with `depthstyle train --learn-strength`")
+        if settings.levels:
+            raise SettingsError("learned strength sets every level itself; drop --levels")
+        return net
+
+    def _learned_maps(self, content: torch.Tensor, proximity: torch.Tensor,
+                      stats_per_style: list[Stats], weights: tuple[float, ...] | None,
+                      settings: StyleSettings) -> list[torch.Tensor]:
+        """Per-level strength maps of the model's learned module (content stats at <= 256 px)."""
+        net = self._strength_net(settings)
         content_stats = self._encode_style(resize_image(content, 256, upscale=False))
         if len(stats_per_style) == 1:
             style_stats = stats_per_style[0]

@@ -3,7 +3,7 @@
 The hand-set transform of :mod:`depthstyle.strength` gives one map ``S(P)`` that acts at the
 selected encoder levels. :class:`StrengthNet` refines it per level ``l`` and channel group ``g``::
 
-    S_lg = clamp(alpha * (B_l(P) + a_lg * (P - mean P) + b_lg), 0, 1)
+    S_lg = alpha * clamp(B_l(P) + a_lg * (P - mean P) + b_lg, 0, 1)
 
 where ``B_l(P)`` is the hand-set ``S(P) / alpha`` at the levels it was initialised with
 (``init_levels``, by default the decoded level) and 0 elsewhere, and ``(a, b)`` come from a small
@@ -95,5 +95,5 @@ class StrengthNet(nn.Module):
             a = coef[:, lv, :, 0, None, None]
             b = coef[:, lv, :, 1, None, None]
             s = base * self.base_levels[lv] + a * centred + b
-            maps.append((alpha * s).clamp(0.0, 1.0))
+            maps.append(alpha * s.clamp(0.0, 1.0))
         return maps
