@@ -111,3 +111,36 @@ def test_eval_cli_end_to_end_and_resume(tmp_path, tiny_decoder_file):
     # resume: nothing is measured twice
     assert main(args) == 1
     assert len(list(csv.DictReader(open(out / "results.csv")))) == 9
+
+
+def test_eval_learned_and_optimized_settings(tmp_path, lite0):
+    from depthstyle.models import build_decoder, save_decoder
+    from depthstyle.models.strength_net import StrengthNet
+
+    torch.manual_seed(0)
+    model = save_decoder(build_decoder(lite0, (8, 8, 8, 8)), tmp_path / "m.safetensors",
+                         encoder=lite0, widths=(8, 8, 8, 8), decode_level=2,
+                         strength_net=StrengthNet(3))
+    contents, gt = tmp_path / "c", tmp_path / "gt"
+    contents.mkdir()
+    gt.mkdir()
+    save_image(make_image(48, 64, 1), contents / "scene.png")
+    np.save(gt / "scene.depth.npy", np.tile(np.linspace(1, 4, 64, dtype=np.float32), (48, 1)))
+    style = save_image(make_image(48, 48, 9), tmp_path / "style.png")
+    out = tmp_path / "eval"
+    assert main(["eval", str(contents), "-s", str(style), "-o", str(out), "--gt-dir", str(gt),
+                 "--alphas", "0.5,1", "--offsets", "0.2", "--contrasts", "10", "--size", "64",
+                 "--model", str(model), "--learned", "--optimize-steps", "2", "-q"]) == 0
+    rows = {r["setting"]: r for r in csv.DictReader(open(out / "results.csv"))}
+    assert set(rows) == {"uniform_a0.5", "uniform_a1", "depth_a1_o0.2_c10_ldec",
+                         "learned_a1_o0.2_c10", "optimized2_uniform_a1",
+                         "optimized2_depth_a1_o0.2_c10"}
+    # an untrained learned module is the hand-set transform: the same output, the same numbers
+    for col in ("ssim", "ssim_near", "style_meanstd", "mean_strength"):
+        assert rows["learned_a1_o0.2_c10"][col] == rows["depth_a1_o0.2_c10_ldec"][col]
+    assert rows["optimized2_depth_a1_o0.2_c10"]["proximity_source"] == "ground truth"
+    assert rows["optimized2_uniform_a1"]["kind"] == "optimized-uniform"
+    summary = json.loads((out / "summary.json").read_text())
+    compared = summary["equal_style_comparison"]["1 - SSIM (nearest third)"]
+    assert "learned_a1_o0.2_c10" in compared and "optimized2_depth_a1_o0.2_c10" in compared
+    assert "learned strength" in (out / "summary.svg").read_text()

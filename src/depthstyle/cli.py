@@ -690,7 +690,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     styles = _expand_inputs(args.style)
     levels = [tuple(x for x in group.split(",") if x) for group in args.levels] \
         if args.levels else [()]
-    sweep = default_sweep(args.alphas, args.offsets, args.contrasts, levels)
+    if args.optimize_steps < 0:
+        raise SettingsError("--optimize-steps must be >= 0")
+    sweep = default_sweep(args.alphas, args.offsets, args.contrasts, levels,
+                          learned=args.learned, optimize_steps=args.optimize_steps)
     device = _resolve_device(args.device)
     depth = make_depth_source(args.depth, model=args.depth_model, device=device,
                               resolution=args.depth_resolution)
@@ -704,7 +707,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     rows, failures = evaluator.run(items, styles, sweep, args.output, progress=not args.quiet)
     n_gt = sum(1 for i in items if i.gt is not None)
     notes = [
-        f"model: {stylizer.model.name}; content size {args.size}px; styles at 512px",
+        f"model: {stylizer.model.name}; content size {args.size}px; styles at 512px"
+        + (f"; optimisation baseline: {args.optimize_steps} L-BFGS iterations, mean/std style "
+           "loss, style weight 10, from the content" if args.optimize_steps else ""),
         f"{len(items)} contents ({n_gt} with ground-truth depth), {len(styles)} styles, "
         f"{len(sweep)} settings",
         "proximity for depth-aware settings: ground truth where available, otherwise "
@@ -752,6 +757,12 @@ def _add_eval(sub) -> None:
     p.add_argument("--measure-depth-model", metavar="ID|DIR",
                    help="depth model that measures the depth of outputs (transformers)")
     p.add_argument("--no-images", action="store_true", help="do not write thumbnails")
+    p.add_argument("--learned", action="store_true",
+                   help="also evaluate the model's learned strength module at every "
+                        "offset/contrast point")
+    p.add_argument("--optimize-steps", type=int, default=0, metavar="N",
+                   help="also run the optimisation baseline (N L-BFGS iterations, uniform and "
+                        "depth-aware, alpha 1) as the quality ceiling; slow (default: off)")
     _add_depth_options(p)
     _add_model_options(p)
     _add_common(p)

@@ -1,11 +1,11 @@
 """Summaries and the self-contained HTML report of ``depthstyle eval``.
 
 The headline comparison is made *at equal style distance*: for each (content, style) pair the
-uniform-alpha results form a curve of structure error against style distance; each depth-aware
-point is compared with that curve interpolated at its own style distance. A negative
-difference means the depth-aware setting keeps more structure than uniform AdaIN would at the
-same amount of style. Points whose style distance lies outside the uniform curve's range are
-not compared (counted as "outside").
+uniform-alpha results form a curve of structure error against style distance; every other point
+(hand-set depth-aware, learned strength, optimisation baseline) is compared with that curve
+interpolated at its own style distance. A negative difference means the setting keeps more
+structure than uniform AdaIN would at the same amount of style. Points whose style distance
+lies outside the uniform curve's range are not compared (counted as "outside").
 """
 
 from __future__ import annotations
@@ -29,6 +29,14 @@ ERROR_METRICS = {
     "1 - depth Spearman": ("depth_spearman", lambda v: 1 - v),
 }
 STYLE_COLUMN = "style_meanstd"
+# kind -> (colour, joined by a line, legend)
+SERIES = {
+    "uniform": ("#1f77b4", True, "uniform alpha 0.2-1"),
+    "depth": ("#d62728", False, "depth-aware (hand-set)"),
+    "learned": ("#2ca02c", False, "learned strength"),
+    "optimized-uniform": ("#9467bd", False, "optimisation, uniform"),
+    "optimized-depth": ("#ff7f0e", False, "optimisation, depth-aware"),
+}
 
 
 def _num(row: dict, key: str) -> float | None:
@@ -50,7 +58,7 @@ def _interp(curve: list[tuple[float, float]], x: float) -> float | None:
 
 
 def compare_at_equal_style(rows: Sequence[dict], metric: str) -> dict[str, dict]:
-    """Per depth-aware setting: mean difference to the uniform curve, wins, compared, outside."""
+    """Per non-uniform setting: mean difference to the uniform curve, wins, compared, outside."""
     column, transform = ERROR_METRICS[metric]
     by_pair: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in rows:
@@ -61,7 +69,7 @@ def compare_at_equal_style(rows: Sequence[dict], metric: str) -> dict[str, dict]
                  for r in pair_rows if r["kind"] == "uniform"
                  and _num(r, column) is not None and _num(r, STYLE_COLUMN) is not None]
         for r in pair_rows:
-            if r["kind"] != "depth" or _num(r, column) is None:
+            if r["kind"] == "uniform" or _num(r, column) is None:
                 continue
             ref = _interp(curve, _num(r, STYLE_COLUMN))
             if ref is None:
@@ -153,11 +161,11 @@ def aggregate_svg(rows: Sequence[dict], metric: str) -> str:
             groups[(r["kind"], r["setting"])].append((_num(r, STYLE_COLUMN),
                                                       transform(_num(r, column))))
     series = []
-    for kind, color, line, label in (("uniform", "#1f77b4", True, "uniform alpha 0.2-1"),
-                                     ("depth", "#d62728", False, "depth-aware settings")):
+    for kind, (color, line, label) in SERIES.items():
         pts = [(sum(p[0] for p in v) / len(v), sum(p[1] for p in v) / len(v))
                for (k, _), v in groups.items() if k == kind]
-        series.append({"label": label, "color": color, "points": pts, "line": line})
+        if pts or kind in ("uniform", "depth"):
+            series.append({"label": label, "color": color, "points": pts, "line": line})
     return scatter_svg(series, "style distance (mean/std; lower = more style)", metric,
                        width=520, height=360)
 
@@ -190,9 +198,11 @@ def write_report(rows: Sequence[dict], out_dir: str | Path, *, title: str, notes
     h += [f"<li>{html.escape(n)}</li>" for n in notes]
     h.append("</ul>")
     for m in metrics:
-        h.append(f"<h2>Depth-aware vs uniform alpha at equal style distance: {html.escape(m)}</h2>"
-                 "<p>mean difference = depth-aware error minus the uniform-alpha curve's error at "
-                 "the same style distance (negative = depth-aware keeps more structure).</p>"
+        h.append(f"<h2>Each setting vs uniform alpha at equal style distance: {html.escape(m)}"
+                 "</h2><p>mean difference = the setting's error minus the uniform-alpha curve's "
+                 "error at the same style distance (negative = it keeps more structure). "
+                 "Settings: depth_* hand-set, learned_* learned strength, optimized* the "
+                 "optimisation baseline (quality ceiling).</p>"
                  "<table><tr><th>setting</th><th>compared</th><th>outside range</th>"
                  "<th>mean difference</th><th>wins</th></tr>")
         for s, d in sorted(comparisons[m].items()):
@@ -213,7 +223,7 @@ def write_report(rows: Sequence[dict], out_dir: str | Path, *, title: str, notes
             by_content[r["content"]].append(r)
         for content, rs in sorted(by_content.items()):
             series = []
-            for kind, color, line in (("uniform", "#1f77b4", True), ("depth", "#d62728", False)):
+            for kind, (color, line, label) in SERIES.items():
                 groups: dict[str, list[tuple[float, float]]] = defaultdict(list)
                 for r in rs:
                     if r["kind"] == kind and _num(r, column) is not None:
@@ -221,8 +231,8 @@ def write_report(rows: Sequence[dict], out_dir: str | Path, *, title: str, notes
                                                      transform(_num(r, column))))
                 pts = [(sum(p[0] for p in v) / len(v), sum(p[1] for p in v) / len(v))
                        for v in groups.values()]
-                series.append({"label": "uniform alpha" if kind == "uniform" else "depth-aware",
-                               "color": color, "points": pts, "line": line})
+                if pts:
+                    series.append({"label": label, "color": color, "points": pts, "line": line})
             h.append(f"<div><b>{html.escape(content)}</b> (mean over styles)<br>"
                      f"{scatter_svg(series, 'style distance (mean/std, lower = more style)', main_metric)}"  # noqa: E501
                      "</div>")

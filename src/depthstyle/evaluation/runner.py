@@ -27,7 +27,7 @@ from depthstyle.models import Encoder, build_encoder
 from depthstyle.pipeline import StyleSettings, Stylizer
 
 __all__ = ["EvalSetting", "EvalItem", "default_sweep", "find_items", "loss_network_for",
-           "Evaluator", "FIELDS"]
+           "Evaluator", "FIELDS", "KINDS"]
 
 log = logging.getLogger(__name__)
 
@@ -41,39 +41,72 @@ FIELDS = [
 ]
 
 
+KINDS = ("uniform", "depth", "learned", "optimized-uniform", "optimized-depth")
+
+
 @dataclass(frozen=True)
 class EvalSetting:
-    """One point of the sweep."""
+    """One point of the sweep.
 
-    kind: str  # "uniform" or "depth"
+    ``kind``: ``uniform`` (alpha everywhere), ``depth`` (hand-set proximity transform),
+    ``learned`` (the model's learned strength module), ``optimized-uniform`` /
+    ``optimized-depth`` (the optimisation baseline of :mod:`depthstyle.optimize` with ``steps``
+    L-BFGS iterations, uniform or depth-aware strength).
+    """
+
+    kind: str
     alpha: float = 1.0
     offset: float = 0.2
     contrast: float = 10.0
     levels: tuple[str, ...] = ()
+    steps: int = 0
 
     @property
     def name(self) -> str:
         """Stable identifier used in the CSV and file names."""
         if self.kind == "uniform":
             return f"uniform_a{self.alpha:g}"
+        if self.kind == "optimized-uniform":
+            return f"optimized{self.steps}_uniform_a{self.alpha:g}"
         lv = "-".join(self.levels) if self.levels else "dec"
-        return f"depth_a{self.alpha:g}_o{self.offset:g}_c{self.contrast:g}_l{lv}"
+        base = f"a{self.alpha:g}_o{self.offset:g}_c{self.contrast:g}"
+        if self.kind == "learned":
+            return f"learned_{base}"
+        if self.kind == "optimized-depth":
+            return f"optimized{self.steps}_depth_{base}"
+        return f"depth_{base}_l{lv}"
+
+    @property
+    def depth_aware(self) -> bool:  # noqa: D102
+        return self.kind in ("depth", "learned", "optimized-depth")
 
     def settings(self, size: int | None) -> StyleSettings:
         """The pipeline settings of this point."""
         return StyleSettings(alpha=self.alpha, offset=self.offset, contrast=self.contrast,
-                             levels=self.levels, depth_aware=self.kind == "depth",
+                             levels=self.levels, depth_aware=self.depth_aware,
+                             learned_strength=self.kind == "learned",
                              content_size=size, style_size=512)
 
 
 def default_sweep(alphas: Sequence[float] = (0.2, 0.4, 0.6, 0.8, 1.0),
                   offsets: Sequence[float] = (0.0, 0.2, 0.4),
                   contrasts: Sequence[float] = (5.0, 10.0, 20.0),
-                  levels: Sequence[tuple[str, ...]] = ((),)) -> list[EvalSetting]:
-    """Uniform-alpha curve plus a grid of depth-aware points (alpha 1)."""
+                  levels: Sequence[tuple[str, ...]] = ((),), *, learned: bool = False,
+                  optimize_steps: int = 0) -> list[EvalSetting]:
+    """Uniform-alpha curve plus a grid of depth-aware points (alpha 1).
+
+    ``learned`` adds the learned module at each (offset, contrast) point; ``optimize_steps``
+    adds the optimisation baseline at alpha 1, uniform and depth-aware (default offset and
+    contrast).
+    """
     sweep = [EvalSetting("uniform", alpha=a) for a in alphas]
     sweep += [EvalSetting("depth", 1.0, o, c, tuple(lv))
               for o in offsets for c in contrasts for lv in levels]
+    if learned:
+        sweep += [EvalSetting("learned", 1.0, o, c) for o in offsets for c in contrasts]
+    if optimize_steps:
+        sweep += [EvalSetting("optimized-uniform", 1.0, steps=optimize_steps),
+                  EvalSetting("optimized-depth", 1.0, steps=optimize_steps)]
     return sweep
 
 
@@ -234,18 +267,25 @@ class Evaluator:
             style_img = load_image(style)
             self._style_feats[style] = self._feats(resize_image(style_img, 512, upscale=False))
             self._style_small[style] = resize_image(style_img, 256, upscale=False)
-        if setting.kind == "depth" and gt_prox is not None:
+        if setting.depth_aware and gt_prox is not None:
             depth, source = gt_prox, "ground truth"
         else:
             depth = self.depth
             source = getattr(depth, "name", "none") if depth is not None else "none"
-        result = self.stylizer(content, style, setting.settings(None), depth=depth)
+        if setting.kind.startswith("optimized"):
+            from depthstyle.optimize import OptimizeConfig, optimize_image
+
+            result = optimize_image(self.stylizer, content, style, setting.settings(None),
+                                    OptimizeConfig(steps=setting.steps), depth=depth,
+                                    progress=False)
+        else:
+            result = self.stylizer(content, style, setting.settings(None), depth=depth)
+        aware = setting.depth_aware
         row = {"content": item.content.name, "style": style.name, "setting": setting.name,
                "kind": setting.kind, "alpha": setting.alpha,
-               "offset": setting.offset if setting.kind == "depth" else "",
-               "contrast": setting.contrast if setting.kind == "depth" else "",
-               "levels": "-".join(setting.levels), "proximity_source":
-               source if setting.kind == "depth" else "",
+               "offset": setting.offset if aware else "",
+               "contrast": setting.contrast if aware else "",
+               "levels": "-".join(setting.levels), "proximity_source": source if aware else "",
                "mean_strength": float(result.strength.mean())}
         row.update(self.measure(content, result.image, self._style_feats[style], gt_prox,
                                 gt_valid, content_feats, content_depth))
