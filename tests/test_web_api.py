@@ -86,7 +86,7 @@ def test_catalogue_endpoints(client):
 def test_stylize_matches_the_python_api(client, stylizer):
     """The API runs the same engine as the CLI: same pixels up to 8-bit rounding."""
     files = uploads()
-    r = client.post("/api/stylize", files=files, data={"alpha": "0.7", "use_depth": "false"})
+    r = client.post("/api/stylize", files=files, data={"alpha": "0.7", "strength": "uniform"})
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
     got = decode(r.content)
     content = torch.from_numpy(decode(files["content"][1])).permute(2, 0, 1)[None]
@@ -114,7 +114,7 @@ def test_json_result_with_example_depth(client):
 
 def test_uniform_strength_without_depth(client):
     r = client.post("/api/stylize", files=uploads(),
-                    data={"alpha": "0.6", "format": "json", "use_depth": "false"})
+                    data={"alpha": "0.6", "format": "json", "strength": "uniform"})
     body = r.json()
     assert body["depth_source"] == "none"
     s = data_url_array(body["strength"])
@@ -322,3 +322,12 @@ def test_serve_help_and_bad_limits(capsys):
     with pytest.raises(SystemExit) as e:
         main(["serve", "--timeout", "0"])
     assert e.value.code == 2
+
+
+def test_learned_strength_without_module_is_422(client):
+    r = client.post("/api/stylize", data={"content_example": "books", "style_id": "sketch",
+                                          "strength": "learned", "size": "64"})
+    if client.get("/api/models").json()[0]["learned_strength"]:
+        assert r.status_code == 200
+    else:
+        assert_error(r, 422, "invalid_value", "no learned strength module")

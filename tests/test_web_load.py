@@ -42,7 +42,7 @@ async def fire(url: str, n: int, timeout: float = 120.0) -> list[httpx.Response]
                      "style": ("s.png", STYLES[i % len(STYLES)], "image/png")}
             return await client.post("/api/stylize", files=files,
                                      data={"alpha": f"{0.5 + 0.01 * (i % 50)}",
-                                           "use_depth": "false", "format": "json"})
+                                           "strength": "uniform", "format": "json"})
         return await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(n))), timeout)
 
 

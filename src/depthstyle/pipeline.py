@@ -280,6 +280,11 @@ class Stylizer:
         return self.model.encoder.level_names
 
     @property
+    def has_learned_strength(self) -> bool:
+        """Whether the model carries a learned strength module (``--strength learned``)."""
+        return getattr(self.model, "strength_net", None) is not None
+
+    @property
     def model_name(self) -> str:
         """Name of the loaded model (and backend, where not PyTorch)."""
         return self.model.name

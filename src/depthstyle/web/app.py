@@ -142,6 +142,7 @@ class ModelInfo(BaseModel):  # noqa: D101
     loaded: bool
     levels: list[str] | None = None
     decode_level: int | None = None
+    learned_strength: bool | None = None
 
 
 class Health(BaseModel):  # noqa: D101
@@ -174,7 +175,7 @@ class _Job:
     style: _Upload | CatalogItem
     depth: _Upload | None
     depth_kind: Literal["depth", "disparity"]
-    use_depth: bool
+    use_depth: bool  # False for strength "uniform"
     settings: StyleSettings
     fmt: Literal["png", "jpeg", "json"]
 
@@ -391,7 +392,8 @@ def create_app(stylizer: Stylizer | None = None, config: WebConfig | None = None
 
         top = stylizer.decode_level
         loaded = ModelInfo(name=stylizer.model_name, description="the loaded model", loaded=True,
-                           levels=list(stylizer.level_names[: top + 1]), decode_level=top + 1)
+                           levels=list(stylizer.level_names[: top + 1]), decode_level=top + 1,
+                           learned_strength=stylizer.has_learned_strength)
         out = [loaded]
         for name, entry in REGISTRY.items():
             if name == stylizer.model_name:
@@ -443,8 +445,10 @@ def create_app(stylizer: Stylizer | None = None, config: WebConfig | None = None
         depth_kind: Annotated[Literal["depth", "disparity"], Form(
             description="how to read the depth map: depth (larger = farther) or disparity")
         ] = "depth",
-        use_depth: Annotated[bool, Form(
-            description="depth-aware strength; false = uniform alpha (plain AdaIN)")] = True,
+        strength: Annotated[Literal["proximity", "learned", "uniform"], Form(
+            description="proximity: the hand-set transform of the depth; learned: the model's "
+                        "learned strength module; uniform: alpha everywhere (plain AdaIN)")
+        ] = "proximity",
         alpha: Annotated[float, Form(ge=0, le=1, description="global strength")] = 1.0,
         offset: Annotated[float, Form(ge=0, le=1, description="strength of the nearest "
                                       "regions as a fraction of alpha")] = DEFAULT_OFFSET,
@@ -471,7 +475,7 @@ def create_app(stylizer: Stylizer | None = None, config: WebConfig | None = None
         settings = StyleSettings(
             alpha=alpha, offset=offset, contrast=contrast,
             levels=tuple(x.strip() for x in levels.split(",") if x.strip()), invert=invert,
-            depth_aware=use_depth,
+            depth_aware=strength != "uniform", learned_strength=strength == "learned",
             preserve_color=None if preserve_color == "none" else preserve_color,
             content_size=size, style_size=config.style_size)
         stylizer.check(settings)
@@ -481,7 +485,7 @@ def create_app(stylizer: Stylizer | None = None, config: WebConfig | None = None
             style=await _read_upload(style, "style") if style is not None else
             _lookup(catalog.styles, style_id, "style"),
             depth=await _read_upload(depth, "depth"), depth_kind=depth_kind,
-            use_depth=use_depth, settings=settings, fmt=format)
+            use_depth=strength != "uniform", settings=settings, fmt=format)
         data, media, headers = await queue.run(lambda: renderer(job))
         return Response(data, media_type=media, headers=headers)
 

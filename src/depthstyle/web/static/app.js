@@ -64,7 +64,7 @@ function imageSide(src) {
 
 function updateDepthHint() {
   let text;
-  if (!$("use-depth").checked) text = "Uniform strength (plain AdaIN).";
+  if ($("strength-mode").value === "uniform") text = "Uniform strength (plain AdaIN).";
   else if (state.depth) text = `Using your map ${state.depth.name}.`;
   else if (state.content && state.content.hasDepth) text = "Using the example's ground-truth map.";
   else if (state.depthModel) text = `Depth estimated by ${state.depthModel}.`;
@@ -81,7 +81,7 @@ function formData(side) {
   else fd.append("style_id", state.style.id);
   if (state.depth) fd.append("depth", state.depth);
   fd.append("depth_kind", $("depth-kind").value);
-  fd.append("use_depth", $("use-depth").checked ? "true" : "false");
+  fd.append("strength", $("strength-mode").value);
   for (const k of ["alpha", "offset", "contrast"]) fd.append(k, $(k).value);
   const levels = [...document.querySelectorAll("#levels input:checked")].map((i) => i.value);
   fd.append("levels", levels.join(","));
@@ -169,6 +169,11 @@ async function init() {
   bindSlider("contrast", 0);
 
   const loaded = models.find((m) => m.loaded);
+  if (!loaded.learned_strength) {  // this model has no learned module: offer what works
+    const opt = document.querySelector("#strength-mode option[value=learned]");
+    opt.disabled = true;
+    opt.textContent += " (not in this model)";
+  }
   const levelsBox = $("levels");
   levelsBox.textContent = "Levels: ";
   (loaded.levels || []).forEach((name, i) => {
@@ -235,7 +240,7 @@ async function init() {
     state.depth = ev.target.files[0] || null;
     schedulePreview();
   });
-  for (const id of ["use-depth", "depth-kind", "invert", "preserve-color"]) {
+  for (const id of ["strength-mode", "depth-kind", "invert", "preserve-color"]) {
     $(id).addEventListener("change", schedulePreview);
   }
   $("render-full").addEventListener("click", () => render(true));
