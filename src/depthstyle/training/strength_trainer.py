@@ -34,7 +34,7 @@ from depthstyle.ops import adain_from_stats, calc_mean_std, resize_map
 from depthstyle.strength import DEFAULT_CONTRAST, DEFAULT_OFFSET
 from depthstyle.training.data import ImageFolder, synthetic_proximity
 from depthstyle.training.losses import depth_loss, style_loss
-from depthstyle.training.trainer import CHECKPOINT, Trainer
+from depthstyle.training.trainer import CHECKPOINT, RunConfig, Trainer
 
 __all__ = ["StrengthTrainConfig", "StrengthTrainer", "restyle"]
 
@@ -42,32 +42,21 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class StrengthTrainConfig:
+class StrengthTrainConfig(RunConfig):
     """Settings of a strength-module training run (stored in the checkpoint)."""
 
-    content_dir: str
-    style_dir: str
-    out_dir: str
     base_model: str = "depthstyle-lite0"
     groups: int = 1
     hidden: int = 32
     offset: float = DEFAULT_OFFSET
     contrast: float = DEFAULT_CONTRAST
+    content_weight: float = 10.0
     size: int = 224
-    batch_size: int = 8
     steps: int = 1000
     lr: float = 1e-3
     lr_decay: float = 0.0
-    content_weight: float = 10.0
-    style_weight: float = 10.0
-    depth_weight: float = 0.0
-    depth_model: str | None = None
-    seed: int = 0
     checkpoint_every: int = 100
     sample_every: int = 250
-    log_every: int = 10
-    max_minutes: float | None = None
-    device: str = "cpu"
 
     def validate(self) -> None:
         """Raise :class:`SettingsError` for out-of-range values."""

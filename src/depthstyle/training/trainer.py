@@ -33,30 +33,25 @@ from depthstyle.ops import adain
 from depthstyle.training.data import ImageFolder
 from depthstyle.training.losses import content_loss, depth_loss, style_loss
 
-__all__ = ["TrainConfig", "Trainer", "train"]
+__all__ = ["RunConfig", "TrainConfig", "Trainer", "train"]
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """Settings of a training run (all stored in the checkpoint)."""
+class RunConfig:
+    """What every training run has: data, schedule, loss weights, logging, device."""
 
     content_dir: str
     style_dir: str
     out_dir: str
-    encoder: str = "lite0"
-    encoder_seed: int = 0
-    widths: tuple[int, ...] | None = None
-    decode_level: int | None = None
     size: int = 256
     batch_size: int = 8
     steps: int = 10_000
     lr: float = 1e-4
     lr_decay: float = 5e-5
     style_weight: float = 10.0
-    mix_fraction: float = 0.25
     depth_weight: float = 0.0
     depth_model: str | None = None
     seed: int = 0
@@ -65,6 +60,17 @@ class TrainConfig:
     log_every: int = 10
     max_minutes: float | None = None
     device: str = "cpu"
+
+
+@dataclass(frozen=True)
+class TrainConfig(RunConfig):
+    """Settings of a decoder training run (all stored in the checkpoint)."""
+
+    encoder: str = "lite0"
+    encoder_seed: int = 0
+    widths: tuple[int, ...] | None = None
+    decode_level: int | None = None
+    mix_fraction: float = 0.25
     amp: bool = True
 
     def validate(self) -> None:
