@@ -17,3 +17,4 @@ python benchmarks/encoder_comparison.py --part quality --size 160 --steps 40 \
 python benchmarks/bench_video.py --out benchmarks/results/video_cpu.json
 python benchmarks/bench_web.py --out benchmarks/results/web_cpu.json
 python benchmarks/bench_backends.py --out benchmarks/results/backends_cpu.json
+python benchmarks/bench_optimize.py --steps 50 --out benchmarks/results/optimize_cpu.json
