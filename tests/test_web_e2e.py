@@ -104,6 +104,13 @@ def test_example_pick_and_error_message(server, browser, tmp_path):
     page.wait_for_function("document.querySelector('#result-caption').textContent"
                            ".includes('depth: example')", timeout=60_000)
     assert "ground-truth" in page.inner_text("#depth-hint")
+    # the bundled model's learned strength module, from the page
+    before = page.get_attribute("#result", "src")
+    page.select_option("#strength-mode", "learned")
+    page.wait_for_function("(old) => document.querySelector('#result').src !== old",
+                           arg=before, timeout=60_000)
+    assert page.inner_text("#error") == ""
+    assert page.is_disabled("#levels input[value='3']")
     # nothing overflows the phone-sized window horizontally
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
 

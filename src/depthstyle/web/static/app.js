@@ -63,6 +63,8 @@ function imageSide(src) {
 }
 
 function updateDepthHint() {
+  const learned = $("strength-mode").value === "learned";
+  for (const cb of document.querySelectorAll("#levels input")) cb.disabled = learned;
   let text;
   if ($("strength-mode").value === "uniform") text = "Uniform strength (plain AdaIN).";
   else if (state.depth) text = `Using your map ${state.depth.name}.`;
@@ -83,8 +85,10 @@ function formData(side) {
   fd.append("depth_kind", $("depth-kind").value);
   fd.append("strength", $("strength-mode").value);
   for (const k of ["alpha", "offset", "contrast"]) fd.append(k, $(k).value);
+  // the learned module sets every level itself; the checkboxes apply to the hand-set map
+  const learned = $("strength-mode").value === "learned";
   const levels = [...document.querySelectorAll("#levels input:checked")].map((i) => i.value);
-  fd.append("levels", levels.join(","));
+  fd.append("levels", learned ? "" : levels.join(","));
   fd.append("invert", $("invert").checked ? "true" : "false");
   fd.append("preserve_color", $("preserve-color").value);
   fd.append("size", String(side));
