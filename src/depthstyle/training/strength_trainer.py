@@ -32,7 +32,7 @@ from depthstyle.models import load_model, save_decoder
 from depthstyle.models.strength_net import StrengthNet
 from depthstyle.ops import adain_from_stats, calc_mean_std, resize_map
 from depthstyle.strength import DEFAULT_CONTRAST, DEFAULT_OFFSET
-from depthstyle.training.data import ImageFolder, synthetic_proximity
+from depthstyle.training.data import synthetic_proximity
 from depthstyle.training.losses import depth_loss, style_loss
 from depthstyle.training.trainer import CHECKPOINT, RunConfig, Trainer
 
@@ -92,12 +92,7 @@ class StrengthTrainer(Trainer):
 
     def __init__(self, config: StrengthTrainConfig,
                  depth_fn: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
-        config.validate()
-        self.config = config
-        self.device = torch.device(config.device)
-        self.out = Path(config.out_dir)
-        self.content = ImageFolder(config.content_dir, config.size)
-        self.style = ImageFolder(config.style_dir, config.size)
+        self._setup_run(config, depth_fn)
         self.model = load_model(config.base_model).to(self.device).eval()
         self.model.requires_grad_(False)
         self.encoder = self.model.encoder
@@ -111,12 +106,6 @@ class StrengthTrainer(Trainer):
             self.net = StrengthNet(self.level + 1, config.groups, config.hidden,
                                    init_levels=(self.level,)).to(self.device)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr)
-        self.step = 0
-        self.depth_fn = depth_fn
-        if config.depth_weight > 0 and depth_fn is None:
-            from depthstyle.depth import differentiable_depth_model
-
-            self.depth_fn = differentiable_depth_model(config.depth_model, device=self.device)
 
     @property
     def trainable(self) -> torch.nn.Module:  # noqa: D102

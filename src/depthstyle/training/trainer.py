@@ -95,12 +95,7 @@ class Trainer:
 
     def __init__(self, config: TrainConfig,
                  depth_fn: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
-        config.validate()
-        self.config = config
-        self.device = torch.device(config.device)
-        self.out = Path(config.out_dir)
-        self.content = ImageFolder(config.content_dir, config.size)
-        self.style = ImageFolder(config.style_dir, config.size)
+        self._setup_run(config, depth_fn)
         self.encoder = build_encoder(config.encoder, seed=config.encoder_seed).to(self.device)
         self.widths = tuple(config.widths or ()) or None
         self.level = (DEFAULT_DECODE_LEVEL[self.encoder.name] if config.decode_level is None
@@ -110,6 +105,16 @@ class Trainer:
             self.decoder = build_decoder(self.encoder, self.widths, self.level).to(self.device)
         self.widths = self.widths or _widths_of(self.decoder)
         self.optimizer = torch.optim.Adam(self.decoder.parameters(), lr=config.lr)
+
+    def _setup_run(self, config: RunConfig,
+                   depth_fn: Callable[[torch.Tensor], torch.Tensor] | None) -> None:
+        """What every run needs: checked config, device, data, step 0, the depth function."""
+        config.validate()
+        self.config = config
+        self.device = torch.device(config.device)
+        self.out = Path(config.out_dir)
+        self.content = ImageFolder(config.content_dir, config.size)
+        self.style = ImageFolder(config.style_dir, config.size)
         self.step = 0
         self.depth_fn = depth_fn
         if config.depth_weight > 0 and depth_fn is None:
