@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 ColorMode = Literal["luminance", "histogram"]
 ImageLike = torch.Tensor | str | os.PathLike
 Stats = list[tuple[torch.Tensor, torch.Tensor]]
+StrengthMaps = torch.Tensor | list[torch.Tensor]  # one map for all levels, or one per level
 
 
 @dataclass(frozen=True)
@@ -381,7 +382,7 @@ class Stylizer:
             strength = self._strength(proximity, settings)
         recolor = content_img if settings.preserve_color == "histogram" else None
         stats_per_style = [self.style_stats(s, settings.style_size, recolor) for s in style_list]
-        run_strength: torch.Tensor | list[torch.Tensor] = strength
+        run_strength: StrengthMaps = strength
         if settings.learned_strength:
             if strength_given:
                 raise SettingsError("learned strength makes its own maps from proximity; it "
@@ -429,7 +430,7 @@ class Stylizer:
                        invert=settings.invert)
         return [m.float().cpu() for m in maps]
 
-    def _forward(self, x: torch.Tensor, s: torch.Tensor, mk: torch.Tensor | None,
+    def _forward(self, x: torch.Tensor, s: StrengthMaps, mk: torch.Tensor | None,
                  stats_per_style: list[Stats], levels: list[int],
                  weights: tuple[float, ...] | None, stop: int,
                  content_stats: dict[int, tuple[torch.Tensor, torch.Tensor]] | None = None
@@ -474,9 +475,14 @@ class Stylizer:
             out = F.interpolate(out, size=size, mode="bilinear", align_corners=False)
         return out
 
-    def _run(self, content: torch.Tensor, stats_per_style: list[Stats], strength: torch.Tensor,
+    def _run(self, content: torch.Tensor, stats_per_style: list[Stats], strength: StrengthMaps,
              levels: list[int], weights: tuple[float, ...] | None, masks: torch.Tensor | None
              ) -> torch.Tensor:
+        """Encode with restyling at ``levels``, then decode.
+
+        ``strength`` is one map for every level, or (learned strength) one map per level, each
+        (B, 1 or groups, H, W).
+        """
         h, w = content.shape[-2:]
         x, s, mk = self._pad(content, strength, masks)
         if self.tile_size and max(x.shape[-2:]) > self.tile_size:

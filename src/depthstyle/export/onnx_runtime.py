@@ -21,7 +21,7 @@ from depthstyle.errors import DepthStyleError, SettingsError, WeightsError
 from depthstyle.export.onnx_export import pack_stats, unpack_stats
 from depthstyle.io import DEFAULT_MAX_PIXELS
 from depthstyle.ops import mix_style_stats
-from depthstyle.pipeline import Stats, StyleSettings, Stylizer
+from depthstyle.pipeline import Stats, StrengthMaps, StyleSettings, Stylizer
 
 __all__ = ["OnnxStylizer", "load_manifest"]
 
@@ -132,7 +132,7 @@ class OnnxStylizer(Stylizer):
                      ("alpha", settings.alpha), ("invert", float(settings.invert)))}}
         return torch.from_numpy(self.sessions["strength"].run(None, feeds)[0])
 
-    def _run(self, content: torch.Tensor, stats_per_style: list[Stats], strength: torch.Tensor,
+    def _run(self, content: torch.Tensor, stats_per_style: list[Stats], strength: StrengthMaps,
              levels: list[int], weights: tuple[float, ...] | None, masks: torch.Tensor | None
              ) -> torch.Tensor:
         if masks is not None:
