@@ -22,6 +22,7 @@ line search: the loss never increases between iterations) or Adam updates ``z``.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -219,7 +220,7 @@ def optimize_image(
     def record(iteration: int) -> dict[str, float]:
         with torch.no_grad():
             terms = {k: float(v) for k, v in loss_fn(torch.sigmoid(z)).items()}
-        if not all(map(torch.isfinite, map(torch.tensor, terms.values()))):
+        if not all(math.isfinite(v) for v in terms.values()):
             raise SettingsError("the loss became NaN or infinite; lower --lr")
         entry = {"iteration": iteration, **terms, "seconds": time.perf_counter() - t0}
         history.append(entry)

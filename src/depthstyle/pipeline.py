@@ -291,6 +291,11 @@ class Stylizer:
         return self.model.name
 
     @property
+    def downsampling(self) -> int:
+        """Input sides are padded to multiples of this (the decoded level's stride)."""
+        return self.model.downsampling
+
+    @property
     def decode_level(self) -> int:
         """0-based index of the level the decoder inverts (the deepest usable level)."""
         return self.model.decode_level
@@ -357,8 +362,13 @@ class Stylizer:
             raise SettingsError(f"masks must have one channel per style ({len(style_list)}), got "
                                 f"shape {tuple(masks.shape)}")
         levels = self._levels(settings)
-        if settings.learned_strength:
-            self._strength_net(settings)  # fail before any work
+        if settings.learned_strength:  # fail before any work
+            self._strength_net(settings)
+            if strength is not None:
+                raise SettingsError("learned strength makes its own maps from proximity; it "
+                                    "cannot take a given strength map")
+            if masks is not None:
+                raise SettingsError("learned strength cannot be combined with style masks")
 
         content_img = self._load(content, settings.content_size)
         if settings.crop:
@@ -369,7 +379,6 @@ class Stylizer:
         if masks is not None:
             masks = F.interpolate(masks.float(), size=content_img.shape[-2:], mode="bilinear",
                                   align_corners=False)
-        strength_given = strength is not None
         if strength is not None:
             if strength.ndim != 4 or strength.shape[1] != 1 or not torch.isfinite(strength).all():
                 raise ValueError(f"strength must be a finite (B, 1, H, W) map, got shape "
@@ -384,11 +393,6 @@ class Stylizer:
         stats_per_style = [self.style_stats(s, settings.style_size, recolor) for s in style_list]
         run_strength: StrengthMaps = strength
         if settings.learned_strength:
-            if strength_given:
-                raise SettingsError("learned strength makes its own maps from proximity; it "
-                                    "cannot take a given strength map")
-            if masks is not None:
-                raise SettingsError("learned strength cannot be combined with style masks")
             run_strength = self._learned_maps(content_img, proximity, stats_per_style, weights,
                                               settings)
             levels = list(range(self.decode_level + 1))
@@ -410,18 +414,22 @@ class Stylizer:
             raise SettingsError("learned strength sets every level itself; drop --levels")
         return net
 
+    @staticmethod
+    def _mixed_stats(stats_per_style: list[Stats], weights: tuple[float, ...] | None) -> Stats:
+        """One style's statistics, or several styles' interpolated level by level."""
+        if len(stats_per_style) == 1:
+            return stats_per_style[0]
+        w = weights or [1.0] * len(stats_per_style)
+        return [mix_style_stats([st[i] for st in stats_per_style], w)
+                for i in range(len(stats_per_style[0]))]
+
     def _learned_maps(self, content: torch.Tensor, proximity: torch.Tensor,
                       stats_per_style: list[Stats], weights: tuple[float, ...] | None,
                       settings: StyleSettings) -> list[torch.Tensor]:
         """Per-level strength maps of the model's learned module (content stats at <= 256 px)."""
         net = self._strength_net(settings)
         content_stats = self._encode_style(resize_image(content, 256, upscale=False))
-        if len(stats_per_style) == 1:
-            style_stats = stats_per_style[0]
-        else:
-            w = weights or [1.0] * len(stats_per_style)
-            style_stats = [mix_style_stats([st[i] for st in stats_per_style], w)
-                           for i in range(len(content_stats))]
+        style_stats = self._mixed_stats(stats_per_style, weights)
         with torch.inference_mode():
             maps = net(proximity.to(self.device), [tuple(t.to(self.device) for t in c)
                                                     for c in content_stats],
@@ -457,7 +465,7 @@ class Stylizer:
 
     def _pad(self, content, strength, masks):
         h, w = content.shape[-2:]
-        m = self.model.downsampling
+        m = self.downsampling
         ph, pw = (-h) % m, (-w) % m
         x = content.to(self.device, self.dtype)
         s = _each(strength, lambda t: t.to(self.device, torch.float32))

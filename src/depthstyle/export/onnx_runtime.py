@@ -14,13 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from depthstyle.depth import DepthSource
 from depthstyle.errors import DepthStyleError, SettingsError, WeightsError
 from depthstyle.export.onnx_export import pack_stats, unpack_stats
 from depthstyle.io import DEFAULT_MAX_PIXELS
-from depthstyle.ops import mix_style_stats
 from depthstyle.pipeline import Stats, StrengthMaps, StyleSettings, Stylizer
 
 __all__ = ["OnnxStylizer", "load_manifest"]
@@ -111,8 +109,7 @@ class OnnxStylizer(Stylizer):
         return int(self.manifest["decode_level"])
 
     @property
-    def downsampling(self) -> int:
-        """Input sides are padded to multiples of this."""
+    def downsampling(self) -> int:  # noqa: D102
         return int(self.manifest["downsampling"])
 
     def _encode_style(self, img: torch.Tensor) -> Stats:
@@ -138,24 +135,12 @@ class OnnxStylizer(Stylizer):
         if masks is not None:
             raise SettingsError("spatial style masks are not supported by the onnxruntime "
                                 "backend; use --backend torch")
-        n_levels = self.decode_level + 1
-        if len(stats_per_style) == 1:
-            stats = stats_per_style[0]
-        else:
-            w = weights or [1.0] * len(stats_per_style)
-            stats = [mix_style_stats([st[i] for st in stats_per_style], w)
-                     for i in range(n_levels)]
-        h, w_ = content.shape[-2:]
-        m = self.downsampling
-        ph, pw = (-h) % m, (-w_) % m
-        x, s = content.float(), strength.float()
-        if ph or pw:
-            mode = "reflect" if (ph < h and pw < w_) else "replicate"
-            x = F.pad(x, (0, pw, 0, ph), mode=mode)
-            s = F.pad(s, (0, pw, 0, ph), mode="replicate")
-        level_weights = np.zeros(n_levels, dtype=np.float32)
+        h, w = content.shape[-2:]
+        x, s, _ = self._pad(content, strength, None)
+        level_weights = np.zeros(self.decode_level + 1, dtype=np.float32)
         level_weights[levels] = 1.0
-        feeds = {"content": x.numpy(), "strength": s.numpy(), "level_weights": level_weights}
-        feeds["style_stats"] = pack_stats(stats).float().numpy()
+        feeds = {"content": x.numpy(), "strength": s.numpy(), "level_weights": level_weights,
+                 "style_stats": pack_stats(self._mixed_stats(stats_per_style, weights))
+                 .float().numpy()}
         out = torch.from_numpy(self.sessions["stylize"].run(None, feeds)[0])
-        return out[..., :h, :w_]
+        return out[..., :h, :w]
