@@ -175,7 +175,6 @@ class _Job:
     style: _Upload | CatalogItem
     depth: _Upload | None
     depth_kind: Literal["depth", "disparity"]
-    use_depth: bool  # False for strength "uniform"
     settings: StyleSettings
     fmt: Literal["png", "jpeg", "json"]
 
@@ -252,7 +251,7 @@ class _Renderer:
             shutil.rmtree(folder, ignore_errors=True)
 
     def _depth(self, job: _Job, folder: Path) -> tuple[DepthSource, str]:
-        if not job.use_depth:
+        if not job.settings.depth_aware:
             return ConstantDepth(), "none"
         if job.depth is not None:
             path = self._materialise(job.depth, folder, map_file=True)
@@ -485,7 +484,7 @@ def create_app(stylizer: Stylizer | None = None, config: WebConfig | None = None
             style=await _read_upload(style, "style") if style is not None else
             _lookup(catalog.styles, style_id, "style"),
             depth=await _read_upload(depth, "depth"), depth_kind=depth_kind,
-            use_depth=strength != "uniform", settings=settings, fmt=format)
+            settings=settings, fmt=format)
         data, media, headers = await queue.run(lambda: renderer(job))
         return Response(data, media_type=media, headers=headers)
 
