@@ -30,7 +30,7 @@ def main() -> None:
     import onnxruntime
 
     from depthstyle import DepthMapFile, StyleSettings, Stylizer
-    from depthstyle.export import OnnxStylizer, export_onnx
+    from depthstyle.export import export_onnx
     from depthstyle.io import load_image, square_crop
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -48,7 +48,7 @@ def main() -> None:
         export_onnx("depthstyle-lite0", Path(tmp) / "lite0")
         export_s = time.perf_counter() - t0
         backends = {"torch (channels_last)": Stylizer(device="cpu"),
-                    "onnxruntime": OnnxStylizer(Path(tmp) / "lite0")}
+                    "onnxruntime": Stylizer.from_onnx(Path(tmp) / "lite0")}
         for size in args.sizes:
             content = square_crop(content_full, size)
             depth = square_crop(prox_full, size)  # proximity tensor, cropped like the content

@@ -37,7 +37,8 @@ class PointwiseDecoder(nn.Module):
             self.conv.bias.fill_(0.5)
         self.factor = factor
 
-    def forward(self, x):
+    def forward(self, feats):
+        x = feats[-1] if isinstance(feats, (list, tuple)) else feats  # decoders get every tap
         return nn.functional.interpolate(self.conv(x), scale_factor=self.factor, mode="nearest")
 
 

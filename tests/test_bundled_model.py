@@ -22,9 +22,10 @@ def stylizer():
 
 def test_bundled_parameter_counts(stylizer):
     counts = REGISTRY["depthstyle-lite0"].num_params
-    assert sum(p.numel() for p in stylizer.model.decoder.parameters()) == counts["decoder"]
-    assert sum(p.numel() for p in stylizer.model.strength_net.parameters()) == counts["strength"]
-    assert stylizer.model.decode_level == 2 and stylizer.model.downsampling == 8
+    model = stylizer.engine.model
+    assert sum(p.numel() for p in model.decoder.parameters()) == counts["decoder"]
+    assert sum(p.numel() for p in model.strength_net.parameters()) == counts["strength"]
+    assert model.decode_level == 2 and model.downsampling == 8
 
 
 def test_example_is_stylized_and_near_regions_keep_content(stylizer):

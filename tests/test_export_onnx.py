@@ -16,7 +16,7 @@ from depthstyle.strength import strength_from_proximity
 ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")
 
-from depthstyle.export import OnnxStylizer, export_onnx, load_manifest  # noqa: E402
+from depthstyle.export import OnnxEngine, export_onnx, load_manifest  # noqa: E402
 
 # Stated tolerance of the onnxruntime backend vs PyTorch (float32, CPU), checked below. The
 # measured difference is about 3e-6 on images in [0, 1].
@@ -37,14 +37,15 @@ def torch_stylizer():
 
 @pytest.fixture(scope="module")
 def onnx_stylizer(exported):
-    return OnnxStylizer(exported)
+    return Stylizer.from_onnx(exported)
 
 
 def test_manifest(exported):
     m = load_manifest(exported)
     assert m["model"] == "depthstyle-lite0" and m["downsampling"] == 8
     assert m["level_names"] == ["expand1", "expand3", "expand5"]
-    assert set(m["files"]) == {"style_stats", "stylize", "strength"}
+    assert set(m["files"]) == {"style_stats", "stylize", "reconstruct", "strength"}
+    assert m["encoder"] == "lite0" and m["version"] == 2
 
 
 @pytest.mark.parametrize("size, settings", [
@@ -119,15 +120,15 @@ def test_corrupt_or_incomplete_export(exported, tmp_path):
     data[len(data) // 2] ^= 0xFF
     (bad / "stylize.onnx").write_bytes(bytes(data))
     with pytest.raises(WeightsError, match="sha256"):
-        OnnxStylizer(bad)
+        OnnxEngine(bad)
     (bad / "stylize.onnx").unlink()
     with pytest.raises(WeightsError, match="missing"):
-        OnnxStylizer(bad)
+        OnnxEngine(bad)
     with pytest.raises(WeightsError, match="no manifest"):
-        OnnxStylizer(tmp_path)
+        OnnxEngine(tmp_path)
     (tmp_path / "manifest.json").write_text(json.dumps({"format": "other"}))
     with pytest.raises(WeightsError, match="not a depthstyle ONNX export"):
-        OnnxStylizer(tmp_path)
+        OnnxEngine(tmp_path)
 
 
 def test_cli_backend_onnxruntime(exported, tmp_path, image_files):

@@ -72,7 +72,7 @@ def test_saved_with_the_model_and_loaded(tmp_path, lite0):
     plain = save_decoder(dec, tmp_path / "p.safetensors", encoder=lite0, widths=(8, 8, 8, 8),
                          decode_level=2)
     st = Stylizer(load_model(plain), device="cpu")
-    assert st.model.strength_net is None
+    assert not st.has_learned_strength
     with pytest.raises(SettingsError, match="no learned strength module"):
         st(make_image(32, 32), make_image(32, 32, 1), StyleSettings(learned_strength=True))
     # a corrupt module (wrong keys) is named

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -10,19 +12,25 @@ FULL = StyleSettings(content_size=None, style_size=None)
 
 
 def test_alpha_zero_is_the_content_reconstruction(tiny_model):
-    s = Stylizer(tiny_model, device="cpu")
+    s = Stylizer(tiny_model, device="cpu", border=0)
     content, style = make_image(64, 96, 1), make_image(64, 64, 2)
     prox = torch.linspace(0, 1, 96).view(1, 1, 1, 96).expand(1, 1, 64, 96)
-    out = s(content, style, StyleSettings(alpha=0.0, content_size=None, levels=(1, 2, 3)),
-            depth=prox)
+    settings = StyleSettings(alpha=0.0, content_size=None, levels=(1, 2, 3), detail=False)
+    out = s(content, style, settings, depth=prox)
     with torch.no_grad():
         ref = tiny_model.decoder(tiny_model.encoder(content)[2]).clamp(0, 1)
     torch.testing.assert_close(out.image, ref)
     assert torch.count_nonzero(out.strength) == 0
+    assert (out.image - content).abs().max() > 0.05  # the tiny decoder is far from the photo
+    # with the detail residual (the default) strength 0 gives the photo back, on every path
+    for st in (s, Stylizer(tiny_model, device="cpu"), Stylizer(tiny_model, device="cpu",
+                                                                tile_size=32, tile_margin=8)):
+        back = st(content, style, replace(settings, detail=True), depth=prox).image
+        assert (back - content).abs().max() < 1e-5
 
 
 def test_full_strength_equals_plain_adain(tiny_model):
-    s = Stylizer(tiny_model, device="cpu")
+    s = Stylizer(tiny_model, device="cpu", border=0)
     content, style = make_image(64, 64, 1), make_image(48, 48, 2)
     out = s(content, style, StyleSettings(depth_aware=False, content_size=None, style_size=None))
     with torch.no_grad():
@@ -34,18 +42,22 @@ def test_full_strength_equals_plain_adain(tiny_model):
 
 def test_strength_map_controls_where_style_goes(pointwise_model):
     """Zero strength on the left half: those pixels equal the content reconstruction there."""
-    s = Stylizer(pointwise_model, device="cpu")
+    s = Stylizer(pointwise_model, device="cpu", border=0)
     content, style = make_image(64, 128, 3), make_image(64, 64, 4)
     prox = torch.zeros(1, 1, 64, 128)
     prox[..., :64] = 1.0  # left half near
-    settings = StyleSettings(offset=0.0, contrast=200.0, content_size=None)
+    settings = StyleSettings(offset=0.0, contrast=200.0, content_size=None, detail=False)
     out = s(content, style, settings, depth=prox)
-    recon = s(content, style, StyleSettings(alpha=0.0, content_size=None)).image
+    recon = s(content, style, StyleSettings(alpha=0.0, content_size=None, detail=False)).image
     full = s(content, style, StyleSettings(depth_aware=False, content_size=None)).image
     assert out.strength[..., :64].max() < 1e-6 and out.strength[..., 64:].min() > 1 - 1e-6
     torch.testing.assert_close(out.image[..., :48], recon[..., :48], atol=1e-5, rtol=0)
     torch.testing.assert_close(out.image[..., 80:], full[..., 80:], atol=1e-5, rtol=0)
     assert (out.image[..., 80:] - recon[..., 80:]).abs().mean() > 1e-3
+    # with the detail residual the near half is the photo itself, the far half unchanged
+    kept = s(content, style, replace(settings, detail=True), depth=prox).image
+    torch.testing.assert_close(kept[..., :48], content[..., :48], atol=1e-5, rtol=0)
+    torch.testing.assert_close(kept[..., 80:], full[..., 80:], atol=1e-5, rtol=0)
 
 
 def test_masks_route_styles(pointwise_model):

@@ -113,9 +113,7 @@ def _make_stylizer(args: argparse.Namespace, depth=None, tile_size=None):
     from depthstyle.pipeline import Stylizer
 
     if getattr(args, "backend", "torch") == "onnxruntime":
-        from depthstyle.export import OnnxStylizer
-
-        return OnnxStylizer(_onnx_dir(args), depth=depth, max_pixels=args.max_pixels)
+        return Stylizer.from_onnx(_onnx_dir(args), depth=depth, max_pixels=args.max_pixels)
     return Stylizer(args.model, depth=depth, device=args.device, half=args.half,
                     max_pixels=args.max_pixels, tile_size=tile_size)
 
@@ -155,6 +153,19 @@ def _add_strength_options(p: argparse.ArgumentParser) -> None:
                    help="proximity: the hand-set transform of the depth (default); learned: the "
                         "model's learned module (`depthstyle train --learn-strength`); uniform: "
                         "alpha everywhere, depth ignored")
+    g.add_argument("--no-detail", dest="detail", action="store_false",
+                   help="leave out the detail residual that gives the photo back where "
+                        "strength is low (docs/method.md); the decoder's output alone")
+
+
+def _settings(args: argparse.Namespace, **fields):
+    """StyleSettings from the shared strength options (one translation for every command)."""
+    from depthstyle.settings import StyleSettings
+
+    return StyleSettings.from_options(
+        strength=args.strength, depth=args.depth != "none", levels=args.levels,
+        alpha=args.alpha, offset=args.offset, contrast=args.contrast, invert=args.invert,
+        detail=args.detail, **fields)
 
 
 def _add_depth_options(p: argparse.ArgumentParser, default: str = "none") -> None:
@@ -258,15 +269,10 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
 
     from depthstyle.depth import DepthMapFile, find_depth_file, make_depth_source
     from depthstyle.io import load_image_with_alpha, save_image
-    from depthstyle.pipeline import StyleSettings
 
-    settings = StyleSettings(
-        alpha=args.alpha, offset=args.offset, contrast=args.contrast, levels=args.levels,
-        invert=args.invert, depth_aware=args.depth != "none" and args.strength != "uniform",
-        learned_strength=args.strength == "learned", preserve_color=args.preserve_color,
-        style_weights=args.style_weights, content_size=args.content_size,
-        style_size=args.style_size, crop=args.crop)
-    settings.validate()
+    settings = _settings(args, preserve_color=args.preserve_color,
+                         style_weights=args.style_weights, content_size=args.content_size,
+                         style_size=args.style_size, crop=args.crop)
     contents = _expand_inputs(args.content)
     styles = _expand_inputs(args.style)
     combine = bool(args.style_weights) or bool(args.mask)
@@ -483,7 +489,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         depth_weight=args.depth_weight, depth_model=args.depth_model, seed=args.seed,
         checkpoint_every=args.checkpoint_every, sample_every=args.sample_every,
         max_minutes=args.max_minutes, device=str(_resolve_device(args.device)),
-        amp=not args.no_amp)
+        amp=not args.no_amp, decoder=args.decoder, skip_width=args.skip_width,
+        pixel_weight=args.pixel_weight, holdout=args.holdout, init_from=args.init_from)
     path = Trainer(cfg).run(progress=not args.quiet)
     print(path)
     return EXIT_OK
@@ -529,6 +536,20 @@ def _add_train(sub) -> None:
     p.add_argument("--encoder-seed", type=int, default=0, help="seed of random-vgg19")
     p.add_argument("--widths", type=lambda t: t.split(","), default=None, metavar="W1,W2,...",
                    help="decoder channels per scale, deepest first")
+    p.add_argument("--decoder", choices=("compact", "skip"), default="compact",
+                   help="compact: decodes the deepest tap only (model v1); skip: also reads "
+                        "every shallower tap, restyled the same way (model v2)")
+    p.add_argument("--skip-width", type=_positive_int, default=32,
+                   help="channels of each skip projection (--decoder skip; default: 32)")
+    p.add_argument("--pixel-weight", type=_nonneg_float, default=0.0, metavar="W",
+                   help="weight of the (1 - strength)-weighted L1 to the photo on the partly "
+                        "stylized share (teaches 'strength 0 gives the photo back'; v2: 10)")
+    p.add_argument("--init-from", default=None, metavar="NAME|FILE",
+                   help="warm-start the decoder from a trained model's (v2 started from v1: "
+                        "its trunk is copied, the skip inputs start at zero)")
+    p.add_argument("--holdout", default=None, metavar="SPLIT.json",
+                   help="JSON with 'content' and 'style' file names never to train on "
+                        "(the validation split, e.g. benchmarks/validation-split.json)")
     p.add_argument("--size", type=_positive_int, default=256, help="crop size (default: 256)")
     p.add_argument("--batch-size", type=_positive_int, default=8)
     p.add_argument("--steps", type=_positive_int, default=10_000)
@@ -571,24 +592,16 @@ def _cmd_video(args: argparse.Namespace) -> int:
     import json
 
     from depthstyle.depth import make_depth_source
-    from depthstyle.pipeline import StyleSettings, Stylizer
+    from depthstyle.pipeline import Stylizer
     from depthstyle.video import VideoSettings, stylize_video
 
-    if args.strength == "learned":
-        raise SettingsError("video smooths one strength map over time: use --strength "
-                            "proximity or uniform")
-    settings = StyleSettings(alpha=args.alpha, offset=args.offset, contrast=args.contrast,
-                             levels=args.levels, invert=args.invert,
-                             depth_aware=args.depth != "none" and args.strength != "uniform",
-                             style_size=args.style_size,
-                             preserve_color=args.preserve_color)
+    settings = _settings(args, style_size=args.style_size, preserve_color=args.preserve_color)
     vs = VideoSettings(size=args.size, codec=args.codec, crf=args.crf,
                        depth_every=args.depth_every,
                        depth_momentum=0.0 if args.no_smoothing else args.depth_momentum,
                        output_smoothing=0.0 if args.no_smoothing else args.output_smoothing,
                        max_frames=args.max_frames)
     vs.validate()
-    settings.validate()
     out = Path(args.output)
     if out.exists() and not args.overwrite:
         raise DepthStyleError(f"{out}: exists (use --overwrite to replace it)")
@@ -669,11 +682,53 @@ def _cmd_eval_video(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_eval_quality(args: argparse.Namespace) -> int:
+    import csv
+    import io
+    import json
+
+    from depthstyle.evaluation.quality import model_quality
+    from depthstyle.evaluation.runner import loss_network_for
+    from depthstyle.io import write_text
+    from depthstyle.pipeline import Stylizer
+
+    contents, styles = _expand_inputs(args.content), _expand_inputs(args.style)
+    if args.split:
+        from depthstyle.training.data import read_split
+
+        split = read_split(args.split)
+        contents = [c for c in contents if c.name in set(split["content"])]
+        styles = [s for s in styles if s.name in set(split["style"])]
+        if not contents or not styles:
+            raise SettingsError(f"{args.split}: none of the given contents/styles is in the "
+                                "split")
+    stylizer = Stylizer(args.model, device=args.device)
+    loss_name, loss_net = loss_network_for(stylizer.encoder_name)
+    rows, summary = model_quality(stylizer, contents, styles, size=args.size,
+                                  specificity_contents=args.specificity_contents,
+                                  loss_net=loss_net, progress=not args.quiet)
+    summary = {"model": stylizer.model_name, "loss_network": loss_name, "size": args.size,
+               "contents": len(contents), "styles": len(styles), **summary}
+    out = Path(args.output)
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=keys)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(out / "quality.csv", buf.getvalue(), overwrite=True)
+    text = json.dumps(summary, indent=2)
+    write_text(out / "quality.json", text, overwrite=True)
+    print(text)
+    return EXIT_OK
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
     if args.video:
         return _cmd_eval_video(args)
     if not args.content or not args.style or not args.output:
         raise SettingsError("eval needs CONTENT..., -s STYLE and -o OUTPUT (or --video A B)")
+    if args.quality:
+        return _cmd_eval_quality(args)
     from depthstyle.depth import load_transformers_depth, make_depth_source
     from depthstyle.evaluation.report import write_report
     from depthstyle.evaluation.runner import Evaluator, default_sweep, find_items
@@ -695,8 +750,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     sweep = default_sweep(args.alphas, args.offsets, args.contrasts, levels,
                           learned=args.learned, optimize_steps=args.optimize_steps)
     device = _resolve_device(args.device)
-    depth = make_depth_source(args.depth, model=args.depth_model, device=device,
-                              resolution=args.depth_resolution)
+    depth = make_depth_source(args.depth, kind=args.depth_kind, model=args.depth_model,
+                              device=device, resolution=args.depth_resolution)
     depth_model = load_transformers_depth(args.measure_depth_model, device=device) \
         if args.measure_depth_model else None
     stylizer = Stylizer(args.model, depth=depth, device=args.device)
@@ -707,7 +762,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     rows, failures = evaluator.run(items, styles, sweep, args.output, progress=not args.quiet)
     n_gt = sum(1 for i in items if i.gt is not None)
     notes = [
-        f"model: {stylizer.model.name}; content size {args.size}px; styles at 512px"
+        f"model: {stylizer.model_name}; content size {args.size}px; styles at 512px"
         + (f"; optimisation baseline: {args.optimize_steps} L-BFGS iterations, mean/std style "
            "loss, style weight 10, from the content" if args.optimize_steps else ""),
         f"{len(items)} contents ({n_gt} with ground-truth depth), {len(styles)} styles, "
@@ -760,6 +815,16 @@ def _add_eval(sub) -> None:
     p.add_argument("--learned", action="store_true",
                    help="also evaluate the model's learned strength module at every "
                         "offset/contrast point")
+    g = p.add_argument_group("model quality (--quality; docs/metrics.md)")
+    g.add_argument("--quality", action="store_true",
+                   help="measure the model instead of the method: reconstruction at strength 0 "
+                        "(PSNR, SSIM, with and without the detail residual), border bands, and "
+                        "style specificity over every style pair; writes quality.csv/json")
+    g.add_argument("--split", metavar="SPLIT.json",
+                   help="keep only the contents and styles named in this split file "
+                        "(e.g. benchmarks/validation-split.json)")
+    g.add_argument("--specificity-contents", type=_positive_int, default=20, metavar="N",
+                   help="how many contents get every style for specificity (default: 20)")
     p.add_argument("--optimize-steps", type=int, default=0, metavar="N",
                    help="also run the optimisation baseline (N L-BFGS iterations, uniform and "
                         "depth-aware, alpha 1) as the quality ceiling; slow (default: off)")
@@ -777,12 +842,9 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
     from depthstyle.depth import differentiable_depth_model, make_depth_source
     from depthstyle.io import save_image, write_text
     from depthstyle.optimize import OptimizeConfig, optimize_image
-    from depthstyle.pipeline import StyleSettings, Stylizer
+    from depthstyle.pipeline import Stylizer
 
-    settings = StyleSettings(
-        alpha=args.alpha, offset=args.offset, contrast=args.contrast, levels=args.levels,
-        invert=args.invert, depth_aware=args.depth != "none" and args.strength != "uniform",
-        content_size=args.content_size, style_size=args.style_size)
+    settings = _settings(args, content_size=args.content_size, style_size=args.style_size)
     if args.strength == "learned":
         raise SettingsError("optimize weights its losses with one strength map: use --strength "
                             "proximity or uniform")
@@ -790,7 +852,6 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
         steps=args.steps, optimizer=args.optimizer, lr=args.lr, style_loss=args.style_loss,
         init=args.init, content_weight=args.content_weight, style_weight=args.style_weight,
         depth_weight=args.depth_weight, tv_weight=args.tv_weight)
-    settings.validate()
     config.validate()
     out = Path(args.output)
     if out.exists() and not args.overwrite:

@@ -4,6 +4,11 @@
   with Adaptive Instance Normalization", ICCV 2017, eq. 8.
 * :func:`blend` - per-pixel interpolation between content and stylized features (the depth-aware
   strength of Kitov et al., arXiv 1906.01123, and the global alpha of AdaIN).
+* :func:`restyle`, :func:`strength_at_level`, :func:`restyle_encode` - *the* restyle step of the
+  product, written once: at each selected encoder level the features become
+  ``lerp(f, AdaIN(f, s), S_l)`` before the next stage runs. The torch engine, the ONNX export
+  graph and both trainers call these.
+* :func:`detail_residual` - gives the photo back where strength is low (docs/method.md).
 * :func:`mix_style_stats`, :func:`masked_adain` - style interpolation and spatial control
   (Huang & Belongie 2017, section 7.1).
 * :func:`match_color_histogram`, :func:`luminance_transfer` - colour preservation (Gatys et al.,
@@ -26,7 +31,12 @@ __all__ = [
     "adain_from_stats",
     "resize_map",
     "blend",
+    "strength_at_level",
+    "restyle",
+    "restyle_encode",
+    "detail_residual",
     "mix_style_stats",
+    "masked_style_stats",
     "masked_adain",
     "rgb_to_yiq",
     "yiq_to_rgb",
@@ -131,6 +141,130 @@ def resize_map(m: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
     return F.interpolate(m, size=size, mode="bilinear", align_corners=False)
 
 
+def strength_at_level(strength: torch.Tensor | float, stride: int) -> torch.Tensor | float:
+    """A full-resolution strength map averaged over ``stride`` x ``stride`` cells.
+
+    This is area resizing to the feature grid of a tap with that stride (the input is padded to
+    a multiple of the deepest stride, so every cell is whole). ``avg_pool2d`` with a static
+    kernel keeps the step exportable to ONNX with dynamic image sizes.
+
+    Args:
+        strength: scalar, or (B, 1 or G, H, W) with H and W multiples of ``stride``.
+        stride: the tap's downsampling factor (>= 1).
+    """
+    if not isinstance(strength, torch.Tensor) or stride == 1:
+        return strength
+    return F.avg_pool2d(strength, stride)
+
+
+def restyle(feat: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
+            strength: torch.Tensor | float,
+            content_stats: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+    """The per-level restyle step: ``lerp(feat, AdaIN(feat; mean, std), strength)``.
+
+    Args:
+        feat: (B, C, h, w) content features of one tap.
+        mean, std: the style's statistics, (B or 1, C, 1, 1), or (B, C, h, w) for spatially
+            varying styles (see :func:`masked_style_stats`).
+        strength: scalar, or (B or 1, 1 or G, h, w) at the feature grid (see
+            :func:`strength_at_level`); G channel groups (learned strength) split the C channels
+            into G equal consecutive groups.
+        content_stats: the content's own mean/std, e.g. the whole image's when ``feat`` is one
+            tile of it (default: ``feat``'s).
+
+    Returns:
+        (B, C, h, w); exactly ``feat`` where strength is 0, ``AdaIN`` where it is 1.
+    """
+    dtype, feat = feat.dtype, feat.float()  # statistics in float32 even for half features
+    target = adain_from_stats(feat, mean, std, content_stats=content_stats)
+    if isinstance(strength, torch.Tensor):
+        if strength.shape[-2:] != feat.shape[-2:]:
+            raise ValueError(f"strength map {tuple(strength.shape)} is not at the feature grid "
+                             f"{tuple(feat.shape[-2:])}; resize it with strength_at_level")
+        if strength.shape[1] > 1:
+            if feat.shape[1] % strength.shape[1]:
+                raise ValueError(f"{strength.shape[1]} strength groups do not divide "
+                                 f"{feat.shape[1]} channels")
+            strength = strength.repeat_interleave(feat.shape[1] // strength.shape[1], dim=1)
+        return torch.lerp(feat, target, strength.float()).to(dtype)
+    return (feat + (target - feat) * float(strength)).to(dtype)
+
+
+def restyle_encode(stages: Sequence, image: torch.Tensor, strides: Sequence[int],
+                   style_stats: Sequence[tuple[torch.Tensor, torch.Tensor]],
+                   strength: torch.Tensor | float | Sequence[torch.Tensor],
+                   levels: Sequence[int],
+                   content_stats: dict[int, tuple[torch.Tensor, torch.Tensor]] | None = None,
+                   ) -> list[torch.Tensor]:
+    """Run encoder stages, restyling the features of each level in ``levels`` before going on.
+
+    Args:
+        stages: the encoder's stages (callables), tap 0 first; all of them are run.
+        image: (B, 3, H, W) RGB in [0, 1], H and W multiples of the deepest stride.
+        strides: stride of each stage's tap.
+        style_stats: per level, the style's ``(mean, std)`` (see :func:`restyle`).
+        strength: one full-resolution map (or scalar) for every level, or one map per stage
+            (learned strength, each (B, G, H, W)).
+        levels: 0-based levels to restyle; the others pass through unchanged.
+        content_stats: per level, whole-image content statistics (tiling).
+
+    Returns:
+        The features of every stage, shallow to deep, restyled where selected: what the
+        decoder reads.
+    """
+    feats = []
+    x = image
+    for i, stage in enumerate(stages):
+        x = stage(x)
+        if i in levels:
+            s = strength[i] if isinstance(strength, (list, tuple)) else strength
+            cs = content_stats.get(i) if content_stats else None
+            mean, std = style_stats[i]
+            x = restyle(x, mean, std, strength_at_level(s, strides[i]), cs)
+        feats.append(x)
+    return feats
+
+
+def detail_residual(stylized: torch.Tensor, content: torch.Tensor,
+                    reconstruction: torch.Tensor, strength: torch.Tensor | float
+                    ) -> torch.Tensor:
+    """Give back the detail the decoder loses, in proportion to ``1 - strength``.
+
+    ``out = stylized + (1 - S) * (content - reconstruction)``, where ``reconstruction`` is the
+    decoder's output for the unrestyled content features. Where S = 0 the output is exactly the
+    content; where S = 1 it is the unchanged stylization (docs/method.md, "Detail residual").
+
+    Args:
+        stylized, content, reconstruction: (B, 3, H, W).
+        strength: scalar or (B or 1, 1, H, W) at the image's size.
+    """
+    if isinstance(strength, torch.Tensor):
+        strength = strength.to(stylized.dtype)
+    return stylized + (1 - strength) * (content - reconstruction)
+
+
+def masked_style_stats(stats: Sequence[tuple[torch.Tensor, torch.Tensor]], masks: torch.Tensor,
+                       size: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-pixel style statistics from soft region masks (one style per mask channel).
+
+    Args:
+        stats: one ``(mean, std)`` pair, each (1 or B, C, 1, 1), per style.
+        masks: (B or 1, K, H', W') soft masks, K = len(stats); resized to ``size`` and
+            normalised to sum to 1 at each pixel (pixels covered by no mask share all styles).
+
+    Returns:
+        ``(mean, std)``, each (B, C, h, w) at ``size``.
+    """
+    if masks.ndim != 4 or masks.shape[1] != len(stats):
+        raise ValueError(f"masks must be (B, {len(stats)}, H, W), got {tuple(masks.shape)}")
+    m = resize_map(masks.to(stats[0][0].dtype), size).clamp_min(0)
+    total = m.sum(1, keepdim=True)
+    m = torch.where(total > 1e-6, m / total.clamp_min(1e-6), torch.full_like(m, 1 / len(stats)))
+    mean = sum(m[:, k: k + 1] * s[0] for k, s in enumerate(stats))
+    std = sum(m[:, k: k + 1] * s[1] for k, s in enumerate(stats))
+    return mean, std
+
+
 def mix_style_stats(
     stats: Sequence[tuple[torch.Tensor, torch.Tensor]], weights: Sequence[float]
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -178,13 +312,7 @@ def masked_adain(
         re-coloured with its region's style statistics.
     """
     _check_features(content, "content")
-    if masks.ndim != 4 or masks.shape[1] != len(stats):
-        raise ValueError(f"masks must be (B, {len(stats)}, H, W), got {tuple(masks.shape)}")
-    m = resize_map(masks.to(content.dtype), content.shape[-2:]).clamp_min(0)
-    total = m.sum(1, keepdim=True)
-    m = torch.where(total > 1e-6, m / total.clamp_min(1e-6), torch.full_like(m, 1 / len(stats)))
-    mean = sum(m[:, k: k + 1] * s[0] for k, s in enumerate(stats))
-    std = sum(m[:, k: k + 1] * s[1] for k, s in enumerate(stats))
+    mean, std = masked_style_stats(stats, masks.to(content.dtype), content.shape[-2:])
     return adain_from_stats(content, mean, std, eps, content_stats)
 
 

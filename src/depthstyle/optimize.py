@@ -189,17 +189,20 @@ def optimize_image(
     settings = settings or StyleSettings()
     config = config or OptimizeConfig()
     config.validate()
-    if getattr(stylizer, "model", None) is None:
+    from depthstyle.engines import TorchEngine
+
+    engine = stylizer.engine
+    if not isinstance(engine, TorchEngine):  # the optimiser needs the encoder's gradients
         raise SettingsError("optimisation needs the PyTorch backend (the encoder's gradients)")
     if config.depth_weight > 0 and depth_fn is None:
         raise SettingsError("a depth-loss weight needs a depth model (--depth-model)")
-    if stylizer.half:
+    if engine.half:
         raise SettingsError("optimisation runs in float32: use a Stylizer without half=True")
     ff = stylizer(content, style, settings, depth=depth)
     device = stylizer.device
-    model = stylizer.model
+    model = engine.model
     c = ff.content.to(device)
-    s_img = stylizer._load(style, settings.style_size).to(device)
+    s_img = stylizer.load_style(style, settings).to(device)
     strength = ff.strength.to(device)
     loss_fn = objective(model.encoder, c, s_img, strength, config, model.decode_level, depth_fn)
     init = ff.image if config.init == "adain" else ff.content

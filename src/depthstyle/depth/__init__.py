@@ -125,6 +125,10 @@ def make_depth_source(spec: str | os.PathLike | None, *, kind: DepthKind = "dept
 
 def differentiable_depth_model(name_or_path: str | None, *, device: str | torch.device = "cpu"
                                ):
-    """A callable image -> raw depth prediction with gradients, for the depth loss in training."""
+    """A callable image -> unnormalised proximity (larger = nearer) with gradients.
+
+    For training: the depth-preservation loss and the learned-strength proximity. Metric-depth
+    checkpoints are sign-corrected here, as in :class:`TransformersDepth` itself.
+    """
     backend = load_transformers_depth(name_or_path or DEFAULT_DEPTH_MODEL, device=device)
-    return backend.predict
+    return backend.relative_proximity

@@ -102,14 +102,23 @@ class TransformersDepth(nn.Module):
         out = self.model(pixel_values=x.to(dtype)).predicted_depth
         return out.float().unsqueeze(1) if out.ndim == 3 else out.float()
 
-    @torch.inference_mode()
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        """Proximity (B, 1, H, W) in [0, 1] at the image's size, 1 = nearest."""
+    def relative_proximity(self, image: torch.Tensor) -> torch.Tensor:
+        """Differentiable, unnormalised proximity at the image's size: larger = nearer.
+
+        The model's raw output, negated for metric-depth checkpoints (inverse-depth models
+        already grow towards the camera). :meth:`forward` normalises it to [0, 1]; training
+        uses it directly (depth loss, learned-strength proximity), so every path agrees on
+        which way is near.
+        """
         raw = self.predict(image)
         if self.metric:
             raw = -raw
-        raw = F.interpolate(raw, size=image.shape[-2:], mode="bilinear", align_corners=False)
-        return normalize_proximity(raw).to(image.device)
+        return F.interpolate(raw, size=image.shape[-2:], mode="bilinear", align_corners=False)
+
+    @torch.inference_mode()
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """Proximity (B, 1, H, W) in [0, 1] at the image's size, 1 = nearest."""
+        return normalize_proximity(self.relative_proximity(image)).to(image.device)
 
 
 def load_transformers_depth(name_or_path: str = DEFAULT_DEPTH_MODEL, *,

@@ -82,10 +82,11 @@ class EvalSetting:
 
     def settings(self, size: int | None) -> StyleSettings:
         """The pipeline settings of this point."""
-        return StyleSettings(alpha=self.alpha, offset=self.offset, contrast=self.contrast,
-                             levels=self.levels, depth_aware=self.depth_aware,
-                             learned_strength=self.kind == "learned",
-                             content_size=size, style_size=512)
+        mode = {"uniform": "uniform", "optimized-uniform": "uniform",
+                "learned": "learned"}.get(self.kind, "proximity")
+        return StyleSettings.from_options(
+            strength=mode, levels=self.levels, alpha=self.alpha, offset=self.offset,
+            contrast=self.contrast, content_size=size, style_size=512)
 
 
 def default_sweep(alphas: Sequence[float] = (0.2, 0.4, 0.6, 0.8, 1.0),
@@ -164,7 +165,7 @@ class Evaluator:
         self.depth = depth
         self.depth_model = depth_model
         self.thumbs = thumbs
-        self.loss_name, self.loss_net = loss_network_for(stylizer.model.encoder.name)
+        self.loss_name, self.loss_net = loss_network_for(stylizer.encoder_name)
         self._style_feats: dict[Path, list[torch.Tensor]] = {}
         self._style_small: dict[Path, torch.Tensor] = {}
 

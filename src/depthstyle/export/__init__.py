@@ -1,6 +1,6 @@
-"""Export to ONNX and run the exported graphs with onnxruntime (the ``onnx`` extra)."""
+"""Export to ONNX (the ``onnx`` extra); the onnxruntime engine is in :mod:`depthstyle.engines`."""
 
+from depthstyle.engines.onnx_engine import OnnxEngine, load_manifest
 from depthstyle.export.onnx_export import export_onnx
-from depthstyle.export.onnx_runtime import OnnxStylizer, load_manifest
 
-__all__ = ["export_onnx", "OnnxStylizer", "load_manifest"]
+__all__ = ["export_onnx", "OnnxEngine", "load_manifest"]

@@ -1,23 +1,25 @@
 """Export a :class:`~depthstyle.models.StyleModel` to ONNX (dynamic spatial size).
 
-Three graphs, written with a ``manifest.json`` (model, levels, strides, opset, sha256 of each
+Four graphs, written with a ``manifest.json`` (model, levels, strides, opset, sha256 of each
 file), so a runtime needs nothing but onnxruntime and the folder:
 
 * ``style_stats.onnx``: style image (1, 3, H, W) -> ``style_stats`` (1, 2 * sum(C_i)): the
   channel means and stds at every level up to the decoded one, concatenated as
   ``[mean_1, std_1, mean_2, std_2, ...]`` (the cached part of a stylization).
 * ``stylize.onnx``: content (B, 3, H, W), strength (B, 1, H, W), ``level_weights`` (L,) and
-  ``style_stats`` -> image (B, 3, H, W) in [0, 1]. H and W must be multiples of the model's
-  downsampling (the runtime pads). At level ``i`` the features become
-  ``lerp(f, AdaIN(f, style_i), strength_i * level_weights[i])``, which is exactly the PyTorch
-  pipeline's "strength acts at the selected levels" when the weights are 0/1.
+  ``style_stats`` -> image (B, 3, H, W), unclamped (the runtime adds the detail residual, then
+  clamps to [0, 1]). H and W must be multiples of the model's
+  downsampling (the runtime pads). Level ``i`` is restyled by
+  :func:`~depthstyle.ops.restyle_encode` with strength ``strength * level_weights[i]``, which is
+  exactly the PyTorch engine's "strength acts at the selected levels" when the weights are 0/1.
+* ``reconstruct.onnx``: content -> the decoder's reconstruction of the unrestyled features
+  (for :func:`~depthstyle.ops.detail_residual`, which the runtime applies).
 * ``strength.onnx``: proximity (B, 1, H, W), ``offset``, ``contrast``, ``alpha``, ``invert`` (each
   of shape (1,)) -> strength (B, 1, H, W): the proximity transform of :mod:`depthstyle.strength`.
 
-The graphs reuse the library's own tensor functions (:func:`~depthstyle.ops.calc_mean_std`,
-:func:`~depthstyle.ops.adain_from_stats`, :func:`~depthstyle.strength.strength_core`); only the
-map resizing differs: average pooling by the level's stride, which equals the pipeline's area
-resize because padded sizes are multiples of every stride.
+The graphs call the library's own functions (:func:`~depthstyle.ops.calc_mean_std`,
+:func:`~depthstyle.ops.restyle_encode`, :func:`~depthstyle.strength.strength_core`), so the
+exported step cannot drift from the PyTorch one; the parity tests hold them within 1e-4.
 """
 
 from __future__ import annotations
@@ -29,38 +31,23 @@ import warnings
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from depthstyle.engines.onnx_engine import pack_stats, unpack_stats
 from depthstyle.errors import DepthStyleError, OutputExistsError
 from depthstyle.io import atomic_output, write_text
 from depthstyle.models import StyleModel, load_model
-from depthstyle.ops import adain_from_stats, calc_mean_std
+from depthstyle.ops import calc_mean_std, restyle_encode
 from depthstyle.strength import strength_core
 
-__all__ = ["export_onnx", "StyleStatsGraph", "StylizeGraph", "StrengthGraph", "GRAPH_FILES",
-           "DEFAULT_OPSET", "pack_stats", "unpack_stats"]
+__all__ = ["export_onnx", "StyleStatsGraph", "StylizeGraph", "ReconstructGraph", "StrengthGraph",
+           "GRAPH_FILES", "DEFAULT_OPSET"]
 
 log = logging.getLogger(__name__)
 
 GRAPH_FILES = {"style_stats": "style_stats.onnx", "stylize": "stylize.onnx",
-               "strength": "strength.onnx"}
+               "reconstruct": "reconstruct.onnx", "strength": "strength.onnx"}
 DEFAULT_OPSET = 18
-
-
-def pack_stats(stats: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
-    """[(mean (1, C, 1, 1), std), ...] -> (1, 2 * sum(C)) as ``[mean_1, std_1, mean_2, ...]``."""
-    return torch.cat([t.flatten(1) for pair in stats for t in pair], dim=1)
-
-
-def unpack_stats(flat: torch.Tensor, channels: list[int]
-                 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Inverse of :func:`pack_stats`."""
-    out, i = [], 0
-    for c in channels:
-        out.append((flat[:, i: i + c, None, None], flat[:, i + c: i + 2 * c, None, None]))
-        i += 2 * c
-    return out
 
 
 class StyleStatsGraph(nn.Module):
@@ -75,24 +62,38 @@ class StyleStatsGraph(nn.Module):
 
 
 class StylizeGraph(nn.Module):
-    """(content, strength, level_weights, style_stats) -> image in [0, 1]."""
+    """(content, strength, level_weights, style_stats) -> image (unclamped; clamp to [0, 1]).
+
+    Level ``i`` is restyled with strength ``strength * level_weights[i]`` by
+    :func:`~depthstyle.ops.restyle_encode`, the same step the PyTorch engine runs.
+    """
 
     def __init__(self, model: StyleModel) -> None:
         super().__init__()
         self.model = model
-        self.strides = list(model.encoder.strides[: model.decode_level + 1])
-        self.channels = list(model.encoder.channels[: model.decode_level + 1])
+        top = model.decode_level
+        self.strides = list(model.encoder.strides[: top + 1])
+        self.channels = list(model.encoder.channels[: top + 1])
 
     def forward(self, content: torch.Tensor, strength: torch.Tensor,  # noqa: D102
                 level_weights: torch.Tensor, style_stats: torch.Tensor) -> torch.Tensor:
-        x = content
         stats = unpack_stats(style_stats, self.channels)
-        for i, stage in enumerate(self.model.encoder.stages[: len(self.strides)]):
-            x = stage(x)
-            s = F.avg_pool2d(strength, self.strides[i]) if self.strides[i] > 1 else strength
-            target = adain_from_stats(x, *stats[i])
-            x = torch.lerp(x, target, s * level_weights[i])
-        return self.model.decoder(x).clamp(0.0, 1.0)
+        maps = [strength * level_weights[i] for i in range(len(self.strides))]
+        enc = self.model.encoder
+        feats = restyle_encode(enc.stages[: len(self.strides)], content, self.strides, stats,
+                               maps, range(len(self.strides)))
+        return self.model.decoder(feats)  # unclamped: the runtime adds the detail residual
+
+
+class ReconstructGraph(nn.Module):
+    """content -> the decoder's reconstruction of it, unclamped (for the detail residual)."""
+
+    def __init__(self, model: StyleModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, content: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        return self.model.decoder(self.model.encoder(content, upto=self.model.decode_level))
 
 
 class StrengthGraph(nn.Module):
@@ -177,6 +178,10 @@ def export_onnx(model: StyleModel | str | os.PathLike, out_dir: str | os.PathLik
             out / GRAPH_FILES["stylize"], ["content", "strength", "level_weights", "style_stats"],
             ["image"], (spatial, spatial, None, None), opset)
 
+    log.info("exporting reconstruct.onnx")
+    _export(ReconstructGraph(model), (content,), out / GRAPH_FILES["reconstruct"], ["content"],
+            ["reconstruction"], ({0: batch, 2: m * hb, 3: m * wb},), opset)
+
     h, w, b = Dim("h", min=1, max=16384), Dim("w", min=1, max=16384), Dim("b", min=1, max=64)
     prox = torch.rand(2, 1, 7, 9)
     scalars = [torch.tensor([v]) for v in (0.2, 10.0, 1.0, 0.0)]
@@ -186,11 +191,12 @@ def export_onnx(model: StyleModel | str | os.PathLike, out_dir: str | os.PathLik
             ({0: b, 2: h, 3: w}, None, None, None, None), opset)
 
     manifest = {
-        "format": "depthstyle-onnx", "version": 1, "depthstyle": __version__,
+        "format": "depthstyle-onnx", "version": 2, "depthstyle": __version__,
         "torch": torch.__version__, "opset": opset, "model": model.name,
+        "encoder": model.encoder.name,
         "level_names": list(model.encoder.level_names[: top + 1]),
         "channels": list(chans), "strides": list(model.encoder.strides[: top + 1]),
-        "decode_level": top, "downsampling": m,
+        "decode_level": top, "downsampling": m, "default_levels": list(model.default_levels),
         "files": {k: {"name": f, "sha256": sha256_of(out / f)} for k, f in GRAPH_FILES.items()},
     }
     write_text(out / "manifest.json", json.dumps(manifest, indent=2), overwrite=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 from torch import nn
 
 from depthstyle.errors import WeightsError
-from depthstyle.models.decoder import compact_decoder
+from depthstyle.models.decoder import SkipDecoder, compact_decoder
 from depthstyle.models.encoder import Encoder
 from depthstyle.models.lite0 import lite0_encoder
 from depthstyle.models.vgg import adain_decoder_sequential, random_vgg19_encoder, vgg19_encoder
@@ -25,6 +25,7 @@ __all__ = [
     "ENCODERS",
     "DEFAULT_DECODER_WIDTHS",
     "DEFAULT_DECODE_LEVEL",
+    "DECODER_KINDS",
     "build_encoder",
     "build_decoder",
     "load_model",
@@ -33,6 +34,8 @@ __all__ = [
 ]
 
 ENCODERS = ("lite0", "random-vgg19", "vgg19")
+# "compact": v1, decodes the deepest tap only; "skip": v2, reads every tap up to the decoded one.
+DECODER_KINDS = ("compact", "skip")
 # Tap the decoder inverts (0-based): Lite0's expand5 (1/8, like VGG's relu4_1), VGG's relu4_1.
 DEFAULT_DECODE_LEVEL = {"lite0": 2, "random-vgg19": 3, "vgg19": 3}
 # Channels per decoder scale, deepest first (see compact_decoder); one scale per factor of 2.
@@ -75,6 +78,18 @@ class StyleModel(nn.Module):
         """Input sides should be multiples of this (the decoded tap's stride)."""
         return self.encoder.strides[self.decode_level]
 
+    @property
+    def default_levels(self) -> tuple[int, ...]:
+        """0-based levels restyled when the settings name none.
+
+        A single-input decoder: the decoded level (classic AdaIN). A skip decoder reads every
+        level up to the decoded one, so all of them are restyled; otherwise the photo's own
+        shallow features would carry its texture into a fully stylized output.
+        """
+        if isinstance(self.decoder, SkipDecoder):
+            return tuple(range(self.decode_level + 1))
+        return (self.decode_level,)
+
 
 def build_encoder(name: str, *, seed: int = 0, download: bool = True) -> Encoder:
     """Build a frozen encoder with its weights.
@@ -105,21 +120,39 @@ def build_encoder(name: str, *, seed: int = 0, download: bool = True) -> Encoder
 
 
 def build_decoder(encoder: Encoder, widths: tuple[int, ...] | None = None,
-                  decode_level: int | None = None) -> nn.Sequential:
-    """A fresh compact decoder for tap ``decode_level`` (default per encoder) of ``encoder``."""
+                  decode_level: int | None = None, kind: str = "compact",
+                  skip_width: int = 32) -> nn.Module:
+    """A fresh decoder for tap ``decode_level`` (default per encoder) of ``encoder``.
+
+    Args:
+        encoder: the encoder whose taps the decoder reads.
+        widths: channels per scale, deepest first (default per encoder).
+        decode_level: 0-based deepest tap it inverts.
+        kind: ``"compact"`` (v1, deepest tap only) or ``"skip"`` (v2, every tap up to it).
+        skip_width: channels of each skip projection (``"skip"`` only).
+
+    Raises:
+        WeightsError: unknown kind, or widths that do not match the tap's stride.
+    """
     level = DEFAULT_DECODE_LEVEL[encoder.name] if decode_level is None else decode_level
     widths = tuple(widths or DEFAULT_DECODER_WIDTHS[encoder.name])
     if 2 ** (len(widths) - 1) != encoder.strides[level]:
         raise WeightsError(f"{len(widths)} decoder widths give x{2 ** (len(widths) - 1)} "
                            f"upsampling, but tap {encoder.level_names[level]} has stride "
                            f"{encoder.strides[level]}")
-    return compact_decoder(encoder.channels[level], widths)
+    if kind == "compact":
+        return compact_decoder(encoder.channels[level], widths)
+    if kind == "skip":
+        return SkipDecoder(encoder.channels[: level + 1], encoder.strides[: level + 1], widths,
+                           skip_width)
+    raise WeightsError(f"unknown decoder kind {kind!r}; choose one of {', '.join(DECODER_KINDS)}")
 
 
 def save_decoder(decoder: nn.Module, path: str | os.PathLike, *, encoder: Encoder,
                  widths: tuple[int, ...], decode_level: int, seed: int = 0,
                  extra: dict[str, str] | None = None, overwrite: bool = True,
-                 strength_net: nn.Module | None = None) -> Path:
+                 strength_net: nn.Module | None = None, kind: str = "compact",
+                 skip_width: int = 32) -> Path:
     """Save a trained decoder (and learned strength module) as safetensors with its metadata.
 
     The strength module's tensors are stored under ``strength.`` with its configuration in the
@@ -132,6 +165,8 @@ def save_decoder(decoder: nn.Module, path: str | os.PathLike, *, encoder: Encode
     meta = {"format": "depthstyle-decoder-v1", "encoder": encoder.name,
             "encoder_seed": str(seed), "widths": json.dumps(list(widths)),
             "decode_level": str(decode_level)}
+    if kind != "compact":
+        meta.update({"decoder_kind": kind, "skip_width": str(skip_width)})
     meta.update(extra or {})
     tensors = {k: v.detach().float().contiguous().cpu() for k, v in decoder.state_dict().items()}
     if strength_net is not None:
@@ -160,10 +195,12 @@ def _load_decoder_file(path: Path, *, download: bool) -> StyleModel:
         widths = tuple(int(w) for w in json.loads(meta["widths"]))
         seed = int(meta.get("encoder_seed", "0"))
         level = int(meta["decode_level"])
+        kind = meta.get("decoder_kind", "compact")
+        skip_width = int(meta.get("skip_width", "32"))
     except (KeyError, ValueError, TypeError):
         raise WeightsError(f"{path}: malformed decoder metadata {meta}") from None
     encoder = build_encoder(meta.get("encoder", ""), seed=seed, download=download)
-    decoder = build_decoder(encoder, widths, level)
+    decoder = build_decoder(encoder, widths, level, kind, skip_width)
     state = W.load_state_dict_file(path)
     net_state = {k[len("strength."):]: v for k, v in state.items() if k.startswith("strength.")}
     W.load_state_dict_strict(decoder, {k: v for k, v in state.items()

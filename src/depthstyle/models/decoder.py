@@ -1,20 +1,49 @@
-"""Compact decoders for the bundled model.
+"""Decoders for the bundled models.
 
-The decoder mirrors an encoder with nearest-neighbour upsampling and reflection-padded 3x3
-convolutions, like the AdaIN decoder, but narrows the channels *before* each upsampling so the
-expensive full-resolution layers stay thin (CPU speed is the bundled model's constraint).
+* :func:`compact_decoder` (model v1): inverts one encoder tap with nearest-neighbour upsampling
+  and reflection-padded 3x3 convolutions, like the AdaIN decoder, but narrows the channels
+  *before* each upsampling so the expensive full-resolution layers stay thin.
+* :class:`SkipDecoder` (model v2): the same trunk, plus a 1x1-projected skip input from every
+  shallower tap at the scale where its stride matches (a U-Net-style decoder over *restyled*
+  features). The shallow taps carry the fine detail the deep tap has lost, so the decoder can
+  give the photo back at strength 0; they are restyled with the same per-level AdaIN blend as
+  the deep tap, so at strength 1 they carry the style's own low-level statistics (colour and
+  stroke texture) rather than the photo's.
+
+Every decoder takes the list of features of levels ``0..decode_level`` (shallow to deep) and
+returns (B, 3, H, W) RGB, unclamped. Single-input decoders read only the last entry.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import torch
 from torch import nn
 
-__all__ = ["compact_decoder"]
+__all__ = ["compact_decoder", "CompactDecoder", "SkipDecoder"]
 
 
-def compact_decoder(in_channels: int, widths: Sequence[int]) -> nn.Sequential:
+def _conv(cin: int, cout: int) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, 3, padding=1, padding_mode="reflect")
+
+
+class CompactDecoder(nn.Sequential):
+    """v1 decoder: an ``nn.Sequential`` (state-dict keys ``0.weight``...) over the deepest tap.
+
+    ``forward`` takes the list of tap features (or one tensor) and decodes the last one.
+    """
+
+    input_levels: tuple[int, ...] = ()  # only the deepest
+
+    def forward(self, feats: Sequence[torch.Tensor] | torch.Tensor) -> torch.Tensor:  # noqa: D102
+        x = feats if isinstance(feats, torch.Tensor) else feats[-1]
+        for layer in self:
+            x = layer(x)
+        return x
+
+
+def compact_decoder(in_channels: int, widths: Sequence[int]) -> CompactDecoder:
     """Build a decoder from ``in_channels`` features at 1/2**(len(widths)-1) scale to RGB.
 
     Args:
@@ -22,20 +51,82 @@ def compact_decoder(in_channels: int, widths: Sequence[int]) -> nn.Sequential:
         widths: channels at each scale, deepest first; ``len(widths) - 1`` upsamplings by 2.
 
     Returns:
-        ``nn.Sequential``: (B, in_channels, h, w) -> (B, 3, h * 2**(len(widths)-1), ...).
+        :class:`CompactDecoder`: (B, in_channels, h, w) -> (B, 3, h * 2**(len(widths)-1), ...).
         Output is not clamped; the pipeline clamps to [0, 1].
     """
     if len(widths) < 1 or any(w < 1 for w in widths):
         raise ValueError(f"widths must be positive channel counts, got {list(widths)}")
-
-    def conv(cin: int, cout: int) -> nn.Conv2d:
-        return nn.Conv2d(cin, cout, 3, padding=1, padding_mode="reflect")
-
     layers: list[nn.Module] = [nn.Conv2d(in_channels, widths[0], 1), nn.ReLU()]
     for i, w in enumerate(widths):
         nxt = widths[i + 1] if i + 1 < len(widths) else w
-        layers += [conv(w, w), nn.ReLU(), conv(w, nxt), nn.ReLU()]
+        layers += [_conv(w, w), nn.ReLU(), _conv(w, nxt), nn.ReLU()]
         if i + 1 < len(widths):
             layers.append(nn.Upsample(scale_factor=2, mode="nearest"))
-    layers.append(conv(widths[-1], 3))
-    return nn.Sequential(*layers)
+    layers.append(_conv(widths[-1], 3))
+    return CompactDecoder(*layers)
+
+
+class SkipDecoder(nn.Module):
+    """v2 decoder over every tap up to the decoded one (shallow taps as skip inputs).
+
+    Args:
+        channels: channels of taps ``0..decode_level`` (shallow to deep).
+        strides: their strides (powers of two, increasing; the last is the decoded tap's).
+        widths: trunk channels per scale, deepest first; ``len(widths) - 1`` upsamplings by 2,
+            so ``2 ** (len(widths) - 1)`` must equal the deepest stride.
+        skip_width: channels of each tap's 1x1 projection before it joins the trunk.
+
+    Shapes: ``feats[i]`` is (B, channels[i], H / strides[i], W / strides[i]); output (B, 3, H, W)
+    unclamped. H and W must be multiples of the deepest stride.
+    """
+
+    def __init__(self, channels: Sequence[int], strides: Sequence[int], widths: Sequence[int],
+                 skip_width: int = 32) -> None:
+        super().__init__()
+        if len(channels) != len(strides) or not channels:
+            raise ValueError(f"need one stride per tap: {list(channels)} vs {list(strides)}")
+        if any(w < 1 for w in widths) or skip_width < 1:
+            raise ValueError(f"widths must be positive, got {list(widths)} / {skip_width}")
+        if 2 ** (len(widths) - 1) != strides[-1]:
+            raise ValueError(f"{len(widths)} widths give x{2 ** (len(widths) - 1)} upsampling, "
+                             f"but the deepest tap has stride {strides[-1]}")
+        self.channels, self.strides = tuple(channels), tuple(strides)
+        self.widths, self.skip_width = tuple(widths), int(skip_width)
+        self.input_levels = tuple(range(len(channels)))
+        self.head = nn.Conv2d(channels[-1], widths[0], 1)
+        # scale k (deepest first) has stride strides[-1] / 2**k; taps other than the deepest
+        # join at the scale of their stride.
+        scale_of = {strides[-1] // 2 ** k: k for k in range(len(widths))}
+        self.skip_at: dict[int, int] = {}
+        skips = {}
+        for i, s in enumerate(strides[:-1]):
+            if s not in scale_of:
+                raise ValueError(f"tap {i} has stride {s}, which no decoder scale matches")
+            self.skip_at[scale_of[s]] = i
+            skips[str(i)] = nn.Conv2d(channels[i], skip_width, 1)
+        self.skips = nn.ModuleDict(skips)
+        blocks = []
+        for k, w in enumerate(widths):
+            nxt = widths[k + 1] if k + 1 < len(widths) else w
+            cin = w + (skip_width if k in self.skip_at else 0)
+            blocks.append(nn.Sequential(_conv(cin, w), nn.ReLU(), _conv(w, nxt), nn.ReLU()))
+        self.blocks = nn.ModuleList(blocks)
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.rgb = _conv(widths[-1], 3)
+
+    def config(self) -> dict[str, object]:
+        """What :func:`depthstyle.models.build_decoder` needs to rebuild this decoder."""
+        return {"kind": "skip", "widths": list(self.widths), "skip_width": self.skip_width}
+
+    def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:  # noqa: D102
+        if isinstance(feats, torch.Tensor) or len(feats) != len(self.channels):
+            raise ValueError(f"SkipDecoder needs the features of {len(self.channels)} taps")
+        x = torch.relu(self.head(feats[-1]))
+        for k, block in enumerate(self.blocks):
+            if k in self.skip_at:
+                i = self.skip_at[k]
+                x = torch.cat([x, torch.relu(self.skips[str(i)](feats[i]))], 1)
+            x = block(x)
+            if k + 1 < len(self.blocks):
+                x = self.up(x)
+        return self.rgb(x)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from depthstyle.models.decoder import CompactDecoder
 from depthstyle.models.encoder import Encoder
 
 __all__ = [
@@ -103,8 +104,12 @@ def random_vgg19_encoder(*, seed: int = 0) -> Encoder:
     return enc
 
 
-def adain_decoder_sequential() -> nn.Sequential:
-    """The ``nn.Sequential`` whose state dict is the AdaIN port's ``decoder.pth`` (512 -> RGB)."""
+def adain_decoder_sequential() -> CompactDecoder:
+    """The ``nn.Sequential`` whose state dict is the AdaIN port's ``decoder.pth`` (512 -> RGB).
+
+    A :class:`~depthstyle.models.decoder.CompactDecoder`, so it decodes the deepest of a list of
+    tap features like every other decoder.
+    """
     plan = (
         (512, 256), "up", (256, 256), (256, 256), (256, 256), (256, 128), "up",
         (128, 128), (128, 64), "up", (64, 64), (64, 3),
@@ -117,4 +122,4 @@ def adain_decoder_sequential() -> nn.Sequential:
         layers += [_pad(), nn.Conv2d(step[0], step[1], 3)]
         if i != len(plan) - 1:
             layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
+    return CompactDecoder(*layers)

@@ -7,8 +7,10 @@ Unreadable files are skipped, counted and logged once; they never stop a run.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 import torch
@@ -17,7 +19,7 @@ import torch.nn.functional as F
 from depthstyle.errors import DepthStyleError, ImageReadError
 from depthstyle.io import IMAGE_EXTENSIONS, load_image
 
-__all__ = ["list_images", "ImageFolder", "synthetic_proximity"]
+__all__ = ["list_images", "ImageFolder", "read_split", "synthetic_proximity"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,21 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     return files
 
 
+def read_split(path: str | os.PathLike) -> dict[str, list[str]]:
+    """Read a validation split: JSON with ``"content"`` and ``"style"`` lists of file names.
+
+    Raises:
+        DepthStyleError: unreadable file or missing lists.
+    """
+    try:
+        data = json.loads(Path(path).read_text())
+        split = {k: [str(n) for n in data[k]] for k in ("content", "style")}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DepthStyleError(f"{path}: not a split file with 'content' and 'style' lists "
+                              f"({exc})") from None
+    return split
+
+
 class ImageFolder:
     """Random crops from a folder of images, cached in memory as uint8 after the first read.
 
@@ -46,11 +63,20 @@ class ImageFolder:
         size: side of the square crops.
         scale: range of the shorter side before cropping, as multiples of ``size`` (jitter).
         max_side: images are downscaled so their longer side is at most this when cached.
+        exclude: file names (not paths) to leave out, e.g. a held-out validation split.
+
+    Raises:
+        DepthStyleError: no image is left after ``exclude``.
     """
 
     def __init__(self, folder: str | os.PathLike, size: int,
-                 scale: tuple[float, float] = (1.0, 1.6), max_side: int = 640) -> None:
-        self.files = list_images(folder)
+                 scale: tuple[float, float] = (1.0, 1.6), max_side: int = 640,
+                 exclude: Collection[str] = ()) -> None:
+        files = list_images(folder)
+        self.files = [p for p in files if p.name not in set(exclude)]
+        if not self.files:
+            raise DepthStyleError(f"{folder}: all {len(files)} images are held out")
+        self.excluded = len(files) - len(self.files)
         self.size = size
         self.scale = scale
         self.max_side = max_side

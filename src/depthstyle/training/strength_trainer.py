@@ -27,10 +27,11 @@ from pathlib import Path
 
 import torch
 
+from depthstyle.depth.maps import normalize_proximity
 from depthstyle.errors import SettingsError
 from depthstyle.models import load_model, save_decoder
 from depthstyle.models.strength_net import StrengthNet
-from depthstyle.ops import adain_from_stats, calc_mean_std, resize_map
+from depthstyle.ops import calc_mean_std, resize_map, restyle_encode
 from depthstyle.strength import DEFAULT_CONTRAST, DEFAULT_OFFSET
 from depthstyle.training.data import synthetic_proximity
 from depthstyle.training.losses import depth_loss, style_loss
@@ -76,15 +77,15 @@ class StrengthTrainConfig(RunConfig):
 
 def restyle(model, content: torch.Tensor, style_stats, maps: list[torch.Tensor]
             ) -> torch.Tensor:
-    """Decode ``content`` restyled at every level with per-level (grouped) maps (differentiable)."""
-    x = content
-    for i, stage in enumerate(model.encoder.stages[: len(maps)]):
-        x = stage(x)
-        w = resize_map(maps[i], x.shape[-2:])
-        if w.shape[1] > 1:
-            w = w.repeat_interleave(x.shape[1] // w.shape[1], dim=1)
-        x = torch.lerp(x, adain_from_stats(x, *style_stats[i]), w)
-    return model.decoder(x)
+    """Decode ``content`` restyled at every level with per-level (grouped) maps (differentiable).
+
+    The pipeline's own step (:func:`~depthstyle.ops.restyle_encode`), without the border
+    padding and detail residual that the engines add at inference.
+    """
+    enc, top = model.encoder, len(maps) - 1
+    feats = restyle_encode(enc.stages[: top + 1], content, enc.strides, style_stats, list(maps),
+                           range(top + 1))
+    return model.decoder(feats)
 
 
 class StrengthTrainer(Trainer):
@@ -140,15 +141,8 @@ class StrengthTrainer(Trainer):
     def proximity(self, content: torch.Tensor, step: int) -> torch.Tensor:
         """Proximity of the batch: the depth model's, or synthetic maps seeded by step."""
         if self.depth_fn is not None:
-            from depthstyle.training.losses import standardize
-
-            with torch.no_grad():
-                d = standardize(self.depth_fn(content))  # relative depth-like map
-                d = torch.nn.functional.interpolate(d, size=content.shape[-2:], mode="bilinear",
-                                                    align_corners=False)
-                lo = d.flatten(1).amin(1).view(-1, 1, 1, 1)
-                hi = d.flatten(1).amax(1).view(-1, 1, 1, 1)
-                return ((d - lo) / (hi - lo).clamp_min(1e-6))
+            with torch.no_grad():  # the depth contract of depth/: larger = nearer, then [0, 1]
+                return normalize_proximity(self.depth_fn(content).float())
         gen = torch.Generator().manual_seed(self.config.seed * 15_485_863 + step)
         return synthetic_proximity(content.shape[0], content.shape[-1], gen).to(self.device)
 

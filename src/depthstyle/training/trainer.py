@@ -7,7 +7,11 @@ style loss over all taps, Adam with ``lr / (1 + lr_decay * step)``. Additions:
 * ``mix_fraction`` of each batch uses a random global strength in [0, 1) (target
   ``lerp(f_c, AdaIN(f_c, f_s), a)``, content loss only), so the decoder also inverts the partly
   stylized features that depth-aware strength and alpha produce;
-* an optional depth-preservation term (Liu et al. 2017) with any differentiable depth model.
+* an optional depth-preservation term (Liu et al. 2017) with any differentiable depth model;
+* for the skip decoder (model v2), the restyle step runs at every tap the decoder reads (the
+  same :func:`~depthstyle.ops.restyle_encode` the pipeline uses), and a pixel term
+  ``pixel_weight * mean((1 - a) * |out - content|)`` on the partly stylized share teaches the
+  decoder to give the photo back in proportion to ``1 - a`` (one sample per batch has a = 0).
 
 Checkpoints hold decoder, optimiser and step; batches depend only on ``(seed, step)``, so a
 resumed run continues exactly as an uninterrupted one.
@@ -29,8 +33,8 @@ import torch
 
 from depthstyle.errors import DepthStyleError, SettingsError
 from depthstyle.models import DEFAULT_DECODE_LEVEL, build_decoder, build_encoder, save_decoder
-from depthstyle.ops import adain
-from depthstyle.training.data import ImageFolder
+from depthstyle.ops import calc_mean_std, restyle_encode
+from depthstyle.training.data import ImageFolder, read_split
 from depthstyle.training.losses import content_loss, depth_loss, style_loss
 
 __all__ = ["RunConfig", "TrainConfig", "Trainer", "train"]
@@ -60,6 +64,7 @@ class RunConfig:
     log_every: int = 10
     max_minutes: float | None = None
     device: str = "cpu"
+    holdout: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,10 @@ class TrainConfig(RunConfig):
     decode_level: int | None = None
     mix_fraction: float = 0.25
     amp: bool = True
+    decoder: str = "compact"
+    skip_width: int = 32
+    pixel_weight: float = 0.0
+    init_from: str | None = None
 
     def validate(self) -> None:
         """Raise :class:`SettingsError` for out-of-range values."""
@@ -81,7 +90,11 @@ class TrainConfig(RunConfig):
             (self.batch_size >= 1, "batch size must be >= 1"),
             (self.steps >= 1, "steps must be >= 1"),
             (self.lr > 0 and self.lr_decay >= 0, "lr must be > 0 and lr decay >= 0"),
-            (self.style_weight >= 0 and self.depth_weight >= 0, "loss weights must be >= 0"),
+            (self.style_weight >= 0 and self.depth_weight >= 0 and self.pixel_weight >= 0,
+             "loss weights must be >= 0"),
+            (self.decoder in ("compact", "skip"), f"decoder must be 'compact' or 'skip', got "
+                                                  f"{self.decoder!r}"),
+            (self.skip_width >= 1, "skip width must be >= 1"),
             (0 <= self.mix_fraction < 1, "mix fraction must be in [0, 1)"),
             (self.depth_weight == 0 or self.depth_model, "--depth-weight needs --depth-model"),
         ]
@@ -102,8 +115,14 @@ class Trainer:
                       else self.encoder.level_index(config.decode_level + 1))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)  # seeded decoder initialisation
-            self.decoder = build_decoder(self.encoder, self.widths, self.level).to(self.device)
-        self.widths = self.widths or _widths_of(self.decoder)
+            self.decoder = build_decoder(self.encoder, self.widths, self.level, config.decoder,
+                                         config.skip_width).to(self.device)
+        if config.init_from:
+            _warm_start(self.decoder, config.init_from)
+        self.widths = self.widths or tuple(getattr(self.decoder, "widths", ())) \
+            or _widths_of(self.decoder)
+        self.restyle_levels = (tuple(range(self.level + 1)) if config.decoder == "skip"
+                               else (self.level,))
         self.optimizer = torch.optim.Adam(self.decoder.parameters(), lr=config.lr)
 
     def _setup_run(self, config: RunConfig,
@@ -113,8 +132,12 @@ class Trainer:
         self.config = config
         self.device = torch.device(config.device)
         self.out = Path(config.out_dir)
-        self.content = ImageFolder(config.content_dir, config.size)
-        self.style = ImageFolder(config.style_dir, config.size)
+        split = read_split(config.holdout) if config.holdout else {"content": [], "style": []}
+        self.content = ImageFolder(config.content_dir, config.size, exclude=split["content"])
+        self.style = ImageFolder(config.style_dir, config.size, exclude=split["style"])
+        if config.holdout:
+            log.info("held out %d content and %d style images (%s)", self.content.excluded,
+                     self.style.excluded, config.holdout)
         self.step = 0
         self.depth_fn = depth_fn
         if config.depth_weight > 0 and depth_fn is None:
@@ -150,7 +173,8 @@ class Trainer:
         """Restore decoder, optimiser and step (weights-only load)."""
         state = torch.load(path, map_location=self.device, weights_only=True)
         old = json.loads(state["config"])
-        for key in ("encoder", "encoder_seed"):
+        old.setdefault("decoder", "compact")  # checkpoints from before decoder kinds
+        for key in ("encoder", "encoder_seed", "decoder"):
             if old.get(key) != getattr(self.config, key):
                 raise SettingsError(f"{path}: checkpoint was trained with {key}={old.get(key)!r}, "
                                     f"not {getattr(self.config, key)!r}")
@@ -177,32 +201,44 @@ class Trainer:
 
     def losses(self, content: torch.Tensor, style: torch.Tensor, step: int
                ) -> dict[str, torch.Tensor]:
-        """Forward pass and losses of one batch."""
+        """Forward pass and losses of one batch.
+
+        The first ``n - n_mix`` samples are fully stylized (content + style loss); the rest get
+        a random strength ``a`` in [0, 1) (content loss, plus the pixel term), the first of them
+        ``a = 0``: a plain reconstruction.
+        """
         cfg = self.config
         n = content.shape[0]
         n_mix = min(n - 1, math.floor(n * cfg.mix_fraction)) if n > 1 else 0
+        full = n - n_mix
         lv = self.level
         with torch.no_grad():
-            f_c = self.encoder(content, upto=lv)[lv]
             f_s = self.encoder(style)
-            target = adain(f_c, f_s[lv])
+            a = torch.ones(n, 1, 1, 1, device=content.device)
             if n_mix:
                 gen = torch.Generator().manual_seed(cfg.seed * 7_919 + step)
-                a = torch.rand(n_mix, 1, 1, 1, generator=gen).to(target)
-                target = torch.cat([target[: n - n_mix],
-                                    torch.lerp(f_c[n - n_mix:], target[n - n_mix:], a)])
+                a[full:] = torch.rand(n_mix, 1, 1, 1, generator=gen).to(a)
+                if cfg.pixel_weight > 0:
+                    a[full] = 0.0
+            stats = [calc_mean_std(f) for f in f_s[: lv + 1]]
+            feats = restyle_encode(self.encoder.stages[: lv + 1], content,
+                                   self.encoder.strides, stats,
+                                   a.expand(n, 1, *content.shape[-2:]), self.restyle_levels)
         use_amp = cfg.amp and self.device.type == "cuda"
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_amp):
-            out = self.decoder(target)
+            out = self.decoder(feats)
             f_o = self.encoder(out.float() if use_amp else out)
         out = out.float()
         f_o = [f.float() for f in f_o]
-        full = n - n_mix
         terms = {
-            "content": content_loss(f_o[lv], target),
+            "content": content_loss(f_o[lv], feats[lv]),
             "style": style_loss([f[:full] for f in f_o], [f[:full] for f in f_s]),
         }
         total = terms["content"] + cfg.style_weight * terms["style"]
+        if cfg.pixel_weight > 0 and n_mix:
+            keep = 1 - a[full:]
+            terms["pixel"] = (keep * (out[full:] - content[full:]).abs()).mean()
+            total = total + cfg.pixel_weight * terms["pixel"]
         if cfg.depth_weight > 0 and self.depth_fn is not None:
             terms["depth"] = depth_loss(self.depth_fn, out.clamp(0, 1), content)
             total = total + cfg.depth_weight * terms["depth"]
@@ -233,8 +269,10 @@ class Trainer:
         s = self.style.batch(n, gen).to(self.device)
         self.decoder.eval()
         lv = self.level
-        f_c, f_s = self.encoder(c, upto=lv)[lv], self.encoder(s, upto=lv)[lv]
-        out = self.decoder(adain(f_c, f_s)).clamp(0, 1)
+        stats = [calc_mean_std(f) for f in self.encoder(s, upto=lv)]
+        feats = restyle_encode(self.encoder.stages[: lv + 1], c, self.encoder.strides, stats,
+                               1.0, self.restyle_levels)
+        out = self.decoder(feats).clamp(0, 1)
         rows = [torch.cat(list(x), dim=2) for x in (c, s, out)]
         grid = torch.cat(rows, dim=1).unsqueeze(0)
         path = self.out / "samples" / f"step_{self.step:07d}.png"
@@ -264,7 +302,8 @@ class Trainer:
         ) as bar:
             writer = csv.writer(fh)
             if new_log:
-                writer.writerow(["step", "total", "content", "style", "depth", "lr", "seconds"])
+                writer.writerow(["step", "total", "content", "style", "depth", "lr", "seconds",
+                                 "pixel"])
             try:
                 while self.step < cfg.steps:
                     t0 = time.monotonic()
@@ -278,7 +317,8 @@ class Trainer:
                         writer.writerow([self.step, f"{vals['total']:.5f}",
                                          f"{vals['content']:.5f}", f"{vals['style']:.5f}",
                                          f"{vals.get('depth', 0.0):.5f}", f"{self._lr():.3e}",
-                                         f"{time.monotonic() - t0:.3f}"])
+                                         f"{time.monotonic() - t0:.3f}",
+                                         f"{vals.get('pixel', 0.0):.5f}"])
                         fh.flush()
                     if self.step % cfg.checkpoint_every == 0:
                         self.save_checkpoint()
@@ -296,9 +336,42 @@ class Trainer:
         path = path or self.out / "decoder.safetensors"
         return save_decoder(self.decoder, path, encoder=self.encoder, widths=self.widths,
                             decode_level=self.level, seed=self.config.encoder_seed,
+                            kind=self.config.decoder, skip_width=self.config.skip_width,
                             extra={"steps": str(self.step), "size": str(self.config.size),
                                    "batch_size": str(self.config.batch_size),
                                    "style_weight": str(self.config.style_weight)})
+
+
+def _warm_start(decoder: torch.nn.Module, source: str) -> None:
+    """Start ``decoder`` from a trained model's decoder (a registry name or decoder file).
+
+    Tensors are matched in order: a v1 compact decoder's layers map one to one onto a skip
+    decoder's trunk (1x1 head, two 3x3 convs per scale, RGB conv). Where the new layer has more
+    input channels (the skip inputs, concatenated after the trunk's), the extra weights are set
+    to zero, so the warm-started decoder starts as exactly the source decoder.
+
+    Raises:
+        SettingsError: the two decoders' layers do not line up.
+    """
+    from depthstyle.models import load_model
+
+    src = [t for t in load_model(source).decoder.state_dict().values()]
+    dst = [(k, t) for k, t in decoder.state_dict().items() if not k.startswith("skips.")]
+    if len(src) != len(dst):
+        raise SettingsError(f"--init-from {source}: {len(src)} tensors, the new decoder's trunk "
+                            f"has {len(dst)}")
+    with torch.no_grad():
+        for (key, d), s in zip(dst, src, strict=True):
+            if d.shape == s.shape:
+                d.copy_(s)
+            elif d.ndim == 4 and d.shape[0] == s.shape[0] and d.shape[2:] == s.shape[2:] \
+                    and d.shape[1] > s.shape[1]:
+                d.zero_()
+                d[:, : s.shape[1]].copy_(s)
+            else:
+                raise SettingsError(f"--init-from {source}: {key} is {tuple(d.shape)}, the "
+                                    f"source's tensor is {tuple(s.shape)}")
+    log.info("decoder warm-started from %s", source)
 
 
 def _widths_of(decoder: torch.nn.Sequential) -> tuple[int, ...]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,10 +26,10 @@ from depthstyle.depth import ConstantDepth, DepthSource
 from depthstyle.errors import DepthStyleError, SettingsError
 from depthstyle.io import atomic_output
 from depthstyle.pipeline import StyleSettings, Stylizer
-from depthstyle.strength import strength_from_proximity
 from depthstyle.video.temporal import blend_previous, smooth_map, temporal_difference
 
-__all__ = ["VideoSettings", "VideoReport", "stylize_video", "open_video", "CONTAINERS"]
+__all__ = ["VideoSettings", "VideoReport", "FrameStylizer", "stylize_video", "open_video",
+           "CONTAINERS"]
 
 log = logging.getLogger(__name__)
 
@@ -180,20 +180,16 @@ def stylize_video(
     """
     import time
 
-    from tqdm.auto import tqdm
-
     av = _av()
     settings = settings or StyleSettings()
     video = video or VideoSettings()
     video.validate()
-    settings.validate()
-    stylizer.check(settings)
+    frames = FrameStylizer(stylizer, style, settings, video, depth or ConstantDepth())
     dst = Path(dst)
     if dst.suffix.lower() not in CONTAINERS:
         raise SettingsError(f"{dst}: unsupported output type {dst.suffix!r}; use "
                             f"{', '.join(CONTAINERS)}")
     fmt, default_codec = CONTAINERS[dst.suffix.lower()]
-    depth = depth or ConstantDepth()
     report = VideoReport()
     container, vin, ain = open_video(src)
     started = time.perf_counter()
@@ -201,8 +197,8 @@ def stylize_video(
         with atomic_output(dst, overwrite=overwrite) as tmp:
             out = av.open(str(tmp), "w", format=fmt)
             try:
-                report = _process(av, container, vin, ain, out, stylizer, style, settings,
-                                  video, depth, default_codec, report, progress, on_frame, tqdm)
+                report = _process(av, container, vin, ain, out, frames, video, default_codec,
+                                  report, progress, on_frame)
             finally:
                 out.close()
             if report.frames == 0:
@@ -213,8 +209,76 @@ def stylize_video(
     return report
 
 
-def _process(av, container, vin, ain, out, stylizer, style, settings, video, depth,
-             default_codec, report, progress, on_frame, tqdm):
+class FrameStylizer:
+    """Stylizes the frames of one clip in order, carrying the temporal state between them.
+
+    Each frame asks the pipeline for proximity (every ``depth_every`` frames) and strength,
+    with the proximity and the strength smoothed over time, so every strength mode
+    (hand-set, learned, uniform) works on video. The stylized frame is then blended with the
+    previous output where the scene is static.
+
+    Args:
+        stylizer: the pipeline.
+        style: the style image (path or tensor).
+        settings: checked once here; frames are stylized at their own size.
+        video: temporal options.
+        depth: proximity source per frame.
+    """
+
+    def __init__(self, stylizer: Stylizer, style, settings: StyleSettings, video: VideoSettings,
+                 depth: DepthSource) -> None:
+        stylizer.check(settings)
+        self.stylizer, self.style, self.video, self.depth = stylizer, style, video, depth
+        self.settings = settings
+        self.frame_settings = replace(settings, content_size=None)
+        self.index = 0
+        self.raw_prox = self.prox_s = self.strength_s = None
+        self.prev_frame = self.prev_out = None
+
+    def __call__(self, img: torch.Tensor, report: VideoReport) -> torch.Tensor:
+        """Stylize the next frame (1, 3, H, W); appends its temporal differences to ``report``."""
+        st, settings, video = self.stylizer, self.settings, self.video
+        if self.raw_prox is None or self.index % video.depth_every == 0:
+            self.raw_prox = st.proximity(img, settings, self.depth)
+        prox_s = smooth_map(self.prox_s, self.raw_prox, video.depth_momentum)
+        stats = None
+        if settings.learned_strength:
+            recolor = img if settings.preserve_color == "histogram" else None
+            stats = [st.style_stats(self.style, settings.style_size, recolor)]
+        strength = st.strength(prox_s, settings, img, stats)
+        strength_s = _smooth_maps(self.strength_s, strength, video.depth_momentum)
+        stylized = st(img, self.style, self.frame_settings, strength=strength_s).image
+        output = blend_previous(stylized, self.prev_out, img, self.prev_frame,
+                                video.output_smoothing, video.change_tau)
+        if self.prev_frame is not None:
+            report.td_input.append(temporal_difference(self.prev_frame, img))
+            report.td_output.append(temporal_difference(self.prev_out, output))
+            report.td_proximity.append(temporal_difference(self.prox_s, prox_s))
+            report.td_strength.append(temporal_difference(_shown(self.strength_s),
+                                                          _shown(strength_s)))
+        self.prev_frame, self.prev_out = img, output
+        self.prox_s, self.strength_s = prox_s, strength_s
+        self.index += 1
+        return output
+
+
+def _smooth_maps(previous, current, momentum: float):
+    """:func:`smooth_map` for one map or a list of per-level maps."""
+    if isinstance(current, list):
+        prev = previous if isinstance(previous, list) else [None] * len(current)
+        return [smooth_map(p, c, momentum) for p, c in zip(prev, current, strict=True)]
+    return smooth_map(previous, current, momentum)
+
+
+def _shown(strength):
+    """The displayed (B, 1, H, W) strength of one map or per-level maps."""
+    return strength[-1].mean(1, keepdim=True) if isinstance(strength, list) else strength
+
+
+def _process(av, container, vin, ain, out, frames: FrameStylizer, video: VideoSettings,
+             default_codec: str, report: VideoReport, progress: bool, on_frame):
+    from tqdm.auto import tqdm
+
     rate = vin.average_rate or vin.guessed_rate or 25
     report.fps = float(rate)
     width, height = _output_size(vin.codec_context.width, vin.codec_context.height, video.size)
@@ -226,9 +290,6 @@ def _process(av, container, vin, ain, out, stylizer, style, settings, video, dep
     vout.codec_context.time_base = vin.time_base
     vout.options = {"crf": str(video.crf)}
     aout = out.add_stream_from_template(ain) if ain is not None else None
-    style_settings = StyleSettings(**{**settings.__dict__, "content_size": None})
-    prev_frame = prev_out = prox_s = strength_s = None
-    raw_prox = None
     total = vin.frames or None
     if video.max_frames:
         total = min(total or video.max_frames, video.max_frames)
@@ -246,35 +307,19 @@ def _process(av, container, vin, ain, out, stylizer, style, settings, video, dep
             report.audio_packets += 1
             continue
         try:
-            frames = packet.decode()
+            decoded = packet.decode()
         except av.error.FFmpegError as exc:  # corrupt packet: skip and count, never hang
             report.skipped_packets += 1
             log.warning("skipping undecodable video packet (%d so far): %s",
                         report.skipped_packets, exc)
             continue
-        for frame in frames:
+        for frame in decoded:
             img = frame_to_tensor(frame)
             if tuple(img.shape[-2:]) != (height, width):
                 img = torch.nn.functional.interpolate(
                     img, size=(height, width), mode="bicubic", antialias=True,
                     align_corners=False).clamp(0, 1)
-            if settings.depth_aware and report.frames % video.depth_every == 0:
-                raw_prox = depth(img).float()
-            prox = raw_prox if settings.depth_aware else torch.zeros_like(img[:, :1])
-            new_prox_s = smooth_map(prox_s, prox, video.depth_momentum)
-            strength = strength_from_proximity(new_prox_s, settings.offset, settings.contrast,
-                                               alpha=settings.alpha, invert=settings.invert)
-            new_strength_s = smooth_map(strength_s, strength, video.depth_momentum)
-            stylized = stylizer(img, style, style_settings, strength=new_strength_s).image
-            output = blend_previous(stylized, prev_out, img, prev_frame,
-                                    video.output_smoothing, video.change_tau)
-            if prev_frame is not None:
-                report.td_input.append(temporal_difference(prev_frame, img))
-                report.td_output.append(temporal_difference(prev_out, output))
-                report.td_proximity.append(temporal_difference(prox_s, new_prox_s))
-                report.td_strength.append(temporal_difference(strength_s, new_strength_s))
-            prev_frame, prev_out = img, output
-            prox_s, strength_s = new_prox_s, new_strength_s
+            output = frames(img, report)
             vframe = av.VideoFrame.from_ndarray(_tensor_to_array(output), format="rgb24")
             vframe = vframe.reformat(format="yuv420p")
             vframe.pts, vframe.time_base = frame.pts, frame.time_base

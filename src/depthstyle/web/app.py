@@ -456,6 +456,8 @@ def create_app(stylizer: Stylizer | None = None, config: WebConfig | None = None
         levels: Annotated[str, Form(max_length=64, description="comma-separated encoder levels "
                                     "(1-based numbers or names); empty = the deepest")] = "",
         invert: Annotated[bool, Form(description="stylize near regions instead")] = False,
+        detail: Annotated[bool, Form(description="give the photo back where strength is low "
+                                     "(the detail residual, docs/method.md)")] = True,
         preserve_color: Annotated[Literal["none", "luminance", "histogram"], Form()] = "none",
         size: Annotated[int, Form(ge=16, description="longer side of the output (at most the "
                                   "content's own and the server's max_side)")] = 512,
@@ -471,12 +473,10 @@ def create_app(stylizer: Stylizer | None = None, config: WebConfig | None = None
             raise SettingsError("give exactly one of content (upload) and content_example")
         if (style is None) == (style_id is None):
             raise SettingsError("give exactly one of style (upload) and style_id")
-        settings = StyleSettings(
-            alpha=alpha, offset=offset, contrast=contrast,
-            levels=tuple(x.strip() for x in levels.split(",") if x.strip()), invert=invert,
-            depth_aware=strength != "uniform", learned_strength=strength == "learned",
-            preserve_color=None if preserve_color == "none" else preserve_color,
-            content_size=size, style_size=config.style_size)
+        settings = StyleSettings.from_options(
+            strength=strength, levels=levels, alpha=alpha, offset=offset, contrast=contrast,
+            invert=invert, detail=detail, preserve_color=preserve_color, content_size=size,
+            style_size=config.style_size)
         stylizer.check(settings)
         job = _Job(
             content=await _read_upload(content, "content") if content is not None else
