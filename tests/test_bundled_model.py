@@ -8,7 +8,7 @@ import torch
 from depthstyle import DepthMapFile, StyleSettings, Stylizer, load_model
 from depthstyle.evaluation.metrics import colour_distance, near_mask
 from depthstyle.io import load_image
-from depthstyle.weights import REGISTRY
+from depthstyle.weights import get_entry
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -21,7 +21,7 @@ def stylizer():
 
 
 def test_bundled_parameter_counts(stylizer):
-    counts = REGISTRY["depthstyle-lite0"].num_params
+    counts = get_entry("depthstyle-lite0").num_params
     model = stylizer.engine.model
     assert sum(p.numel() for p in model.decoder.parameters()) == counts["decoder"]
     assert sum(p.numel() for p in model.strength_net.parameters()) == counts["strength"]

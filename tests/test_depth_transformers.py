@@ -64,3 +64,32 @@ def test_absent_model_gives_offline_instructions(monkeypatch, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DepthStyleError, match="not a loadable depth model folder"):
         load_transformers_depth(str(tmp_path / "empty"))
+
+
+class _RampDepth(torch.nn.Module):
+    """A stand-in 'metric' depth model: predicted depth grows from left to right."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(()))
+
+    def forward(self, pixel_values):
+        b, _, h, w = pixel_values.shape
+        ramp = torch.linspace(1.0, 5.0, w).view(1, 1, w).expand(b, h, w)
+        return type("Out", (), {"predicted_depth": ramp * self.w})()
+
+
+def test_training_proximity_agrees_with_inference_for_metric_models():
+    """The strength trainer's proximity must flip metric depth like TransformersDepth does."""
+    from types import SimpleNamespace
+
+    from depthstyle.depth import TransformersDepth
+    from depthstyle.training.strength_trainer import StrengthTrainer
+
+    backend = TransformersDepth(_RampDepth(), size=(28, 28), multiple=14, metric=True)
+    img = torch.rand(1, 3, 28, 42)
+    want = backend(img)
+    assert float(want[..., :5].mean()) > 0.9 and float(want[..., -5:].mean()) < 0.1  # left near
+    fake = SimpleNamespace(depth_fn=backend.relative_proximity, config=None)
+    got = StrengthTrainer.proximity(fake, img, 0)
+    torch.testing.assert_close(got, want)

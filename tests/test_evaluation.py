@@ -144,3 +144,25 @@ def test_eval_learned_and_optimized_settings(tmp_path, lite0):
     compared = summary["equal_style_comparison"]["1 - SSIM (nearest third)"]
     assert "learned_a1_o0.2_c10" in compared and "optimized2_depth_a1_o0.2_c10" in compared
     assert "learned strength" in (out / "summary.svg").read_text()
+
+
+def test_eval_cli_honours_depth_kind(tmp_path, image_files, monkeypatch):
+    """`depthstyle eval --depth-kind disparity` reaches the depth source (it was dropped)."""
+    import depthstyle.depth as depth_mod
+    from depthstyle.cli import main
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake(spec, **kwargs):
+        seen.update(kwargs, spec=spec)
+        raise Stop
+
+    monkeypatch.setattr(depth_mod, "make_depth_source", fake)
+    content, style = image_files
+    with pytest.raises(Stop):
+        main(["eval", str(content), "-s", str(style), "-o", str(tmp_path / "e"),
+              "--depth", str(content), "--depth-kind", "disparity", "-q"])
+    assert seen["kind"] == "disparity"

@@ -12,6 +12,7 @@ from conftest import make_image
 from depthstyle.errors import OutputExistsError, SettingsError, WeightsError
 from depthstyle.pipeline import StyleSettings, Stylizer
 from depthstyle.strength import strength_from_proximity
+from depthstyle.weights import resolve_name
 
 ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")
@@ -42,7 +43,7 @@ def onnx_stylizer(exported):
 
 def test_manifest(exported):
     m = load_manifest(exported)
-    assert m["model"] == "depthstyle-lite0" and m["downsampling"] == 8
+    assert m["model"] == resolve_name("depthstyle-lite0") and m["downsampling"] == 8
     assert m["level_names"] == ["expand1", "expand3", "expand5"]
     assert set(m["files"]) == {"style_stats", "stylize", "reconstruct", "strength"}
     assert m["encoder"] == "lite0" and m["version"] == 2
@@ -157,7 +158,7 @@ def test_cli_export_and_cached_export(exported, tmp_path, image_files, monkeypat
     assert main(["export", "--format", "onnx", "-o", str(exported), "-q"]) == 1  # exists
     # without --onnx-dir the export is looked up in the cache (made there once if missing)
     monkeypatch.setenv("DEPTHSTYLE_CACHE", str(tmp_path / "cache"))
-    shutil.copytree(exported, tmp_path / "cache" / "onnx" / "depthstyle-lite0")
+    shutil.copytree(exported, tmp_path / "cache" / "onnx" / resolve_name("depthstyle-lite0"))
     content, style = image_files
     assert main(["stylize", str(content), "-s", str(style), "-o", str(tmp_path / "c.png"),
                  "-q", "--backend", "onnxruntime"]) == 0

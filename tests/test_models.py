@@ -12,7 +12,7 @@ from depthstyle.models.vgg import (
     vgg19_encoder,
     vgg19_normalised_sequential,
 )
-from depthstyle.weights import REGISTRY
+from depthstyle.weights import get_entry
 
 
 def _random_state(module: nn.Module, seed: int) -> dict[str, torch.Tensor]:
@@ -90,7 +90,7 @@ def test_lite0_encoder_taps(lite0):
     assert [tuple(f.shape[1:]) for f in feats] == [(96, 32, 48), (144, 16, 24), (240, 8, 12),
                                                    (480, 4, 6)]
     assert all(float(f.min()) >= 0 for f in feats)  # post-ReLU6 taps
-    assert count_parameters(lite0) == REGISTRY["depthstyle-lite0"].num_params["encoder"]
+    assert count_parameters(lite0) == get_entry("depthstyle-lite0").num_params["encoder"]
     assert not any(p.requires_grad for p in lite0.parameters())
 
 

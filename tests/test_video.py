@@ -217,3 +217,64 @@ def test_shared_clip_short(shared, tmp_path, tiny_model, image_files):
     assert info["frames"] == report.frames == 6
     assert info["fps"] == pytest.approx(24.0)
     assert info["audio"] == ["aac"] and max(info["size"]) == 128
+
+
+def _noisy_ramp(seed=0):
+    g = torch.Generator().manual_seed(seed)
+
+    def depth(img):
+        b, _, h, w = img.shape
+        ramp = torch.linspace(0, 1, w).view(1, 1, 1, w).expand(b, 1, h, w)
+        return (ramp + 0.3 * torch.rand(b, 1, h, w, generator=g)).clamp(0, 1)
+    return depth
+
+
+def test_frames_are_rendered_with_the_smoothed_strength(tiny_model):
+    """Each output frame is the pipeline's image for the *smoothed* strength the state holds."""
+    from depthstyle.video import FrameStylizer
+    from depthstyle.video.stylize import VideoReport
+
+    s = Stylizer(tiny_model)
+    style = make_image(48, 48, 2)
+    settings = StyleSettings(content_size=None)
+    frames = FrameStylizer(s, style, settings, VideoSettings(depth_momentum=0.8,
+                                                             output_smoothing=0), _noisy_ramp())
+    report = VideoReport()
+    raw_depth = _noisy_ramp(1)
+    for i in range(3):
+        img = make_image(48, 64, 10 + i)
+        out = frames(img, report)
+        want = s(img, style, settings, strength=frames.strength_s).image
+        torch.testing.assert_close(out, want)
+        unsmoothed = s(img, style, settings, depth=raw_depth(img)).image
+        if i:
+            assert float((out - unsmoothed).abs().max()) > 1e-4
+    assert len(report.td_strength) == 2
+
+
+def test_learned_strength_works_in_video(tmp_path, lite0, image_files):
+    from depthstyle.models import StyleModel, build_decoder
+    from depthstyle.models.strength_net import StrengthNet
+
+    torch.manual_seed(0)
+    net = StrengthNet(3, groups=4, init_levels=(2,))
+    with torch.no_grad():
+        net.mlp[2].bias.normal_(0, 2)  # a module that moved away from the hand-set maps
+    model = StyleModel(lite0, build_decoder(lite0, (8, 8, 8, 8)).eval(), "t", decode_level=2,
+                       strength_net=net.eval())
+    _, style = image_files
+    src = make_clip(tmp_path / "in.mp4", frames=4, audio=False)
+    learned = StyleSettings(learned_strength=True)
+    rep = stylize_video(src, tmp_path / "l.mp4", Stylizer(model), style, learned,
+                        VideoSettings(depth_momentum=0.5), depth=_noisy_ramp(), progress=False)
+    assert rep.frames == 4 and len(rep.td_strength) == 3
+    hand = stylize_video(src, tmp_path / "h.mp4", Stylizer(model), style, StyleSettings(),
+                         VideoSettings(depth_momentum=0.5), depth=_noisy_ramp(),
+                         progress=False)
+    a = av.open(str(tmp_path / "l.mp4"))
+    b = av.open(str(tmp_path / "h.mp4"))
+    fa = next(a.decode(video=0)).to_ndarray(format="rgb24").astype(float)
+    fb = next(b.decode(video=0)).to_ndarray(format="rgb24").astype(float)
+    a.close()
+    b.close()
+    assert hand.frames == 4 and np.abs(fa - fb).mean() > 0.5

@@ -15,6 +15,7 @@ from PIL import Image
 from conftest import make_image
 from depthstyle.io import to_pil
 from depthstyle.pipeline import StyleSettings, Stylizer
+from depthstyle.weights import resolve_name
 
 fastapi = pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
@@ -67,7 +68,7 @@ def assert_error(r, status: int, kind: str, pattern: str = ""):
 
 def test_catalogue_endpoints(client):
     health = client.get("/api/health").json()
-    assert health["status"] == "ok" and health["model"] == "depthstyle-lite0"
+    assert health["status"] == "ok" and health["model"] == resolve_name("depthstyle-lite0")
     assert health["defaults"] == {"alpha": 1.0, "offset": 0.2, "contrast": 10.0}
     styles = client.get("/api/styles").json()
     assert {s["id"] for s in styles} >= {"woman_with_hat", "mondrian"}

@@ -122,9 +122,10 @@ def _onnx_dir(args: argparse.Namespace) -> Path:
     if args.onnx_dir:
         return Path(args.onnx_dir)
     from depthstyle.export import export_onnx
-    from depthstyle.weights import cache_dir
+    from depthstyle.weights import cache_dir, resolve_name
 
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(args.model).name)
+    name = resolve_name(args.model)  # an alias's target changes between releases
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(name).name)
     folder = cache_dir() / "onnx" / safe
     if not (folder / "manifest.json").is_file():
         log.warning("exporting %s to ONNX once, into %s (about 20 s)", args.model, folder)
@@ -433,10 +434,11 @@ def _cmd_weights(args: argparse.Namespace) -> int:
 
     from depthstyle import weights as W
 
-    names = [args.name] if args.name else list(W.REGISTRY)
-    for n in names:
-        W.get_entry(n)
+    names = [W.get_entry(args.name).name] if args.name else list(W.REGISTRY)
     if args.action == "list":
+        for alias, target in W.ALIASES.items():
+            if not args.name or W.resolve_name(args.name) == target:
+                print(f"{alias} -> {target} (the current release)")
         for n in names:
             e = W.REGISTRY[n]
             print(f"{n}: {e.description}\n  licence: {e.license}\n  source: {e.source}")

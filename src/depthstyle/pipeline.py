@@ -129,8 +129,8 @@ class Stylizer:
 
     @property
     def level_names(self) -> tuple[str, ...]:
-        """Names of the encoder levels (1-based numbers in settings refer to these)."""
-        return self.engine.level_names
+        """Names of the levels settings may select (1-based numbers refer to these)."""
+        return self.engine.level_names[: self.decode_level + 1]
 
     @property
     def decode_level(self) -> int:
@@ -210,7 +210,7 @@ class Stylizer:
             self._check_learned(settings)
 
     def _levels(self, settings: StyleSettings) -> list[int]:
-        names, top = self.level_names, self.decode_level
+        names, top = self.engine.level_names, self.decode_level
         if not settings.levels:
             return list(self.engine.default_levels)
         try:

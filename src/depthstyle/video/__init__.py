@@ -2,6 +2,7 @@
 
 from depthstyle.video.stylize import (
     CONTAINERS,
+    FrameStylizer,
     VideoReport,
     VideoSettings,
     open_video,
@@ -14,5 +15,6 @@ from depthstyle.video.temporal import (
     temporal_difference,
 )
 
-__all__ = ["CONTAINERS", "VideoReport", "VideoSettings", "open_video", "stylize_video",
+__all__ = ["CONTAINERS", "FrameStylizer", "VideoReport", "VideoSettings", "open_video",
+           "stylize_video",
            "blend_previous", "change_mask", "smooth_map", "temporal_difference"]
