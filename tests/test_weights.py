@@ -88,10 +88,13 @@ def test_unpinned_digest_can_be_pinned_by_env(http_root, cache, monkeypatch):
 
 
 def test_registry_metadata_is_complete():
-    assert W.DEFAULT_MODEL in W.REGISTRY
+    from depthstyle.models import BUILDERS, ENCODER_SPECS
+
+    assert W.resolve_name(W.DEFAULT_MODEL) in W.REGISTRY
+    assert all(target in W.REGISTRY for target in W.ALIASES.values())
     for name, e in W.REGISTRY.items():
         assert e.name == name and e.description and e.license and e.source
-        assert e.encoder in ("lite0", "vgg19", "random-vgg19")
+        assert e.encoder in ENCODER_SPECS and e.builder in BUILDERS
         for wf in e.files.values():
             assert wf.sha256 is None or re.fullmatch(r"[0-9a-f]{64}", wf.sha256)
             assert wf.sha256 is not None or wf.note  # unpinned files say why
@@ -99,8 +102,10 @@ def test_registry_metadata_is_complete():
 
 
 def test_bundled_files_match_their_digests():
-    for role, status in W.verify_model("depthstyle-lite0").items():
-        assert status == "ok", (role, status)
+    for name, entry in W.REGISTRY.items():
+        if all(wf.bundled for wf in entry.files.values()):
+            for role, status in W.verify_model(name).items():
+                assert status == "ok", (name, role, status)
 
 
 def test_vgg_param_count_matches_registry():

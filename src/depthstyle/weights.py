@@ -89,6 +89,7 @@ class ModelEntry:
     training_data: str
     input_normalisation: str
     num_params: Mapping[str, int] = field(default_factory=dict)
+    builder: str = "decoder-file"  # key of depthstyle.models.build.BUILDERS
 
 
 _ADAIN_URL = "https://github.com/naoto0804/pytorch-AdaIN/releases/download/v0.0.0/"
@@ -141,6 +142,7 @@ REGISTRY: dict[str, ModelEntry] = {
         training_data="MS-COCO (content) + WikiArt (style)",
         input_normalisation="RGB in [0, 1]; the first 1x1 conv maps to VGG's Caffe input space",
         num_params={"encoder": 3_505_740, "decoder": 3_505_219},
+        builder="adain-pair",
     ),
 }
 # Stable names that point at the current release of a model.

@@ -12,23 +12,22 @@ proximity (B, 1, H, W) in [0, 1] with 1 = nearest. Three kinds exist:
 :func:`make_depth_source` builds one from the CLI's ``--depth none|auto|FILE``.
 """
 
-from __future__ import annotations
-
-import os
-from pathlib import Path
-from typing import Protocol
-
-import torch
-
-from depthstyle.depth.maps import DepthKind, normalize_proximity, proximity_from_values
+from depthstyle.depth.maps import normalize_proximity, proximity_from_values
+from depthstyle.depth.sources import (
+    MAP_SUFFIXES,
+    ConstantDepth,
+    DepthMapFile,
+    DepthSource,
+    differentiable_depth_model,
+    find_depth_file,
+    make_depth_source,
+)
 from depthstyle.depth.transformers_backend import (
     DEFAULT_DEPTH_MODEL,
     DEPTH_MODELS,
     TransformersDepth,
     load_transformers_depth,
 )
-from depthstyle.errors import DepthMapError
-from depthstyle.io import read_map_array
 
 __all__ = [
     "DepthSource",
@@ -37,6 +36,7 @@ __all__ = [
     "TransformersDepth",
     "DEFAULT_DEPTH_MODEL",
     "DEPTH_MODELS",
+    "MAP_SUFFIXES",
     "make_depth_source",
     "load_transformers_depth",
     "differentiable_depth_model",
@@ -44,91 +44,3 @@ __all__ = [
     "normalize_proximity",
     "find_depth_file",
 ]
-
-MAP_SUFFIXES = (".depth.png", ".depth.npy", ".depth.pfm", ".depth.tif", ".depth.tiff", ".png",
-                ".npy", ".pfm", ".tif", ".tiff")
-
-
-class DepthSource(Protocol):
-    """Anything that maps images (B, 3, H, W) to proximity (B, 1, H, W) in [0, 1]."""
-
-    def __call__(self, image: torch.Tensor) -> torch.Tensor: ...  # noqa: D102
-
-
-class ConstantDepth:
-    """No depth information: a flat proximity map (strength becomes uniform alpha)."""
-
-    name = "none"
-
-    def __call__(self, image: torch.Tensor) -> torch.Tensor:  # noqa: D102
-        b, _, h, w = image.shape
-        return torch.zeros(b, 1, h, w, device=image.device, dtype=image.dtype)
-
-
-class DepthMapFile:
-    """A user-supplied depth or disparity map, read once and resized to each image.
-
-    Args:
-        path: PNG (8/16-bit), TIFF, ``.npy`` or ``.pfm``.
-        kind: ``"depth"`` (larger = farther) or ``"disparity"`` (larger = nearer, also inverse
-            depth).
-
-    Raises:
-        DepthMapError: unreadable file, not 2-D, or no valid value.
-    """
-
-    def __init__(self, path: str | os.PathLike, kind: DepthKind = "depth") -> None:
-        self.path = Path(path)
-        self.kind = kind
-        raw = read_map_array(self.path)
-        self._proximity = proximity_from_values(raw, kind, name=str(self.path))
-        self.name = f"file:{self.path.name}"
-
-    def __call__(self, image: torch.Tensor) -> torch.Tensor:  # noqa: D102
-        b, _, h, w = image.shape
-        src_h, src_w = self._proximity.shape[-2:]
-        if abs(src_w / src_h - w / h) > 0.02 * (w / h):
-            raise DepthMapError(
-                f"{self.path}: aspect ratio {src_w}x{src_h} does not match the image {w}x{h}")
-        p = torch.nn.functional.interpolate(self._proximity, size=(h, w), mode="bilinear",
-                                            align_corners=False)
-        return p.to(image.device, image.dtype).expand(b, -1, -1, -1).clamp(0, 1)
-
-
-def find_depth_file(folder: str | os.PathLike, stem: str) -> Path | None:
-    """The depth map of content ``stem`` in ``folder`` (``stem.depth.png``, ``stem.npy``...)."""
-    for suffix in MAP_SUFFIXES:
-        p = Path(folder) / f"{stem}{suffix}"
-        if p.is_file():
-            return p
-    return None
-
-
-def make_depth_source(spec: str | os.PathLike | None, *, kind: DepthKind = "depth",
-                      model: str = DEFAULT_DEPTH_MODEL, device: str | torch.device = "cpu",
-                      resolution: int | None = None) -> DepthSource:
-    """Build a depth source from ``"none"``, ``"auto"`` or a file path.
-
-    Args:
-        spec: ``None``/``"none"`` (constant), ``"auto"`` (monocular model ``model``), or a file.
-        kind: how to read a file's values.
-        model: depth model folder / hub id / short name for ``"auto"``.
-        device: device of the depth model.
-        resolution: input size of the depth model (short side).
-    """
-    if spec is None or str(spec) == "none":
-        return ConstantDepth()
-    if str(spec) == "auto":
-        return load_transformers_depth(model, device=device, resolution=resolution)
-    return DepthMapFile(spec, kind)
-
-
-def differentiable_depth_model(name_or_path: str | None, *, device: str | torch.device = "cpu"
-                               ):
-    """A callable image -> unnormalised proximity (larger = nearer) with gradients.
-
-    For training: the depth-preservation loss and the learned-strength proximity. Metric-depth
-    checkpoints are sign-corrected here, as in :class:`TransformersDepth` itself.
-    """
-    backend = load_transformers_depth(name_or_path or DEFAULT_DEPTH_MODEL, device=device)
-    return backend.relative_proximity
