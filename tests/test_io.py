@@ -6,7 +6,8 @@ import pytest
 import torch
 from PIL import Image
 
-from depthstyle.errors import ImageReadError, OutputExistsError
+from conftest import make_image
+from depthstyle.errors import DepthMapError, ImageReadError, OutputExistsError
 from depthstyle.io import (
     atomic_output,
     load_image,
@@ -197,3 +198,31 @@ def test_to_tensor_composites_in_memory_images():
     assert t.shape == (1, 3, 2, 3) and torch.allclose(t, torch.ones_like(t))  # over white
     back = to_tensor(to_pil(torch.full((1, 3, 2, 3), 0.5)))
     assert torch.allclose(back, torch.full_like(back, 128 / 255))
+
+
+def test_bytes_and_files_decode_alike(tmp_path):
+
+
+    img = make_image(20, 30, 4)
+    path = save_image(img, tmp_path / "a.png")
+    torch.testing.assert_close(load_image(path.read_bytes()), load_image(path))
+    with pytest.raises(ImageReadError, match="^content: "):
+        load_image(b"not an image", name="content")
+    arr = np.arange(12, dtype=np.float32).reshape(3, 4)
+    np.save(tmp_path / "m.npy", arr)
+    assert np.array_equal(read_map_array((tmp_path / "m.npy").read_bytes()), arr)
+
+
+@pytest.mark.parametrize("header", [b"Pf\n-4 3\n-1.0\n", b"Pf\n4 0\n-1.0\n", b"Pf\n4 3\n0\n"])
+def test_pfm_headers_are_checked(tmp_path, header):
+    p = tmp_path / "bad.pfm"
+    p.write_bytes(header + b"\0" * 48)
+    with pytest.raises(DepthMapError, match="positive|non-zero"):
+        read_map_array(p)
+
+
+def test_complex_npy_is_refused(tmp_path):
+    p = tmp_path / "c.npy"
+    np.save(p, np.ones((4, 4), dtype=np.complex64))
+    with pytest.raises(DepthMapError, match="real numbers"):
+        read_map_array(p)

@@ -81,7 +81,7 @@ def test_catalogue_endpoints(client):
     models = client.get("/api/models").json()
     loaded = [m for m in models if m["loaded"]]
     assert len(loaded) == 1 and loaded[0]["levels"] == ["expand1", "expand3", "expand5"]
-    assert {m["name"] for m in models} >= {"depthstyle-lite0", "vgg19-adain"}
+    assert {m["name"] for m in models} >= {resolve_name("depthstyle-lite0"), "vgg19-adain"}
 
 
 def test_stylize_matches_the_python_api(client, stylizer):
@@ -244,7 +244,7 @@ def test_404_unknown_ids_and_no_path_traversal(client, tmp_path):
                 "/static/../app.py", "/api/styles/%2e%2e%2f%2e%2e%2fcatalog.json/image"):
         r = client.get(url)
         assert r.status_code == 404 and r.json()["error"]["type"] == "not_found", url
-    # an upload named to escape the temporary folder is written as <field> inside it
+    # an upload's name is never used as a path
     target = tmp_path / "evil.png"
     name = "../" * 12 + str(target).lstrip("/")
     r = client.post("/api/stylize", files={"content": (name, png_bytes(make_image(32, 32))),
@@ -252,15 +252,32 @@ def test_404_unknown_ids_and_no_path_traversal(client, tmp_path):
     assert r.status_code == 200 and not target.exists()
 
 
-def test_temp_folder_is_emptied_and_removed(stylizer):
-    app = create_app(stylizer)
-    with TestClient(app) as c:
-        root = app.state.tmp_root
-        assert c.post("/api/stylize", files=uploads()).status_code == 200
-        assert c.post("/api/stylize", files={"content": ("x.png", b"junk"),
-                                             "style_id": (None, "sketch")}).status_code == 415
-        assert root.is_dir() and not any(root.iterdir())
-    assert not root.exists()
+def test_uploads_are_decoded_in_memory(stylizer, monkeypatch):
+    """Images and depth maps (.npy, .pfm, PNG) are decoded from the upload's bytes: no file."""
+    import tempfile
+
+    def no_files(*_a, **_k):
+        raise AssertionError("the web app wrote a temporary file")
+
+    with TestClient(create_app(stylizer)) as c:
+        for name in ("mkdtemp", "mkstemp", "NamedTemporaryFile"):
+            monkeypatch.setattr(tempfile, name, no_files)
+        ramp = np.tile(np.linspace(1.0, 5.0, 48, dtype=np.float32), (32, 1))  # far on the right
+        npy = io.BytesIO()
+        np.save(npy, ramp)
+        pfm = b"Pf\n48 32\n-1.0\n" + ramp[::-1].astype("<f4").tobytes()
+        maps = {}
+        for fname, data in (("d.npy", npy.getvalue()), ("d.pfm", pfm)):
+            r = client_post_json(c, files={"content": ("c.png", png_bytes(make_image(32, 48))),
+                                           "style_id": (None, "sketch"),
+                                           "depth": (fname, data)})
+            assert r["depth_source"] == "upload"
+            maps[fname] = decode_data_url(r["proximity"])
+        for prox in maps.values():  # depth grows to the right: proximity falls to the right
+            assert prox[:, :8].mean() > prox[:, -8:].mean() + 100
+        r = c.post("/api/stylize", files={"content": ("x.png", b"junk"),
+                                          "style_id": (None, "sketch")})
+        assert_error(r, 415, "unsupported_media_type", "content")
 
 
 def test_503_timeout(stylizer):
@@ -332,3 +349,16 @@ def test_learned_strength_without_module_is_422(client):
         assert r.status_code == 200
     else:
         assert_error(r, 422, "invalid_value", "no learned strength module")
+
+
+def client_post_json(c, files):
+    r = c.post("/api/stylize", files={**files, "format": (None, "json")})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def decode_data_url(url: str) -> np.ndarray:
+    import base64
+
+    data = base64.b64decode(url.split(",", 1)[1])
+    return np.asarray(Image.open(io.BytesIO(data)).convert("L"), dtype=np.float64)

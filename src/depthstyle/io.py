@@ -1,4 +1,6 @@
-"""Files <-> tensors. The only module that touches PIL.
+"""Files and bytes <-> tensors. The only module that touches PIL.
+
+Every reader takes a path or the file's bytes (an upload), with an optional name for messages.
 
 Images become float RGB tensors in [0, 1] of shape (1, 3, H, W). Loading normalises every mode
 PIL knows (8/16-bit, greyscale, palette, CMYK, with alpha), applies the EXIF orientation and
@@ -13,6 +15,7 @@ unless ``overwrite=True``.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 import warnings
@@ -27,6 +30,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from depthstyle.errors import DepthMapError, ImageReadError, ImageTooLargeError, OutputExistsError
 
 __all__ = [
+    "ImageSource",
     "DEFAULT_MAX_PIXELS",
     "IMAGE_EXTENSIONS",
     "load_image",
@@ -47,41 +51,57 @@ _SAVE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"
                  ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
 
 AlphaMode = Literal["composite", "keep"]
+ImageSource = str | os.PathLike | bytes  # a file path, or the file's bytes (uploads)
 
 
 # --- reading ---------------------------------------------------------------------------------
 
-def _open_checked(path: str | os.PathLike, max_pixels: int) -> Image.Image:
-    p = Path(path)
-    if not p.exists():
-        raise ImageReadError(f"{p}: no such file")
-    if p.is_dir():
-        raise ImageReadError(f"{p}: is a folder, not an image file")
-    if p.stat().st_size == 0:
-        raise ImageReadError(f"{p}: the file is empty")
+def _label(source: ImageSource, name: str | None) -> str:
+    """What error messages call a source: its name, its path, or ``<bytes>``."""
+    if name:
+        return name
+    return "<bytes>" if isinstance(source, (bytes, bytearray, memoryview)) else str(source)
+
+
+def _open_checked(source: ImageSource, max_pixels: int, name: str | None = None
+                  ) -> Image.Image:
+    label = _label(source, name)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        if len(source) == 0:
+            raise ImageReadError(f"{label}: the file is empty")
+        fp: object = io.BytesIO(bytes(source))
+    else:
+        p = Path(source)
+        if not p.exists():
+            raise ImageReadError(f"{label}: no such file")
+        if p.is_dir():
+            raise ImageReadError(f"{label}: is a folder, not an image file")
+        if p.stat().st_size == 0:
+            raise ImageReadError(f"{label}: the file is empty")
+        fp = p
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(p)
+            im = Image.open(fp)
     except UnidentifiedImageError:
-        raise ImageReadError(f"{p}: not a recognised image format "
+        raise ImageReadError(f"{label}: not a recognised image format "
                              f"(supported: {', '.join(IMAGE_EXTENSIONS)})") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageTooLargeError(f"{p}: image is too large to decode safely") from None
+        raise ImageTooLargeError(f"{label}: image is too large to decode safely") from None
     except OSError as exc:
-        raise ImageReadError(f"{p}: corrupt or truncated image ({exc})") from None
+        raise ImageReadError(f"{label}: corrupt or truncated image ({exc})") from None
     w, h = im.size
     if w * h > max_pixels:
         im.close()
         raise ImageTooLargeError(
-            f"{p}: {w}x{h} = {w * h / 1e6:.1f} MP exceeds the limit of {max_pixels / 1e6:.1f} MP "
-            "(raise it with --max-pixels / max_pixels=)")
+            f"{label}: {w}x{h} = {w * h / 1e6:.1f} MP exceeds the limit of "
+            f"{max_pixels / 1e6:.1f} MP (raise it with --max-pixels / max_pixels=)")
     if w == 0 or h == 0:
-        raise ImageReadError(f"{p}: image has zero size")
+        raise ImageReadError(f"{label}: image has zero size")
     return im
 
 
-def _decode(im: Image.Image, p: Path) -> Image.Image:
+def _decode(im: Image.Image, p: Path | str) -> Image.Image:
     """Force a full decode (catches truncation) and apply EXIF orientation."""
     try:
         im.load()
@@ -119,9 +139,11 @@ def _to_rgb_alpha(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def load_image_with_alpha(
-    path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS
+    path: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS, name: str | None = None
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Load an image as RGB plus its alpha channel, if it has one.
+    """Load an image (a file path or the file's bytes) as RGB plus its alpha channel, if any.
+
+    ``name`` labels error messages (e.g. an upload's form field); default: the path.
 
     Returns:
         ``(rgb, alpha)``: rgb (1, 3, H, W) float32 in [0, 1] *not* composited; alpha
@@ -130,26 +152,30 @@ def load_image_with_alpha(
     Raises:
         ImageReadError: missing, empty, unknown format, corrupt/truncated, or over ``max_pixels``.
     """
-    p = Path(path)
-    im = _open_checked(p, max_pixels)
+    label = _label(path, name)
+    im = _open_checked(path, max_pixels, label)
     with im:
-        im = _decode(im, p)
+        im = _decode(im, label)
         try:
             rgb, alpha = _to_rgb_alpha(im)
         except (OSError, ValueError) as exc:
-            raise ImageReadError(f"{p}: cannot convert image mode {im.mode} ({exc})") from None
+            raise ImageReadError(f"{label}: cannot convert image mode {im.mode} ({exc})") \
+                from None
     t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0)
     a = None if alpha is None else torch.from_numpy(np.ascontiguousarray(alpha))[None, None]
     return t, a
 
 
 def load_image(
-    path: str | os.PathLike,
+    path: ImageSource,
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     background: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    name: str | None = None,
 ) -> torch.Tensor:
-    """Load an image file as a (1, 3, H, W) float32 RGB tensor in [0, 1].
+    """Load an image (a file path or the file's bytes) as a (1, 3, H, W) float32 RGB tensor.
+
+    Values are in [0, 1]. ``name`` labels error messages (default: the path).
 
     Transparent images are composited over ``background`` (white by default). Use
     :func:`load_image_with_alpha` to keep the alpha channel.
@@ -162,7 +188,7 @@ def load_image(
         >>> img.shape  # doctest: +SKIP
         torch.Size([1, 3, 480, 640])
     """
-    rgb, alpha = load_image_with_alpha(path, max_pixels=max_pixels)
+    rgb, alpha = load_image_with_alpha(path, max_pixels=max_pixels, name=name)
     if alpha is None:
         return rgb
     bg = torch.tensor(background, dtype=rgb.dtype).view(1, 3, 1, 1)
@@ -304,62 +330,80 @@ def save_image(
 
 # --- numeric maps (depth, disparity, masks) --------------------------------------------------
 
-def _read_pfm(p: Path) -> np.ndarray:
-    with p.open("rb") as f:
-        header = f.readline().strip()
-        if header not in (b"PF", b"Pf"):
-            raise DepthMapError(f"{p}: not a PFM file (header {header[:8]!r})")
-        dims = f.readline().split()
-        scale_line = f.readline().strip()
-        try:
-            w, h = int(dims[0]), int(dims[1])
-            scale = float(scale_line)
-        except (IndexError, ValueError):
-            raise DepthMapError(f"{p}: malformed PFM header") from None
-        channels = 3 if header == b"PF" else 1
-        dtype = "<f4" if scale < 0 else ">f4"
-        data = np.frombuffer(f.read(), dtype=dtype)
-    if data.size != w * h * channels:
-        raise DepthMapError(f"{p}: PFM holds {data.size} values, expected {w}x{h}x{channels}")
-    arr = data.reshape(h, w, channels)[::-1, :, 0]  # PFM rows go bottom to top
+def _read_pfm(data: bytes, label: str) -> np.ndarray:
+    f = io.BytesIO(data)
+    header = f.readline().strip()
+    if header not in (b"PF", b"Pf"):
+        raise DepthMapError(f"{label}: not a PFM file (header {header[:8]!r})")
+    dims = f.readline().split()
+    scale_line = f.readline().strip()
+    try:
+        w, h = int(dims[0]), int(dims[1])
+        scale = float(scale_line)
+    except (IndexError, ValueError):
+        raise DepthMapError(f"{label}: malformed PFM header") from None
+    if w <= 0 or h <= 0 or not np.isfinite(scale) or scale == 0:
+        raise DepthMapError(f"{label}: PFM header gives {w}x{h} pixels and scale {scale}; "
+                            "width and height must be positive, the scale non-zero")
+    channels = 3 if header == b"PF" else 1
+    dtype = "<f4" if scale < 0 else ">f4"
+    raw = f.read()
+    if len(raw) != w * h * channels * 4:
+        raise DepthMapError(f"{label}: PFM holds {len(raw) // 4} values, expected "
+                            f"{w}x{h}x{channels}")
+    arr = np.frombuffer(raw, dtype=dtype).reshape(h, w, channels)[::-1, :, 0]  # bottom to top
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 
-def read_map_array(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS
-                   ) -> np.ndarray:
+def read_map_array(path: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
+                   name: str | None = None) -> np.ndarray:
     """Read a single-channel numeric map (depth, disparity, mask) as (H, W) float32.
 
+    ``path`` is a file or the file's bytes (the format is then recognised from its content).
     Supports 8/16-bit PNG/TIFF (raw values, not rescaled), ``.npy`` (2-D, or 3-D with one
-    channel) and ``.pfm``. Colour images are converted to greyscale luminance.
+    channel; real numbers only) and ``.pfm``. Colour images are converted to greyscale
+    luminance. ``name`` labels error messages (default: the path).
 
     Raises:
-        DepthMapError: missing, unreadable, or not a 2-D map.
+        DepthMapError: missing, unreadable, or not a 2-D map of real numbers.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise DepthMapError(f"{p}: no such file")
-    suffix = p.suffix.lower()
-    if suffix == ".npy":
+    label = _label(path, name)
+    if isinstance(path, (bytes, bytearray, memoryview)):
+        data = bytes(path)
+        kind = "npy" if data.startswith(b"\x93NUMPY") else \
+            "pfm" if data[:2] in (b"PF", b"Pf") else "image"
+    else:
+        p = Path(path)
+        if not p.is_file():
+            raise DepthMapError(f"{label}: no such file")
+        suffix = p.suffix.lower()
+        kind = {".npy": "npy", ".pfm": "pfm"}.get(suffix, "image")
+        data = p.read_bytes() if kind != "image" else b""
+    if kind == "npy":
         try:
-            arr = np.load(p, allow_pickle=False)
+            arr = np.load(io.BytesIO(data), allow_pickle=False)
         except (OSError, ValueError) as exc:
-            raise DepthMapError(f"{p}: not a readable .npy array ({exc})") from None
-    elif suffix == ".pfm":
-        arr = _read_pfm(p)
+            raise DepthMapError(f"{label}: not a readable .npy array ({exc})") from None
+    elif kind == "pfm":
+        arr = _read_pfm(data, label)
     else:
         try:
-            im = _open_checked(p, max_pixels)
+            im = _open_checked(path, max_pixels, label)
         except ImageReadError as exc:
             raise DepthMapError(str(exc)) from None
         with im:
-            im = _decode(im, p)
+            try:
+                im = _decode(im, label)
+            except ImageReadError as exc:
+                raise DepthMapError(str(exc)) from None
             if im.mode in ("RGB", "RGBA", "P", "CMYK", "LA", "YCbCr"):
                 im = im.convert("L")
             arr = np.asarray(im)
     arr = np.squeeze(np.asarray(arr))
-    if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.number):
-        raise DepthMapError(f"{p}: expected a 2-D numeric map, got shape {arr.shape} "
-                            f"and dtype {arr.dtype}")
+    if arr.ndim != 2 or not (np.issubdtype(arr.dtype, np.integer)
+                             or np.issubdtype(arr.dtype, np.floating)):
+        raise DepthMapError(f"{label}: expected a 2-D map of real numbers, got shape "
+                            f"{arr.shape} and dtype {arr.dtype}")
     if arr.size > max_pixels:
-        raise DepthMapError(f"{p}: map of {arr.size} values exceeds the pixel limit")
+        raise DepthMapError(f"{label}: map of {arr.size} values exceeds the pixel limit")
     return arr.astype(np.float32)

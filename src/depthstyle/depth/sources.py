@@ -43,27 +43,33 @@ class DepthMapFile:
     """A user-supplied depth or disparity map, read once and resized to each image.
 
     Args:
-        path: PNG (8/16-bit), TIFF, ``.npy`` or ``.pfm``.
+        path: PNG (8/16-bit), TIFF, ``.npy`` or ``.pfm``; or the file's bytes (an upload).
         kind: ``"depth"`` (larger = farther) or ``"disparity"`` (larger = nearer, also inverse
             depth).
+        name: what error messages call the map (default: the path).
 
     Raises:
         DepthMapError: unreadable file, not 2-D, or no valid value.
     """
 
-    def __init__(self, path: str | os.PathLike, kind: DepthKind = "depth") -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | os.PathLike | bytes, kind: DepthKind = "depth", *,
+                 name: str | None = None) -> None:
         self.kind = kind
-        raw = read_map_array(self.path)
-        self._proximity = proximity_from_values(raw, kind, name=str(self.path))
-        self.name = f"file:{self.path.name}"
+        if isinstance(path, (bytes, bytearray)):
+            self.path, label = None, name or "<bytes>"
+        else:
+            self.path, label = Path(path), name or str(path)
+        self.label = label
+        raw = read_map_array(path, name=label)
+        self._proximity = proximity_from_values(raw, kind, name=label)
+        self.name = f"file:{self.path.name}" if self.path is not None else f"upload:{label}"
 
     def __call__(self, image: torch.Tensor) -> torch.Tensor:  # noqa: D102
         b, _, h, w = image.shape
         src_h, src_w = self._proximity.shape[-2:]
         if abs(src_w / src_h - w / h) > 0.02 * (w / h):
             raise DepthMapError(
-                f"{self.path}: aspect ratio {src_w}x{src_h} does not match the image {w}x{h}")
+                f"{self.label}: aspect ratio {src_w}x{src_h} does not match the image {w}x{h}")
         p = torch.nn.functional.interpolate(self._proximity, size=(h, w), mode="bilinear",
                                             align_corners=False)
         return p.to(image.device, image.dtype).expand(b, -1, -1, -1).clamp(0, 1)

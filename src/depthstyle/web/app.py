@@ -12,9 +12,8 @@ Endpoints (OpenAPI at ``/docs``, served without any CDN):
 
 Every error is JSON ``{"error": {"status", "type", "message"}}``: 413 (body or pixel count over
 the limit), 415 (not an image / not multipart), 422 (invalid values, unusable depth map), 404
-(unknown id), 503 (queue full or time limit, with ``Retry-After``). Uploads stay in memory, are
-written only into a per-request folder inside the app's own temporary folder, and that folder is
-removed after each request and at shutdown.
+(unknown id), 503 (queue full or time limit, with ``Retry-After``). Uploads stay in memory and
+are decoded from their bytes (:mod:`depthstyle.io`); nothing is written to disk.
 """
 
 from __future__ import annotations
@@ -22,8 +21,6 @@ from __future__ import annotations
 import base64
 import io
 import logging
-import shutil
-import tempfile
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -48,7 +45,7 @@ from depthstyle.errors import (
     ImageTooLargeError,
     SettingsError,
 )
-from depthstyle.io import IMAGE_EXTENSIONS, load_image, to_pil
+from depthstyle.io import load_image, to_pil
 from depthstyle.pipeline import StyleSettings, Stylizer
 from depthstyle.strength import DEFAULT_CONTRAST, DEFAULT_OFFSET
 from depthstyle.web.catalog import Catalog, CatalogItem, load_catalog
@@ -63,8 +60,6 @@ from depthstyle.web.limits import (
 __all__ = ["WebConfig", "create_app"]
 
 log = logging.getLogger(__name__)
-
-_MAP_SUFFIXES = (".npy", ".pfm")
 
 
 @dataclass(frozen=True)
@@ -194,68 +189,47 @@ def _data_url(data: bytes, fmt: str) -> str:
 
 
 class _Renderer:
-    """Turns a validated :class:`_Job` into bytes; owns the per-request temporary folders."""
+    """Turns a validated :class:`_Job` into bytes. Uploads are decoded from memory."""
 
-    def __init__(self, stylizer: Stylizer, depth_model: DepthSource | None, config: WebConfig,
-                 tmp_root: Path) -> None:
+    def __init__(self, stylizer: Stylizer, depth_model: DepthSource | None,
+                 config: WebConfig) -> None:
         self.stylizer, self.depth_model, self.config = stylizer, depth_model, config
-        self.tmp_root = tmp_root
 
-    @staticmethod
-    def _materialise(item: _Upload | CatalogItem, folder: Path, map_file: bool = False) -> Path:
-        """A file for ``item``: the bundled file, or the upload written as ``folder/<field>``.
-
-        Only the suffix of the uploaded name is kept (and only a known one), so a name cannot
-        point outside ``folder``; error messages then name the form field.
-        """
+    def _image(self, item: _Upload | CatalogItem) -> torch.Tensor | Path:
+        """An upload decoded from its bytes (errors name the form field), or a bundled file."""
         if isinstance(item, CatalogItem):
-            return item.path
-        suffix = Path(item.filename or "").suffix.lower()
-        allowed = IMAGE_EXTENSIONS + (_MAP_SUFFIXES if map_file else ())
-        path = folder / (item.field + (suffix if suffix in allowed else ""))
-        path.write_bytes(item.data)
-        return path
+            return item.path  # bundled styles go by path, so their statistics are cached by file
+        return load_image(item.data, max_pixels=self.config.max_pixels, name=item.field)
 
     def __call__(self, job: _Job) -> tuple[bytes, str, dict[str, str]]:
         t0 = time.perf_counter()
-        folder = Path(tempfile.mkdtemp(dir=self.tmp_root))
-        try:
-            try:
-                content = load_image(self._materialise(job.content, folder),
-                                     max_pixels=self.config.max_pixels)
-                spath = self._materialise(job.style, folder)
-                # bundled styles go by path, so their statistics are cached by file
-                style = spath if isinstance(job.style, CatalogItem) else \
-                    load_image(spath, max_pixels=self.config.max_pixels)
-                depth, source = self._depth(job, folder)
-                result = self.stylizer(content, style, job.settings, depth=depth)
-            except DepthStyleError as exc:  # name the form field, never the temporary path
-                msg = str(exc).replace(str(folder) + "/", "")
-                raise type(exc)(msg) from None
-            image = result.image
-            if job.fmt == "json":
-                body = StylizeJSON(
-                    image=_data_url(_encode(image, "png"), "png"),
-                    proximity=_data_url(_encode(result.proximity.expand(-1, 3, -1, -1), "png"),
-                                        "png"),
-                    strength=_data_url(_encode(result.strength.expand(-1, 3, -1, -1), "png"),
-                                       "png"),
-                    width=image.shape[-1], height=image.shape[-2], depth_source=source,
-                    elapsed_ms=round((time.perf_counter() - t0) * 1000, 1))
-                return body.model_dump_json().encode(), "application/json", {}
-            data = _encode(image, job.fmt)
-            headers = {"X-Depth-Source": source,
-                       "X-Elapsed-Ms": f"{(time.perf_counter() - t0) * 1000:.1f}"}
-            return data, f"image/{job.fmt}", headers
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+        content = self._image(job.content)
+        content = load_image(content, max_pixels=self.config.max_pixels) \
+            if isinstance(content, Path) else content
+        style = self._image(job.style)
+        depth, source = self._depth(job)
+        result = self.stylizer(content, style, job.settings, depth=depth)
+        image = result.image
+        if job.fmt == "json":
+            body = StylizeJSON(
+                image=_data_url(_encode(image, "png"), "png"),
+                proximity=_data_url(_encode(result.proximity.expand(-1, 3, -1, -1), "png"),
+                                    "png"),
+                strength=_data_url(_encode(result.strength.expand(-1, 3, -1, -1), "png"),
+                                   "png"),
+                width=image.shape[-1], height=image.shape[-2], depth_source=source,
+                elapsed_ms=round((time.perf_counter() - t0) * 1000, 1))
+            return body.model_dump_json().encode(), "application/json", {}
+        data = _encode(image, job.fmt)
+        headers = {"X-Depth-Source": source,
+                   "X-Elapsed-Ms": f"{(time.perf_counter() - t0) * 1000:.1f}"}
+        return data, f"image/{job.fmt}", headers
 
-    def _depth(self, job: _Job, folder: Path) -> tuple[DepthSource, str]:
+    def _depth(self, job: _Job) -> tuple[DepthSource, str]:
         if not job.settings.depth_aware:
             return ConstantDepth(), "none"
         if job.depth is not None:
-            path = self._materialise(job.depth, folder, map_file=True)
-            return DepthMapFile(path, job.depth_kind), "upload"
+            return DepthMapFile(job.depth.data, job.depth_kind, name=job.depth.field), "upload"
         if isinstance(job.content, CatalogItem) and job.content.depth_path is not None:
             return DepthMapFile(job.content.depth_path, job.content.depth_kind), "example"
         if self.depth_model is not None:
@@ -346,8 +320,7 @@ def create_app(stylizer: Stylizer | None = None, config: WebConfig | None = None
     stylizer = stylizer or Stylizer()
     catalog: Catalog = load_catalog()
     queue = JobQueue(config.workers, config.queue, config.timeout_s)
-    tmp_root = Path(tempfile.mkdtemp(prefix="depthstyle-web-"))
-    renderer = _Renderer(stylizer, depth_model, config, tmp_root)
+    renderer = _Renderer(stylizer, depth_model, config)
     # uploads stay in memory (the body is capped by BodySizeLimit) instead of spooling to /tmp
     MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, config.max_upload_bytes)
     started = time.monotonic()
@@ -356,14 +329,13 @@ def create_app(stylizer: Stylizer | None = None, config: WebConfig | None = None
     async def lifespan(_app):
         yield
         queue.shutdown()
-        shutil.rmtree(tmp_root, ignore_errors=True)
 
     app = FastAPIOffline(
         title="depthstyle", lifespan=lifespan,
         description="Depth-aware arbitrary style transfer (AdaIN with proximity-controlled "
                     "strength). Errors are JSON: `{\"error\": {\"status\", \"type\", "
                     "\"message\"}}`.")
-    app.state.stylizer, app.state.queue, app.state.tmp_root = stylizer, queue, tmp_root
+    app.state.stylizer, app.state.queue = stylizer, queue
     app.add_middleware(BodySizeLimit, max_bytes=config.max_upload_bytes)
     _install_error_handlers(app)
     static = Path(str(resources.files("depthstyle") / "web" / "static"))
