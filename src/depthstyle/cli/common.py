@@ -1,0 +1,180 @@
+"""What every command shares: option types, option groups, settings, the stylizer, exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+__all__ = [
+    "float_list", "unit_float", "nonneg_float", "positive_float", "positive_int", "levels_arg",
+    "add_model_options", "add_backend_options", "make_stylizer", "add_strength_options",
+    "settings_from_args", "add_depth_options", "add_common", "resolve_device", "log",
+    "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_INTERRUPTED",
+]
+
+log = logging.getLogger("depthstyle")
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def float_list(text: str) -> tuple[float, ...]:
+    """Option type: comma-separated numbers."""
+    try:
+        return tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") \
+            from None
+
+
+def unit_float(text: str) -> float:
+    """Option type: a number in [0, 1]."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {v}")
+    return v
+
+
+def nonneg_float(text: str) -> float:
+    """Option type: a finite number >= 0."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (0.0 <= v < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {v}")
+    return v
+
+
+def positive_float(text: str) -> float:
+    """Option type: a finite number > 0."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (0.0 < v < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {v}")
+    return v
+
+
+def positive_int(text: str) -> int:
+    """Option type: an integer >= 1."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def levels_arg(text: str) -> tuple[str, ...]:
+    """Option type: comma-separated encoder levels (numbers or tap names)."""
+    return tuple(x.strip() for x in text.split(",") if x.strip())
+
+
+# --- shared option groups ----------------------------------------------------------------------
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    """Add ``--model``, ``--device`` and ``--half``."""
+    """Option type: comma-separated encoder levels (numbers or tap names)."""
+    g = p.add_argument_group("model")
+    g.add_argument("--model", default="depthstyle-lite0", metavar="NAME|FILE",
+                   help="registry name (see `depthstyle weights list`) or a decoder .safetensors "
+                        "written by `depthstyle train` (default: %(default)s, bundled)")
+    g.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps (default: auto)")
+    g.add_argument("--half", action="store_true", help="float16 on CUDA (ignored on CPU)")
+
+
+def add_backend_options(p: argparse.ArgumentParser) -> None:
+    """Add ``--backend`` and ``--onnx-dir``."""
+    g = p.add_argument_group("backend")
+    g.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",
+                   help="run the networks in PyTorch (default) or in onnxruntime on the CPU "
+                        "(needs the 'onnx' extra; no --mask or tiling there)")
+    g.add_argument("--onnx-dir", default=None, metavar="DIR",
+                   help="an export from `depthstyle export --format onnx` (default: exported "
+                        "once into the cache for --model)")
+
+
+def make_stylizer(args: argparse.Namespace, depth=None, tile_size=None):
+    """The Stylizer of the chosen backend (shared by stylize and serve)."""
+    from depthstyle.pipeline import Stylizer
+
+    if getattr(args, "backend", "torch") == "onnxruntime":
+        from depthstyle.export.cache import cached_export
+
+        folder = Path(args.onnx_dir) if args.onnx_dir else cached_export(args.model)
+        return Stylizer.from_onnx(folder, depth=depth, max_pixels=args.max_pixels)
+    return Stylizer(args.model, depth=depth, device=args.device, half=args.half,
+                    max_pixels=args.max_pixels, tile_size=tile_size)
+
+
+def add_strength_options(p: argparse.ArgumentParser) -> None:
+    """Add the strength options shared by stylize, video and optimize."""
+    from depthstyle.strength import DEFAULT_CONTRAST, DEFAULT_OFFSET
+
+    g = p.add_argument_group("strength (docs/method.md)")
+    g.add_argument("--alpha", type=unit_float, default=1.0,
+                   help="global stylization strength, 0 = content only (default: 1)")
+    g.add_argument("--offset", type=unit_float, default=DEFAULT_OFFSET,
+                   help="minimum strength of the nearest regions as a fraction of alpha "
+                        "(default: %(default)s)")
+    g.add_argument("--contrast", type=nonneg_float, default=DEFAULT_CONTRAST,
+                   help="sharpness of the near/far split (default: %(default)s)")
+    g.add_argument("--levels", type=levels_arg, default=(), metavar="L1,L2",
+                   help="encoder levels where strength acts: numbers 1-3 or tap names "
+                        "(default: the model's: every level the decoder reads)")
+    g.add_argument("--invert", action="store_true",
+                   help="stylize near regions and keep far ones")
+    g.add_argument("--strength", choices=("proximity", "learned", "uniform"),
+                   default="proximity",
+                   help="proximity: the hand-set transform of the depth (default); learned: the "
+                        "model's learned module (`depthstyle train --learn-strength`); uniform: "
+                        "alpha everywhere, depth ignored")
+    g.add_argument("--no-detail", dest="detail", action="store_false",
+                   help="leave out the detail residual that gives the photo back where "
+                        "strength is low (docs/method.md); the decoder's output alone")
+
+
+def settings_from_args(args: argparse.Namespace, **fields):
+    """StyleSettings from the shared strength options (one translation for every command)."""
+    from depthstyle.settings import StyleSettings
+
+    return StyleSettings.from_options(
+        strength=args.strength, depth=args.depth != "none", levels=args.levels,
+        alpha=args.alpha, offset=args.offset, contrast=args.contrast, invert=args.invert,
+        detail=args.detail, **fields)
+
+
+def add_depth_options(p: argparse.ArgumentParser, default: str = "none") -> None:
+    """Add ``--depth``, ``--depth-kind``, ``--depth-model``, ``--depth-resolution``."""
+    from depthstyle.depth import DEFAULT_DEPTH_MODEL
+
+    g = p.add_argument_group("depth")
+    g.add_argument("--depth", default=default, metavar="none|auto|FILE|DIR",
+                   help="where proximity comes from (default: %(default)s)")
+    g.add_argument("--depth-kind", choices=("depth", "disparity"), default="depth",
+                   help="how to read depth-map files: depth (larger = farther) or disparity "
+                        "(larger = nearer, also inverse depth) (default: depth)")
+    g.add_argument("--depth-model", default=DEFAULT_DEPTH_MODEL, metavar="ID|DIR",
+                   help="depth model for --depth auto: local folder or cached hub id "
+                        "(default: %(default)s)")
+    g.add_argument("--depth-resolution", type=positive_int, default=None, metavar="PX",
+                   help="input size of the depth model (smaller = faster)")
+
+
+def add_common(p: argparse.ArgumentParser) -> None:
+    """Add ``-v`` and ``-q``."""
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    p.add_argument("-q", "--quiet", action="store_true", help="only errors")
+
+
+def resolve_device(device: str):
+    """The checked torch device of ``--device``."""
+    from depthstyle.pipeline import select_device
+
+    return select_device(device)

@@ -1,0 +1,99 @@
+"""``depthstyle video``: a clip with temporal smoothing."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from depthstyle.cli.common import (
+    EXIT_OK,
+    add_common,
+    add_depth_options,
+    add_model_options,
+    add_strength_options,
+    log,
+    positive_int,
+    resolve_device,
+    settings_from_args,
+)
+from depthstyle.errors import DepthStyleError
+from depthstyle.jobs import expand_inputs
+
+# --- video -------------------------------------------------------------------------------------
+
+def _cmd_video(args: argparse.Namespace) -> int:
+    import json
+
+    from depthstyle.depth import make_depth_source
+    from depthstyle.pipeline import Stylizer
+    from depthstyle.video import VideoSettings, stylize_video
+
+    settings = settings_from_args(args, style_size=args.style_size,
+                                  preserve_color=args.preserve_color)
+    vs = VideoSettings(size=args.size, codec=args.codec, crf=args.crf,
+                       depth_every=args.depth_every,
+                       depth_momentum=0.0 if args.no_smoothing else args.depth_momentum,
+                       output_smoothing=0.0 if args.no_smoothing else args.output_smoothing,
+                       max_frames=args.max_frames)
+    vs.validate()
+    out = Path(args.output)
+    if out.exists() and not args.overwrite:
+        raise DepthStyleError(f"{out}: exists (use --overwrite to replace it)")
+    device = resolve_device(args.device)
+    depth = make_depth_source(args.depth, kind=args.depth_kind, model=args.depth_model,
+                              device=device, resolution=args.depth_resolution)
+    stylizer = Stylizer(args.model, device=args.device, half=args.half)
+    styles = expand_inputs(args.style)
+    report = stylize_video(args.input, out, stylizer, styles if len(styles) > 1 else styles[0],
+                           settings, vs, depth=depth, overwrite=args.overwrite,
+                           progress=not args.quiet)
+    summary = report.summary()
+    log.info("%s", json.dumps(summary))
+    if args.stats:
+        from depthstyle.io import write_text
+
+        write_text(args.stats, json.dumps(summary, indent=2), overwrite=True)
+    if report.skipped_packets:
+        log.warning("%d undecodable video packet(s) were skipped", report.skipped_packets)
+    if not args.quiet:
+        print(out)
+    return EXIT_OK
+
+
+def add_parser(sub) -> None:
+    """Add the ``video`` subcommand."""
+    p = sub.add_parser(
+        "video", help="stylize a video clip (keeps audio, reduces flicker)",
+        description="Stylize a video frame by frame with temporal smoothing of the depth and "
+                    "strength maps and of the output (static regions keep the previous "
+                    "output). Frame rate, duration and the audio track are kept.",
+        epilog="examples:\n  depthstyle video clip.mp4 -s painting.jpg -o clip_styled.mp4\n"
+               "  depthstyle video clip.mp4 -s painting.jpg -o raw.mp4 --no-smoothing\n"
+               "  depthstyle video clip.mp4 -s painting.jpg --depth auto --depth-every 4 "
+               "-o deep.mp4",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("input", help="input video (any format FFmpeg reads)")
+    p.add_argument("-s", "--style", action="append", required=True, help="style image")
+    p.add_argument("-o", "--output", required=True, help="output .mp4, .mov, .mkv or .webm")
+    p.add_argument("--size", type=positive_int, default=None,
+                   help="longer side of the output frames (default: the input's)")
+    p.add_argument("--style-size", type=positive_int, default=512)
+    p.add_argument("--codec", default=None, help="video codec (default: libx264; VP9 for .webm)")
+    p.add_argument("--crf", type=int, default=20, help="quality, lower = better (default 20)")
+    p.add_argument("--preserve-color", choices=("luminance", "histogram"), default=None)
+    p.add_argument("--depth-every", type=positive_int, default=1,
+                   help="estimate depth every K frames (default 1)")
+    p.add_argument("--depth-momentum", type=float, default=0.6,
+                   help="temporal smoothing of depth/strength maps, 0..1 (default 0.6)")
+    p.add_argument("--output-smoothing", type=float, default=0.5,
+                   help="weight of the previous output in static regions, 0..1 (default 0.5)")
+    p.add_argument("--no-smoothing", action="store_true", help="turn all smoothing off")
+    p.add_argument("--max-frames", type=positive_int, default=None,
+                   help="stop after N frames (previews)")
+    p.add_argument("--stats", metavar="JSON", help="write frame counts and flicker numbers here")
+    p.add_argument("--overwrite", action="store_true")
+    add_strength_options(p)
+    add_depth_options(p)
+    add_model_options(p)
+    add_common(p)
+    p.set_defaults(func=_cmd_video)
