@@ -362,3 +362,15 @@ def decode_data_url(url: str) -> np.ndarray:
 
     data = base64.b64decode(url.split(",", 1)[1])
     return np.asarray(Image.open(io.BytesIO(data)).convert("L"), dtype=np.float64)
+
+
+def test_model_loads_in_the_lifespan():
+    from starlette.formparsers import MultiPartParser
+
+    spool = MultiPartParser.spool_max_size
+    app = create_app()  # no model yet: it is loaded when the server starts
+    assert app.state.web.stylizer is None
+    with TestClient(app) as c:
+        assert app.state.web.stylizer is not None
+        assert c.get("/api/health").json()["status"] == "ok"
+    assert MultiPartParser.spool_max_size == spool  # no process-wide setting changed

@@ -12,8 +12,13 @@ Endpoints (OpenAPI at ``/docs``, served without any CDN):
 
 Every error is JSON ``{"error": {"status", "type", "message"}}``: 413 (body or pixel count over
 the limit), 415 (not an image / not multipart), 422 (invalid values, unusable depth map), 404
-(unknown id), 503 (queue full or time limit, with ``Retry-After``). Uploads stay in memory and
-are decoded from their bytes (:mod:`depthstyle.io`); nothing is written to disk.
+(unknown id), 503 (queue full or time limit, with ``Retry-After``). Uploads are decoded from
+their bytes (:mod:`depthstyle.io`); depthstyle writes nothing to disk (Starlette's form parser
+itself spools parts over 1 MB to a temporary file while it reads the request, and removes it).
+
+Routes are module-level functions that depend on the app's state (:func:`_state`); the model
+loads in the app's lifespan unless a loaded :class:`~depthstyle.pipeline.Stylizer` is passed
+in; nothing here changes a library setting for the whole process.
 """
 
 from __future__ import annotations
@@ -29,13 +34,12 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import torch
-from fastapi import File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
-from starlette.formparsers import MultiPartParser
 
 from depthstyle.depth import ConstantDepth, DepthMapFile, DepthSource
 from depthstyle.errors import (
@@ -301,12 +305,186 @@ async def _read_upload(file: UploadFile | None, field: str) -> _Upload | None:
     return _Upload(field, file.filename or "", data)
 
 
+@dataclass
+class _AppState:
+    """What the routes depend on; one per app, on ``app.state.web``."""
+
+    config: WebConfig
+    catalog: Catalog
+    queue: JobQueue
+    depth_model: DepthSource | None
+    depth_model_name: str | None
+    started: float
+    stylizer: Stylizer | None = None
+    renderer: _Renderer | None = None
+
+    def attach(self, stylizer: Stylizer) -> None:
+        self.stylizer = stylizer
+        self.renderer = _Renderer(stylizer, self.depth_model, self.config)
+
+
+def _state(request: Request) -> _AppState:
+    """Route dependency: the app's state, once the model is loaded."""
+    st: _AppState = request.app.state.web
+    if st.stylizer is None:
+        raise HTTPException(503, "the model is still loading")
+    return st
+
+
+State = Annotated[_AppState, Depends(_state)]
+_STATIC = Path(str(resources.files("depthstyle") / "web" / "static"))
+router = APIRouter()
+
+
+@router.get("/", include_in_schema=False)
+async def index():  # noqa: D103
+    return FileResponse(_STATIC / "index.html", media_type="text/html")
+
+
+@router.get("/api/health", response_model=Health, summary="Status, queue and cache counters")
+async def health(st: State):  # noqa: D103
+    stylizer, config = st.stylizer, st.config
+    return Health(status="ok", model=stylizer.model_name, device=str(stylizer.device),
+                  depth_model=st.depth_model_name if st.depth_model is not None else None,
+                  uptime_s=round(time.monotonic() - st.started, 1), queue=st.queue.stats(),
+                  style_cache=stylizer.cache_info(),
+                  limits={"max_upload_mb": config.max_upload_mb,
+                          "max_pixels": config.max_pixels, "max_side": config.max_side,
+                          "preview_side": config.preview_side},
+                  defaults={"alpha": 1.0, "offset": DEFAULT_OFFSET,
+                            "contrast": DEFAULT_CONTRAST})
+
+
+@router.get("/api/models", response_model=list[ModelInfo], summary="Known models")
+async def models(st: State):  # noqa: D103
+    from depthstyle.weights import REGISTRY
+
+    stylizer = st.stylizer
+    top = stylizer.decode_level
+    loaded = ModelInfo(name=stylizer.model_name, description="the loaded model", loaded=True,
+                       levels=list(stylizer.level_names[: top + 1]), decode_level=top + 1,
+                       learned_strength=stylizer.has_learned_strength)
+    out = [loaded]
+    for name, entry in REGISTRY.items():
+        if name == stylizer.model_name:
+            out[0] = loaded.model_copy(update={"description": entry.description})
+        else:
+            out.append(ModelInfo(name=name, description=entry.description, loaded=False))
+    return out
+
+
+@router.get("/api/styles", response_model=list[ItemInfo], summary="Bundled example styles")
+async def styles(st: State):  # noqa: D103
+    return [it.public("styles") for it in st.catalog.styles.values()]
+
+
+@router.get("/api/examples", response_model=list[ItemInfo], summary="Bundled example contents")
+async def examples(st: State):  # noqa: D103
+    return [it.public("examples") for it in st.catalog.contents.values()]
+
+
+def _lookup(table: dict[str, CatalogItem], item_id: str, what: str) -> CatalogItem:
+    if item_id not in table:
+        raise HTTPException(404, f"unknown {what} {item_id!r}; known: {', '.join(table)}")
+    return table[item_id]
+
+
+@router.get("/api/styles/{style_id}/image", responses=_ERRORS, summary="A bundled style image")
+async def style_image(style_id: str, st: State):  # noqa: D103
+    return FileResponse(_lookup(st.catalog.styles, style_id, "style").path)
+
+
+@router.get("/api/examples/{example_id}/image", responses=_ERRORS,
+            summary="A bundled example content image")
+async def example_image(example_id: str, st: State):  # noqa: D103
+    return FileResponse(_lookup(st.catalog.contents, example_id, "example").path)
+
+
+@router.post(
+    "/api/stylize", responses={**_ERRORS, 200: {
+        "content": {"image/png": {}, "image/jpeg": {},
+                    "application/json": {"schema": StylizeJSON.model_json_schema()}},
+        "description": "the stylized image, or JSON with base64 images"}},
+    response_class=Response, summary="Stylize an image")
+async def stylize(  # noqa: D103
+    request: Request,
+    st: State,
+    content: Annotated[UploadFile | None, File(description="content image")] = None,
+    content_example: Annotated[str | None, Form(
+        description="id of a bundled example instead of an upload (GET /api/examples)")
+    ] = None,
+    style: Annotated[UploadFile | None, File(description="style image")] = None,
+    style_id: Annotated[str | None, Form(
+        description="id of a bundled style instead of an upload (GET /api/styles)")] = None,
+    depth: Annotated[UploadFile | None, File(
+        description="optional depth or disparity map (PNG 8/16-bit, TIFF, .npy, .pfm)")
+    ] = None,
+    depth_kind: Annotated[Literal["depth", "disparity"], Form(
+        description="how to read the depth map: depth (larger = farther) or disparity")
+    ] = "depth",
+    strength: Annotated[Literal["proximity", "learned", "uniform"], Form(
+        description="proximity: the hand-set transform of the depth; learned: the model's "
+                    "learned strength module; uniform: alpha everywhere (plain AdaIN)")
+    ] = "proximity",
+    alpha: Annotated[float, Form(ge=0, le=1, description="global strength")] = 1.0,
+    offset: Annotated[float, Form(ge=0, le=1, description="strength of the nearest "
+                                  "regions as a fraction of alpha")] = DEFAULT_OFFSET,
+    contrast: Annotated[float, Form(ge=0, le=1000, description="sharpness of the "
+                                    "near/far split")] = DEFAULT_CONTRAST,
+    levels: Annotated[str, Form(max_length=64, description="comma-separated encoder levels "
+                                "(1-based numbers or names); empty = the model's default")] = "",
+    invert: Annotated[bool, Form(description="stylize near regions instead")] = False,
+    detail: Annotated[bool, Form(description="give the photo back where strength is low "
+                                 "(the detail residual, docs/method.md)")] = True,
+    preserve_color: Annotated[Literal["none", "luminance", "histogram"], Form()] = "none",
+    size: Annotated[int, Form(ge=16, description="longer side of the output (at most the "
+                              "content's own and the server's max_side)")] = 512,
+    format: Annotated[Literal["png", "jpeg", "json"], Form(
+        description="png/jpeg image, or json with base64 result and maps")] = "png",
+):
+    ctype = request.headers.get("content-type", "")
+    if not ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        raise HTTPException(415, "send the request as multipart/form-data")
+    config, catalog = st.config, st.catalog
+    if size > config.max_side:
+        raise SettingsError(f"size: {size} exceeds this server's max_side {config.max_side}")
+    if (content is None) == (content_example is None):
+        raise SettingsError("give exactly one of content (upload) and content_example")
+    if (style is None) == (style_id is None):
+        raise SettingsError("give exactly one of style (upload) and style_id")
+    settings = StyleSettings.from_options(
+        strength=strength, levels=levels, alpha=alpha, offset=offset, contrast=contrast,
+        invert=invert, detail=detail, preserve_color=preserve_color, content_size=size,
+        style_size=config.style_size)
+    st.stylizer.check(settings)
+    job = _Job(
+        content=await _read_upload(content, "content") if content is not None else
+        _lookup(catalog.contents, content_example, "example"),
+        style=await _read_upload(style, "style") if style is not None else
+        _lookup(catalog.styles, style_id, "style"),
+        depth=await _read_upload(depth, "depth"), depth_kind=depth_kind,
+        settings=settings, fmt=format)
+    renderer = st.renderer
+    data, media, headers = await st.queue.run(lambda: renderer(job))
+    return Response(data, media_type=media, headers=headers)
+
+
+@asynccontextmanager
+async def _lifespan(app):
+    st: _AppState = app.state.web
+    if st.stylizer is None:  # the model loads here, once, not when the app is built
+        st.attach(Stylizer())
+    yield
+    st.queue.shutdown()
+
+
 def create_app(stylizer: Stylizer | None = None, config: WebConfig | None = None, *,
                depth_model: DepthSource | None = None, depth_model_name: str | None = None):
-    """Build the FastAPI app around a loaded :class:`Stylizer`.
+    """Build the FastAPI app around a :class:`Stylizer`.
 
     Args:
-        stylizer: the engine (default: the bundled model on the best device); loaded once here.
+        stylizer: a loaded pipeline; ``None`` loads the bundled model in the app's lifespan
+            (at server start-up).
         config: limits (:class:`WebConfig`).
         depth_model: a monocular depth source for uploads without a depth map (``None`` =
             those get uniform strength, and the answer says ``depth_source: "none"``).
@@ -317,147 +495,20 @@ def create_app(stylizer: Stylizer | None = None, config: WebConfig | None = None
     """
     config = config or WebConfig()
     config.validate()
-    stylizer = stylizer or Stylizer()
-    catalog: Catalog = load_catalog()
-    queue = JobQueue(config.workers, config.queue, config.timeout_s)
-    renderer = _Renderer(stylizer, depth_model, config)
-    # uploads stay in memory (the body is capped by BodySizeLimit) instead of spooling to /tmp
-    MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, config.max_upload_bytes)
-    started = time.monotonic()
-
-    @asynccontextmanager
-    async def lifespan(_app):
-        yield
-        queue.shutdown()
-
+    state = _AppState(config=config, catalog=load_catalog(),
+                      queue=JobQueue(config.workers, config.queue, config.timeout_s),
+                      depth_model=depth_model, depth_model_name=depth_model_name,
+                      started=time.monotonic())
+    if stylizer is not None:
+        state.attach(stylizer)
     app = FastAPIOffline(
-        title="depthstyle", lifespan=lifespan,
+        title="depthstyle", lifespan=_lifespan,
         description="Depth-aware arbitrary style transfer (AdaIN with proximity-controlled "
                     "strength). Errors are JSON: `{\"error\": {\"status\", \"type\", "
                     "\"message\"}}`.")
-    app.state.stylizer, app.state.queue = stylizer, queue
+    app.state.web = state
     app.add_middleware(BodySizeLimit, max_bytes=config.max_upload_bytes)
     _install_error_handlers(app)
-    static = Path(str(resources.files("depthstyle") / "web" / "static"))
-    app.mount("/static", StaticFiles(directory=static), name="static")
-
-    @app.get("/", include_in_schema=False)
-    async def index():
-        return FileResponse(static / "index.html", media_type="text/html")
-
-    @app.get("/api/health", response_model=Health, summary="Status, queue and cache counters")
-    async def health():
-        return Health(status="ok", model=stylizer.model_name, device=str(stylizer.device),
-                      depth_model=depth_model_name if depth_model is not None else None,
-                      uptime_s=round(time.monotonic() - started, 1), queue=queue.stats(),
-                      style_cache=stylizer.cache_info(),
-                      limits={"max_upload_mb": config.max_upload_mb,
-                              "max_pixels": config.max_pixels, "max_side": config.max_side,
-                              "preview_side": config.preview_side},
-                      defaults={"alpha": 1.0, "offset": DEFAULT_OFFSET,
-                                "contrast": DEFAULT_CONTRAST})
-
-    @app.get("/api/models", response_model=list[ModelInfo], summary="Known models")
-    async def models():
-        from depthstyle.weights import REGISTRY
-
-        top = stylizer.decode_level
-        loaded = ModelInfo(name=stylizer.model_name, description="the loaded model", loaded=True,
-                           levels=list(stylizer.level_names[: top + 1]), decode_level=top + 1,
-                           learned_strength=stylizer.has_learned_strength)
-        out = [loaded]
-        for name, entry in REGISTRY.items():
-            if name == stylizer.model_name:
-                out[0] = loaded.model_copy(update={"description": entry.description})
-            else:
-                out.append(ModelInfo(name=name, description=entry.description, loaded=False))
-        return out
-
-    @app.get("/api/styles", response_model=list[ItemInfo], summary="Bundled example styles")
-    async def styles():
-        return [it.public("styles") for it in catalog.styles.values()]
-
-    @app.get("/api/examples", response_model=list[ItemInfo], summary="Bundled example contents")
-    async def examples():
-        return [it.public("examples") for it in catalog.contents.values()]
-
-    def _lookup(table: dict[str, CatalogItem], item_id: str, what: str) -> CatalogItem:
-        if item_id not in table:
-            raise HTTPException(404, f"unknown {what} {item_id!r}; known: {', '.join(table)}")
-        return table[item_id]
-
-    @app.get("/api/styles/{style_id}/image", responses=_ERRORS, summary="A bundled style image")
-    async def style_image(style_id: str):
-        return FileResponse(_lookup(catalog.styles, style_id, "style").path)
-
-    @app.get("/api/examples/{example_id}/image", responses=_ERRORS,
-             summary="A bundled example content image")
-    async def example_image(example_id: str):
-        return FileResponse(_lookup(catalog.contents, example_id, "example").path)
-
-    @app.post(
-        "/api/stylize", responses={**_ERRORS, 200: {
-            "content": {"image/png": {}, "image/jpeg": {},
-                        "application/json": {"schema": StylizeJSON.model_json_schema()}},
-            "description": "the stylized image, or JSON with base64 images"}},
-        response_class=Response, summary="Stylize an image")
-    async def stylize(
-        request: Request,
-        content: Annotated[UploadFile | None, File(description="content image")] = None,
-        content_example: Annotated[str | None, Form(
-            description="id of a bundled example instead of an upload (GET /api/examples)")
-        ] = None,
-        style: Annotated[UploadFile | None, File(description="style image")] = None,
-        style_id: Annotated[str | None, Form(
-            description="id of a bundled style instead of an upload (GET /api/styles)")] = None,
-        depth: Annotated[UploadFile | None, File(
-            description="optional depth or disparity map (PNG 8/16-bit, TIFF, .npy, .pfm)")
-        ] = None,
-        depth_kind: Annotated[Literal["depth", "disparity"], Form(
-            description="how to read the depth map: depth (larger = farther) or disparity")
-        ] = "depth",
-        strength: Annotated[Literal["proximity", "learned", "uniform"], Form(
-            description="proximity: the hand-set transform of the depth; learned: the model's "
-                        "learned strength module; uniform: alpha everywhere (plain AdaIN)")
-        ] = "proximity",
-        alpha: Annotated[float, Form(ge=0, le=1, description="global strength")] = 1.0,
-        offset: Annotated[float, Form(ge=0, le=1, description="strength of the nearest "
-                                      "regions as a fraction of alpha")] = DEFAULT_OFFSET,
-        contrast: Annotated[float, Form(ge=0, le=1000, description="sharpness of the "
-                                        "near/far split")] = DEFAULT_CONTRAST,
-        levels: Annotated[str, Form(max_length=64, description="comma-separated encoder levels "
-                                    "(1-based numbers or names); empty = the deepest")] = "",
-        invert: Annotated[bool, Form(description="stylize near regions instead")] = False,
-        detail: Annotated[bool, Form(description="give the photo back where strength is low "
-                                     "(the detail residual, docs/method.md)")] = True,
-        preserve_color: Annotated[Literal["none", "luminance", "histogram"], Form()] = "none",
-        size: Annotated[int, Form(ge=16, description="longer side of the output (at most the "
-                                  "content's own and the server's max_side)")] = 512,
-        format: Annotated[Literal["png", "jpeg", "json"], Form(
-            description="png/jpeg image, or json with base64 result and maps")] = "png",
-    ):
-        ctype = request.headers.get("content-type", "")
-        if not ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-            raise HTTPException(415, "send the request as multipart/form-data")
-        if size > config.max_side:
-            raise SettingsError(f"size: {size} exceeds this server's max_side {config.max_side}")
-        if (content is None) == (content_example is None):
-            raise SettingsError("give exactly one of content (upload) and content_example")
-        if (style is None) == (style_id is None):
-            raise SettingsError("give exactly one of style (upload) and style_id")
-        settings = StyleSettings.from_options(
-            strength=strength, levels=levels, alpha=alpha, offset=offset, contrast=contrast,
-            invert=invert, detail=detail, preserve_color=preserve_color, content_size=size,
-            style_size=config.style_size)
-        stylizer.check(settings)
-        job = _Job(
-            content=await _read_upload(content, "content") if content is not None else
-            _lookup(catalog.contents, content_example, "example"),
-            style=await _read_upload(style, "style") if style is not None else
-            _lookup(catalog.styles, style_id, "style"),
-            depth=await _read_upload(depth, "depth"), depth_kind=depth_kind,
-            settings=settings, fmt=format)
-        data, media, headers = await queue.run(lambda: renderer(job))
-        return Response(data, media_type=media, headers=headers)
-
+    app.mount("/static", StaticFiles(directory=_STATIC), name="static")
+    app.include_router(router)
     return app
