@@ -6,8 +6,13 @@ disparity (examples/books.disparity.png) on every call: the time covers strength
 encoding, AdaIN, decoding and clamping, not file decoding and not depth *estimation*.
 
 The baseline does what the public AdaIN test scripts do: for every image it re-encodes the
-style, runs plain AdaIN (alpha = 1) and decodes, fp32, eager, no caching, on the same weights.
-Parity: max |ours - baseline| with depth off and alpha = 1 (same maths, so it should be ~0).
+style, runs plain AdaIN (alpha = 1, at the model's default levels) and decodes, fp32, eager, no
+caching, no border padding, no detail residual, on the same weights. Parity: max |ours -
+baseline| with depth off, alpha = 1 and no border padding (same maths, so it should be ~0).
+"ours" includes the reflect-padded border and the detail residual (a second decoder pass
+wherever strength < 1, cached per content: the repeated photo here reuses it, as a batch of
+styles, the web page's sliders or an evaluation sweep do); "fresh" is the same with the cache
+off, as when every call brings a new photo; ``--no-detail`` adds rows without the residual.
 
 Each configuration runs in a fresh subprocess so its peak RSS is its own.
 
@@ -73,15 +78,17 @@ def run_one(mode: str, model: str, size: int, reps: int, batch: int, channels_la
             threads: int, depth_kind: str = "gt") -> dict:
     torch.set_num_threads(threads)
     from depthstyle import StyleSettings, Stylizer, load_image
-    from depthstyle.ops import adain
+    from depthstyle.ops import calc_mean_std, restyle_encode
 
     stylizer = Stylizer(_model(model), device="cpu", cache_size=0 if mode == "nocache" else 16,
                         channels_last=channels_last)
-    m = stylizer.model
+    m = stylizer.engine.model
+    if mode == "fresh":  # as if every call brought a new photo: no cached reconstruction
+        stylizer.engine.recon_cache_size = 0
     content = square_crop(load_image(CONTENT), size).expand(batch, -1, -1, -1).contiguous()
     style = load_image(STYLE)
     depth = _depth(depth_kind, size)
-    settings = StyleSettings(content_size=None, style_size=512)
+    settings = StyleSettings(content_size=None, style_size=512, detail=mode != "nodetail")
     lv = m.decode_level
 
     def ours():
@@ -95,9 +102,10 @@ def run_one(mode: str, model: str, size: int, reps: int, batch: int, channels_la
 
     def baseline():
         with torch.no_grad():
-            fc = m.encoder(content, upto=lv)[lv]
-            fs = m.encoder(style512, upto=lv)[lv]
-            return m.decoder(adain(fc, fs)).clamp(0, 1)
+            stats = [calc_mean_std(f) for f in m.encoder(style512, upto=lv)]
+            feats = restyle_encode(m.encoder.stages[: lv + 1], content, m.encoder.strides,
+                                   stats, 1.0, m.default_levels)
+            return m.decoder(feats).clamp(0, 1)
 
     fn = baseline if mode == "baseline" else ours
     fn()  # warm-up (also fills the style cache for "ours")
@@ -113,7 +121,8 @@ def run_one(mode: str, model: str, size: int, reps: int, batch: int, channels_la
               "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     if mode == "ours" and batch == 1 and depth_kind == "gt":
         plain = StyleSettings(content_size=None, style_size=None, depth_aware=False)
-        a = stylizer(content, style512, plain).image
+        unpadded = Stylizer(m, device="cpu", channels_last=channels_last, border=0)
+        a = unpadded(content, style512, plain).image
         b = baseline()
         result["parity_max_abs_diff"] = float((a - b).abs().max())
     return result
@@ -132,6 +141,8 @@ def main() -> None:
     ap.add_argument("--depth-arch", action="store_true",
                     help="also time with a Depth Anything V2 Small-shaped depth model per image")
     ap.add_argument("--no-cache", action="store_true", help="also time without style caching")
+    ap.add_argument("--no-detail", action="store_true",
+                    help="also time without the detail residual (one decoder pass less)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -145,9 +156,12 @@ def main() -> None:
     for model in models:
         for size in args.sizes:
             configs.append((model, "ours", size, 1, 1, "gt"))
+            configs.append((model, "fresh", size, 1, 1, "gt"))
             configs.append((model, "baseline", size, 1, 0, "gt"))
             if args.no_cache:
                 configs.append((model, "nocache", size, 1, 1, "gt"))
+            if args.no_detail:
+                configs.append((model, "nodetail", size, 1, 1, "gt"))
             if args.depth_arch:
                 configs.append((model, "ours", size, 1, 1, "da"))
             if args.contiguous:

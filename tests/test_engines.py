@@ -200,3 +200,16 @@ def test_skip_model_saves_and_loads(tmp_path, lite0):
     with torch.no_grad():
         assert torch.equal(model.decoder(feats), dec(feats))
     assert model.default_levels == (0, 1, 2)
+
+
+def test_reconstruction_cache_is_keyed_by_content(tiny_model):
+    cached = Stylizer(tiny_model, device="cpu")
+    fresh = Stylizer(tiny_model, device="cpu")
+    fresh.engine.recon_cache_size = 0
+    settings = StyleSettings(content_size=None, alpha=0.5, depth_aware=False)
+    a, b = make_image(40, 56, 1), make_image(40, 56, 2)
+    for content in (a, b, a):
+        for style in (make_image(32, 32, 3), make_image(32, 32, 4)):
+            torch.testing.assert_close(cached(content, style, settings).image,
+                                       fresh(content, style, settings).image)
+    assert len(cached.engine._recon) == 2 and len(fresh.engine._recon) == 0

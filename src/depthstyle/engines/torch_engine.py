@@ -17,6 +17,9 @@ seams from instance normalisation).
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import torch
@@ -83,6 +86,9 @@ class TorchEngine:
         self.model.to(device).eval().to(memory_format=self.memory_format)
         self.half = bool(half) and device.type == "cuda"
         self.dtype = torch.float16 if self.half else torch.float32
+        self._recon: OrderedDict[tuple, torch.Tensor] = OrderedDict()
+        self._recon_lock = threading.Lock()
+        self.recon_cache_size = 4
         if self.half:
             self.model.half()
             if self.model.strength_net is not None:
@@ -203,9 +209,32 @@ class TorchEngine:
         if job.detail:
             full = s[-1].mean(1, keepdim=True) if isinstance(s, list) else s
             if bool((full < 1).any()):
-                plain = self.model.decoder(self._forward(x, 0.0, stats, (), top, content_stats))
-                out = detail_residual(out, x.float(), plain.float(), full)
+                out = detail_residual(out, x.float(), self._reconstruction(x, stats), full)
         return out.clamp(0, 1)
+
+    def _reconstruction(self, x: torch.Tensor, stats: Stats) -> torch.Tensor:
+        """The decoder's output for the unrestyled content (float32), cached per content.
+
+        On the CPU the last few reconstructions are kept by a digest of the padded content, so
+        the same photo with another style or other settings (batches of styles, the web page's
+        sliders, evaluation sweeps) costs one decoder pass instead of two.
+        """
+        key = None
+        if x.device.type == "cpu":
+            digest = hashlib.sha1(x.detach().contiguous().numpy().tobytes()).hexdigest()
+            key = (digest, tuple(x.shape), str(x.dtype))
+            with self._recon_lock:
+                if key in self._recon:
+                    self._recon.move_to_end(key)
+                    return self._recon[key]
+        feats = self._forward(x, 0.0, stats, (), self.decode_level)
+        rec = self.model.decoder(feats).float()
+        if key is not None and self.recon_cache_size > 0:
+            with self._recon_lock:
+                self._recon[key] = rec
+                while len(self._recon) > self.recon_cache_size:
+                    self._recon.popitem(last=False)
+        return rec
 
     def render(self, job: RenderJob) -> torch.Tensor:
         """Restyle and decode ``job.content``: (B, 3, H, W) in [0, 1] on the CPU."""
