@@ -4,9 +4,13 @@ Part 1 (gallery.png): 5 contents x 5 styles from ../shared/images, stylized at 5
 side) with uniform AdaIN (alpha 1); first column the contents, first row the styles.
 Part 2 (gallery-depth.png): scenes with ground-truth depth (../shared/depth): content, its
 strength map, then for each style uniform AdaIN next to depth-aware (default offset/contrast).
+Part 3 (gallery-v1-v2.png, with ``--compare OLD``): the same pairs with model v1 (as it ran:
+no border padding, no detail residual) and the current model. Per depth scene: content,
+strength map, OLD depth-aware, NEW depth-aware, OLD uniform, NEW uniform (Matisse). Then one
+photo in three very different styles, OLD row above NEW row (brushwork per style).
 Cells are shown at 256 px.
 
-Run: python docs/make_gallery.py  (needs ../shared beside the repository)
+Run: python docs/make_gallery.py [--compare depthstyle-lite0-v1]  (needs ../shared)
 """
 
 from __future__ import annotations
@@ -53,7 +57,14 @@ def _find(kind: str, stem: str) -> Path:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default="depthstyle-lite0")
+    ap.add_argument("--compare", default=None, metavar="OLD",
+                    help="also write docs/gallery-v1-v2.png comparing OLD with --model")
+    ap.add_argument("--only-compare", action="store_true", help="skip parts 1 and 2")
     args = ap.parse_args()
+    if args.compare:
+        compare(args.compare, args.model)
+        if args.only_compare:
+            return
     stylizer = Stylizer(args.model, device="cpu")
     uniform = StyleSettings(depth_aware=False, content_size=512, style_size=512)
     styles = [_find("style", s) for s in STYLES]
@@ -81,6 +92,37 @@ def main() -> None:
         rows.append(row)
     save_image(_grid(rows), ROOT / "docs" / "gallery-depth.png", overwrite=True)
     print("docs/gallery.png docs/gallery-depth.png")
+
+
+def compare(old_name: str, new_name: str) -> None:
+    """Part 3: the same pairs with the old model (as it ran) and the new one."""
+    old = Stylizer(old_name, device="cpu", border=0)
+    new = Stylizer(new_name, device="cpu")
+    as_ran = dict(detail=False, content_size=512, style_size=512)
+    matisse = _find("style", "woman_with_hat_matisse")
+    blank = torch.ones(1, 3, CELL, CELL)
+    rows = [[blank, blank, blank, load_image(matisse), blank, blank]]
+    for stem, kind in DEPTH_SCENES:
+        content = SHARED / "depth" / f"{stem}.jpg"
+        depth = DepthMapFile(SHARED / "depth" / f"{stem}.depth.png", kind)
+        a_new = new(content, matisse, StyleSettings(content_size=512, style_size=512),
+                    depth=depth)
+        a_old = old(content, matisse, StyleSettings(**as_ran), depth=depth)
+        u_new = new(content, matisse, StyleSettings(depth_aware=False, content_size=512,
+                                                    style_size=512))
+        u_old = old(content, matisse, StyleSettings(depth_aware=False, **as_ran))
+        rows.append([load_image(content), a_new.strength.expand(-1, 3, -1, -1), a_old.image,
+                     a_new.image, u_old.image, u_new.image])
+    photo = _find("content", "golden_gate")
+    three = [_find("style", s) for s in ("mondrian", "sketch", "brushstrokes")]
+    rows.append([blank, blank] + [load_image(s) for s in three] + [blank])
+    rows.append([load_image(photo), blank] + [
+        old(photo, s, StyleSettings(depth_aware=False, **as_ran)).image for s in three] + [blank])
+    rows.append([load_image(photo), blank] + [
+        new(photo, s, StyleSettings(depth_aware=False, content_size=512,
+                                    style_size=512)).image for s in three] + [blank])
+    save_image(_grid(rows), ROOT / "docs" / "gallery-v1-v2.png", overwrite=True)
+    print("docs/gallery-v1-v2.png")
 
 
 if __name__ == "__main__":

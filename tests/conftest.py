@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 @pytest.fixture(scope="session")
 def shared() -> Path:
     if not SHARED.is_dir():
+        if os.environ.get("CI"):  # CI has the data: a missing folder is a broken checkout
+            pytest.fail(f"shared data folder not found at {SHARED}")
         pytest.skip(f"shared data folder not found at {SHARED}")
     return SHARED
 

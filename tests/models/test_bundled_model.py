@@ -10,7 +10,7 @@ from depthstyle.evaluation.metrics import colour_distance, near_mask
 from depthstyle.io import load_image
 from depthstyle.weights import get_entry
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.fixture(scope="module")
