@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One GPU burst of the v2 training run, on the `device` tool's machine (PyTorch is there).
-# Prepare here first: python tools/pack_gpu_burst.py   (writes .gpu/, about 55 MiB)
+# Prepare here first: python tools/pack_gpu_burst.py   (writes .gpu/, about 30 MiB)
 # Device call: command "bash tools/gpu_burst.sh 8", carry [".gpu"], timeout_s 600.
 # It resumes .gpu/run/checkpoint.pt for at most $1 minutes (default 8) with bfloat16 autocast
 # and writes the new checkpoint.pt and log.csv to $OUT; collect them here with

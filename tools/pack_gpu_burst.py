@@ -2,8 +2,8 @@
 
 Writes ``.gpu/`` in the repository (ignored through .git/info/exclude, carried by the device
 tool's ``carry``): the training images of ../shared/train without the validation split,
-as they are (at most 512 px; larger ones shrunk), about 55 MiB with the checkpoint (the tool
-carries at most 64 MiB), and the
+shrunk to at most 384 px (JPEG q90; the tool carries at most 64 MiB together with the
+tracked files, about 15 MiB), and the
 run's latest checkpoint and log. Then run ``tools/gpu_burst.sh`` *on the device* (see its
 header) and copy what comes back with ``--collect``.
 
@@ -42,7 +42,7 @@ def pack(max_side: int) -> None:
             if f.name in held or f.suffix.lower() not in (".jpg", ".jpeg", ".png"):
                 continue
             with Image.open(f) as im:
-                if max(im.size) <= max_side:  # ../shared/train is already <= 512 px
+                if max(im.size) <= max_side:
                     shutil.copy2(f, dst / f.name)
                     continue
                 im = im.convert("RGB")
@@ -65,7 +65,7 @@ def collect(folder: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--max-side", type=int, default=512)
+    ap.add_argument("--max-side", type=int, default=384)
     ap.add_argument("--collect", type=Path, default=None)
     args = ap.parse_args()
     collect(args.collect) if args.collect else pack(args.max_side)
