@@ -162,19 +162,27 @@ def test_strength_zero_gives_the_photo_back_on_the_bundled_model(bundled):
 
 # --- the v2 skip decoder --------------------------------------------------------------------
 
-def test_skip_decoder_reads_every_tap(lite0):
+def test_skip_decoder_reads_every_tap_gated_by_strength(lite0):
+    torch.manual_seed(0)
     dec = build_decoder(lite0, (16, 8, 8, 8), 2, kind="skip", skip_width=4)
     feats = lite0(make_image(32, 48, 1), upto=2)
-    assert dec(feats).shape == (1, 3, 32, 48)
+    assert dec(feats, 0.0).shape == (1, 3, 32, 48)
     assert dec.input_levels == (0, 1, 2)
     model = StyleModel(lite0, dec, "skip", decode_level=2)
-    assert model.default_levels == (0, 1, 2)
+    assert model.default_levels == (2,)
     with pytest.raises(ValueError, match="3 taps"):
-        dec(feats[-1:])
-    # the skip inputs matter: changing the shallowest tap changes the output
-    changed = [feats[0] * 2, *feats[1:]]
+        dec(feats[-1:], 0.0)
+    changed = [feats[0] * 2, feats[1] * 2, feats[2]]
     with torch.no_grad():
-        assert float((dec(changed) - dec(feats)).abs().max()) > 0
+        # open skips (strength 0): the shallow taps change the output
+        assert float((dec(changed, 0.0) - dec(feats, 0.0)).abs().max()) > 1e-4
+        # closed skips (strength 1): only the deep tap matters
+        torch.testing.assert_close(dec(changed, 1.0), dec(feats, 1.0))
+        # a map: closed on the right half, open on the left
+        s = torch.zeros(1, 1, 32, 48)
+        s[..., 24:] = 1.0
+        diff = (dec(changed, s) - dec(feats, s)).abs().mean(1)[0]
+        assert float(diff[:, :12].mean()) > 10 * float(diff[:, 40:].mean())
 
 
 def test_warm_start_from_v1_reproduces_v1(lite0):
@@ -185,7 +193,8 @@ def test_warm_start_from_v1_reproduces_v1(lite0):
     _warm_start(dec, "depthstyle-lite0-v1")
     feats = lite0(make_image(48, 64, 2), upto=2)
     with torch.no_grad():
-        torch.testing.assert_close(dec(feats), v1.decoder(feats), atol=1e-5, rtol=1e-5)
+        for s in (0.0, 1.0):  # the skip weights start at zero: v1 at any strength
+            torch.testing.assert_close(dec(feats, s), v1.decoder(feats), atol=1e-5, rtol=1e-5)
 
 
 def test_skip_model_saves_and_loads(tmp_path, lite0):
@@ -198,8 +207,8 @@ def test_skip_model_saves_and_loads(tmp_path, lite0):
     model = load_model(path)
     feats = lite0(make_image(32, 32, 1), upto=2)
     with torch.no_grad():
-        assert torch.equal(model.decoder(feats), dec(feats))
-    assert model.default_levels == (0, 1, 2)
+        assert torch.equal(model.decode(feats, 0.3), dec(feats, 0.3))
+    assert model.default_levels == (2,)
 
 
 def test_reconstruction_cache_is_keyed_by_content(tiny_model):

@@ -204,10 +204,10 @@ class TorchEngine:
     def _decode(self, x: torch.Tensor, s: StrengthMaps, stats: Stats, job: RenderJob,
                 content_stats=None) -> torch.Tensor:
         top = self.decode_level
-        out = self.model.decoder(self._forward(x, s, stats, job.levels, top, content_stats))
+        full = s[-1].mean(1, keepdim=True) if isinstance(s, list) else s
+        out = self.model.decode(self._forward(x, s, stats, job.levels, top, content_stats), full)
         out = out.float()
         if job.detail:
-            full = s[-1].mean(1, keepdim=True) if isinstance(s, list) else s
             if bool((full < 1).any()):
                 out = detail_residual(out, x.float(), self._reconstruction(x, stats), full)
         return out.clamp(0, 1)
@@ -228,7 +228,7 @@ class TorchEngine:
                     self._recon.move_to_end(key)
                     return self._recon[key]
         feats = self._forward(x, 0.0, stats, (), self.decode_level)
-        rec = self.model.decoder(feats).float()
+        rec = self.model.decode(feats, 0.0).float()
         if key is not None and self.recon_cache_size > 0:
             with self._recon_lock:
                 self._recon[key] = rec

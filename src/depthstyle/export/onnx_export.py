@@ -82,7 +82,7 @@ class StylizeGraph(nn.Module):
         enc = self.model.encoder
         feats = restyle_encode(enc.stages[: len(self.strides)], content, self.strides, stats,
                                maps, range(len(self.strides)))
-        return self.model.decoder(feats)  # unclamped: the runtime adds the detail residual
+        return self.model.decode(feats, strength)  # unclamped: the runtime adds the residual
 
 
 class ReconstructGraph(nn.Module):
@@ -93,7 +93,7 @@ class ReconstructGraph(nn.Module):
         self.model = model
 
     def forward(self, content: torch.Tensor) -> torch.Tensor:  # noqa: D102
-        return self.model.decoder(self.model.encoder(content, upto=self.model.decode_level))
+        return self.model.decode(self.model.encoder(content, upto=self.model.decode_level), 0.0)
 
 
 class StrengthGraph(nn.Module):

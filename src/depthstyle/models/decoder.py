@@ -4,14 +4,16 @@
   and reflection-padded 3x3 convolutions, like the AdaIN decoder, but narrows the channels
   *before* each upsampling so the expensive full-resolution layers stay thin.
 * :class:`SkipDecoder` (model v2): the same trunk, plus a 1x1-projected skip input from every
-  shallower tap at the scale where its stride matches (a U-Net-style decoder over *restyled*
-  features). The shallow taps carry the fine detail the deep tap has lost, so the decoder can
-  give the photo back at strength 0; they are restyled with the same per-level AdaIN blend as
-  the deep tap, so at strength 1 they carry the style's own low-level statistics (colour and
-  stroke texture) rather than the photo's.
+  shallower tap at the scale where its stride matches, **gated by the strength map**: each skip
+  is multiplied by ``1 - S`` averaged to its grid. The shallow taps carry the fine detail the
+  deep tap has lost, so where strength is low the decoder gives the photo back; where strength
+  is 1 the skips are closed and the trunk alone paints the style from the restyled deep
+  features, as an AdaIN decoder does, so the photo's own fine texture does not leak into fully
+  stylized regions (an ungated variant did exactly that in our ablation, docs/model-card.md).
 
-Every decoder takes the list of features of levels ``0..decode_level`` (shallow to deep) and
-returns (B, 3, H, W) RGB, unclamped. Single-input decoders read only the last entry.
+Every decoder takes the list of features of levels ``0..decode_level`` (shallow to deep) and the
+full-resolution strength map, and returns (B, 3, H, W) RGB, unclamped. Single-input decoders
+read only the last entry and ignore the strength.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-__all__ = ["compact_decoder", "CompactDecoder", "SkipDecoder"]
+__all__ = ["compact_decoder", "CompactDecoder", "SkipDecoder", "decode"]
 
 
 def _conv(cin: int, cout: int) -> nn.Conv2d:
@@ -36,7 +38,8 @@ class CompactDecoder(nn.Sequential):
 
     input_levels: tuple[int, ...] = ()  # only the deepest
 
-    def forward(self, feats: Sequence[torch.Tensor] | torch.Tensor) -> torch.Tensor:  # noqa: D102
+    def forward(self, feats: Sequence[torch.Tensor] | torch.Tensor,  # noqa: D102
+                strength: torch.Tensor | float | None = None) -> torch.Tensor:
         x = feats if isinstance(feats, torch.Tensor) else feats[-1]
         for layer in self:
             x = layer(x)
@@ -76,8 +79,9 @@ class SkipDecoder(nn.Module):
             so ``2 ** (len(widths) - 1)`` must equal the deepest stride.
         skip_width: channels of each tap's 1x1 projection before it joins the trunk.
 
-    Shapes: ``feats[i]`` is (B, channels[i], H / strides[i], W / strides[i]); output (B, 3, H, W)
-    unclamped. H and W must be multiples of the deepest stride.
+    Shapes: ``feats[i]`` is (B, channels[i], H / strides[i], W / strides[i]); ``strength`` is a
+    scalar or (B or 1, 1, H, W) in [0, 1]; output (B, 3, H, W) unclamped. H and W must be
+    multiples of the deepest stride.
     """
 
     def __init__(self, channels: Sequence[int], strides: Sequence[int], widths: Sequence[int],
@@ -118,15 +122,37 @@ class SkipDecoder(nn.Module):
         """What :func:`depthstyle.models.build_decoder` needs to rebuild this decoder."""
         return {"kind": "skip", "widths": list(self.widths), "skip_width": self.skip_width}
 
-    def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:  # noqa: D102
+    def forward(self, feats: Sequence[torch.Tensor],  # noqa: D102
+                strength: torch.Tensor | float) -> torch.Tensor:
         if isinstance(feats, torch.Tensor) or len(feats) != len(self.channels):
             raise ValueError(f"SkipDecoder needs the features of {len(self.channels)} taps")
         x = torch.relu(self.head(feats[-1]))
         for k, block in enumerate(self.blocks):
             if k in self.skip_at:
                 i = self.skip_at[k]
-                x = torch.cat([x, torch.relu(self.skips[str(i)](feats[i]))], 1)
+                skip = torch.relu(self.skips[str(i)](feats[i]))
+                if isinstance(strength, torch.Tensor):
+                    st = self.strides[i]
+                    s = torch.nn.functional.avg_pool2d(strength, st) if st > 1 else strength
+                    skip = skip * (1 - s.to(skip.dtype))
+                else:
+                    skip = skip * (1 - float(strength))
+                x = torch.cat([x, skip], 1)
             x = block(x)
             if k + 1 < len(self.blocks):
                 x = self.up(x)
         return self.rgb(x)
+
+
+def decode(decoder: nn.Module, feats: Sequence[torch.Tensor],
+           strength: torch.Tensor | float) -> torch.Tensor:
+    """Run any decoder: skip decoders get the strength map for their gates, others only feats.
+
+    Args:
+        decoder: a :class:`SkipDecoder`, :class:`CompactDecoder` or any module over features.
+        feats: features of taps ``0..decode_level``, shallow to deep.
+        strength: scalar or (B or 1, 1, H, W) full-resolution strength in [0, 1].
+    """
+    if isinstance(decoder, SkipDecoder):
+        return decoder(feats, strength)
+    return decoder(feats)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from depthstyle.errors import WeightsError
-from depthstyle.models.decoder import SkipDecoder
+from depthstyle.models.decoder import decode
 from depthstyle.models.encoder import Encoder
 
 __all__ = ["StyleModel", "count_parameters"]
@@ -45,15 +46,16 @@ class StyleModel(nn.Module):
 
     @property
     def default_levels(self) -> tuple[int, ...]:
-        """0-based levels restyled when the settings name none.
+        """0-based levels restyled when the settings name none: the decoded level.
 
-        A single-input decoder: the decoded level (classic AdaIN). A skip decoder reads every
-        level up to the decoded one, so all of them are restyled; otherwise the photo's own
-        shallow features would carry its texture into a fully stylized output.
+        Classic AdaIN for a single-input decoder. A skip decoder's shallow inputs stay the
+        photo's own features, gated by ``1 - strength`` inside the decoder.
         """
-        if isinstance(self.decoder, SkipDecoder):
-            return tuple(range(self.decode_level + 1))
         return (self.decode_level,)
+
+    def decode(self, feats: list[torch.Tensor], strength: torch.Tensor | float) -> torch.Tensor:
+        """The decoder on tap features, with the full-resolution strength (see :func:`decode`)."""
+        return decode(self.decoder, feats, strength)
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -85,7 +85,7 @@ def restyle(model, content: torch.Tensor, style_stats, maps: list[torch.Tensor]
     enc, top = model.encoder, len(maps) - 1
     feats = restyle_encode(enc.stages[: top + 1], content, enc.strides, style_stats, list(maps),
                            range(top + 1))
-    return model.decoder(feats)
+    return model.decode(feats, maps[-1].mean(1, keepdim=True))
 
 
 class StrengthTrainer(Trainer):

@@ -8,8 +8,9 @@ style loss over all taps, Adam with ``lr / (1 + lr_decay * step)``. Additions:
   ``lerp(f_c, AdaIN(f_c, f_s), a)``, content loss only), so the decoder also inverts the partly
   stylized features that depth-aware strength and alpha produce;
 * an optional depth-preservation term (Liu et al. 2017) with any differentiable depth model;
-* for the skip decoder (model v2), the restyle step runs at every tap the decoder reads (the
-  same :func:`~depthstyle.ops.restyle_encode` the pipeline uses), and a pixel term
+* for the skip decoder (model v2), the deep tap is restyled by the same
+  :func:`~depthstyle.ops.restyle_encode` the pipeline uses, the photo's shallow taps reach the
+  decoder through skips gated by ``1 - a``, and a pixel term
   ``pixel_weight * mean((1 - a) * |out - content|)`` on the partly stylized share teaches the
   decoder to give the photo back in proportion to ``1 - a`` (one sample per batch has a = 0).
 
@@ -33,6 +34,7 @@ import torch
 
 from depthstyle.errors import DepthStyleError, SettingsError
 from depthstyle.models import DEFAULT_DECODE_LEVEL, build_decoder, build_encoder, save_decoder
+from depthstyle.models.decoder import decode
 from depthstyle.ops import calc_mean_std, restyle_encode
 from depthstyle.training.data import ImageFolder, read_split
 from depthstyle.training.losses import content_loss, depth_loss, style_loss
@@ -121,8 +123,7 @@ class Trainer:
             _warm_start(self.decoder, config.init_from)
         self.widths = self.widths or tuple(getattr(self.decoder, "widths", ())) \
             or _widths_of(self.decoder)
-        self.restyle_levels = (tuple(range(self.level + 1)) if config.decoder == "skip"
-                               else (self.level,))
+        self.restyle_levels = (self.level,)  # skip inputs are the photo's, gated by 1 - a
         self.optimizer = torch.optim.Adam(self.decoder.parameters(), lr=config.lr)
 
     def _setup_run(self, config: RunConfig,
@@ -221,12 +222,12 @@ class Trainer:
                 if cfg.pixel_weight > 0:
                     a[full] = 0.0
             stats = [calc_mean_std(f) for f in f_s[: lv + 1]]
+            strength = a.expand(n, 1, *content.shape[-2:])
             feats = restyle_encode(self.encoder.stages[: lv + 1], content,
-                                   self.encoder.strides, stats,
-                                   a.expand(n, 1, *content.shape[-2:]), self.restyle_levels)
+                                   self.encoder.strides, stats, strength, self.restyle_levels)
         use_amp = cfg.amp and self.device.type == "cuda"
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_amp):
-            out = self.decoder(feats)
+            out = decode(self.decoder, feats, strength)
             f_o = self.encoder(out.float() if use_amp else out)
         out = out.float()
         f_o = [f.float() for f in f_o]
@@ -272,7 +273,7 @@ class Trainer:
         stats = [calc_mean_std(f) for f in self.encoder(s, upto=lv)]
         feats = restyle_encode(self.encoder.stages[: lv + 1], c, self.encoder.strides, stats,
                                1.0, self.restyle_levels)
-        out = self.decoder(feats).clamp(0, 1)
+        out = decode(self.decoder, feats, 1.0).clamp(0, 1)
         rows = [torch.cat(list(x), dim=2) for x in (c, s, out)]
         grid = torch.cat(rows, dim=1).unsqueeze(0)
         path = self.out / "samples" / f"step_{self.step:07d}.png"
