@@ -83,6 +83,12 @@ def test_exif_orientation_is_applied(tmp_path):
     im.save(tmp_path / "o.jpg", exif=exif.tobytes())
     t = load_image(tmp_path / "o.jpg")
     assert t.shape == (1, 3, 30, 10)
+    # orientation 6 = the stored image turned 90 degrees clockwise: its first column (top to
+    # bottom) becomes the displayed first row read right to left
+    stored = torch.from_numpy(_rgb_array(10, 30).astype(np.float32) / 255).permute(2, 0, 1)
+    want = torch.rot90(stored, k=-1, dims=(1, 2))
+    assert float((t[0] - want).abs().mean()) < 0.03  # JPEG
+    assert float((t[0] - torch.rot90(stored, k=1, dims=(1, 2))).abs().mean()) > 0.05
 
 
 def test_pixel_limit(tmp_path):

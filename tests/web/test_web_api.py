@@ -111,6 +111,13 @@ def test_json_result_with_example_depth(client):
     near, far = p > np.quantile(p, 0.8), p < np.quantile(p, 0.2)
     assert s[near].mean() < s[far].mean() - 0.3
     assert s.max() <= 0.9 + 1 / 255
+    # the proximity follows the example's ground truth (a disparity map: larger = nearer)
+    from importlib import resources
+
+    gt_file = resources.files("depthstyle") / "assets" / "examples" / "books.disparity.png"
+    gt = Image.open(str(gt_file)).convert("F").resize((body["width"], body["height"]))
+    gt = np.asarray(gt, dtype=np.float64).ravel()
+    assert np.corrcoef(gt, p)[0, 1] > 0.8
 
 
 def test_uniform_strength_without_depth(client):
