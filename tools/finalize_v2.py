@@ -1,0 +1,64 @@
+"""Turn the v2 training run into the bundled decoder file (docs/model-card.md).
+
+Reads the run's checkpoint, builds the skip decoder, carries over v1's learned strength module
+(not retrained for v2; the model card says so), and writes
+``src/depthstyle/assets/lite0-decoder-v2.safetensors`` with the run's metadata. Prints the
+sha256 and parameter counts for the registry.
+
+    python tools/finalize_v2.py runs/lite0-v2/checkpoint.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from depthstyle.models import (
+    build_decoder,
+    build_encoder,
+    count_parameters,
+    load_model,
+    save_decoder,
+)
+from depthstyle.weights import sha256_of
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("checkpoint", type=Path)
+    ap.add_argument("-o", "--output", type=Path,
+                    default=ROOT / "src" / "depthstyle" / "assets" / "lite0-decoder-v2.safetensors")
+    ap.add_argument("--note", default="", help="recorded as the 'training' metadata entry")
+    args = ap.parse_args()
+    ck = torch.load(args.checkpoint, weights_only=True)
+    cfg = json.loads(ck["config"])
+    enc = build_encoder("lite0")
+    dec = build_decoder(enc, tuple(ck["widths"]), ck["decode_level"], cfg["decoder"],
+                        cfg["skip_width"])
+    dec.load_state_dict(ck["decoder"])
+    v1 = load_model("depthstyle-lite0-v1")
+    extra = {"steps": str(ck["step"]), "size": str(cfg["size"]),
+             "batch_size": str(cfg["batch_size"]), "style_weight": str(cfg["style_weight"]),
+             "pixel_weight": str(cfg["pixel_weight"]), "init_from": str(cfg["init_from"]),
+             "strength_module": "carried over from depthstyle-lite0-v1 (not retrained)"}
+    if args.note:
+        extra["training"] = args.note
+    save_decoder(dec, args.output, encoder=enc, widths=tuple(ck["widths"]),
+                 decode_level=ck["decode_level"], kind=cfg["decoder"],
+                 skip_width=cfg["skip_width"], extra=extra, overwrite=True,
+                 strength_net=v1.strength_net)
+    print(json.dumps({"file": str(args.output), "sha256": sha256_of(args.output),
+                      "step": ck["step"], "decoder_params": count_parameters(dec),
+                      "strength_params": count_parameters(v1.strength_net),
+                      "bytes": args.output.stat().st_size}, indent=2))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
