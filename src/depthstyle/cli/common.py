@@ -6,10 +6,13 @@ import argparse
 import logging
 from pathlib import Path
 
+from depthstyle.errors import DepthStyleError
+
 __all__ = [
     "float_list", "unit_float", "nonneg_float", "positive_float", "positive_int", "levels_arg",
     "add_model_options", "add_backend_options", "make_stylizer", "add_strength_options",
     "settings_from_args", "add_depth_options", "add_common", "resolve_device", "log",
+    "depth_source_from_args", "check_output",
     "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_INTERRUPTED",
 ]
 
@@ -27,37 +30,29 @@ def float_list(text: str) -> tuple[float, ...]:
             from None
 
 
-def unit_float(text: str) -> float:
-    """Option type: a number in [0, 1]."""
+def _number(text: str, ok, rule: str) -> float:
     try:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 <= v <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {v}")
+    if not ok(v):
+        raise argparse.ArgumentTypeError(f"must be {rule}, got {v}")
     return v
+
+
+def unit_float(text: str) -> float:
+    """Option type: a number in [0, 1]."""
+    return _number(text, lambda v: 0.0 <= v <= 1.0, "between 0 and 1")
 
 
 def nonneg_float(text: str) -> float:
     """Option type: a finite number >= 0."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (0.0 <= v < float("inf")):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {v}")
-    return v
+    return _number(text, lambda v: 0.0 <= v < float("inf"), "a finite number >= 0")
 
 
 def positive_float(text: str) -> float:
     """Option type: a finite number > 0."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (0.0 < v < float("inf")):
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {v}")
-    return v
+    return _number(text, lambda v: 0.0 < v < float("inf"), "a finite number > 0")
 
 
 def positive_int(text: str) -> int:
@@ -171,6 +166,23 @@ def add_common(p: argparse.ArgumentParser) -> None:
     """Add ``-v`` and ``-q``."""
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     p.add_argument("-q", "--quiet", action="store_true", help="only errors")
+
+
+def depth_source_from_args(args: argparse.Namespace, device=None):
+    """The depth source of ``--depth``/``--depth-kind``/``--depth-model``/``--depth-resolution``."""
+    from depthstyle.depth import make_depth_source
+
+    return make_depth_source(args.depth, kind=args.depth_kind, model=args.depth_model,
+                             device=device if device is not None else resolve_device(args.device),
+                             resolution=args.depth_resolution)
+
+
+def check_output(path: str | Path, overwrite: bool) -> Path:
+    """The output path, refused if it exists and ``--overwrite`` is not given."""
+    out = Path(path)
+    if out.exists() and not overwrite:
+        raise DepthStyleError(f"{out}: exists (use --overwrite to replace it)")
+    return out
 
 
 def resolve_device(device: str):

@@ -11,6 +11,7 @@ from depthstyle.cli.common import (
     add_common,
     add_depth_options,
     add_model_options,
+    depth_source_from_args,
     float_list,
     positive_int,
     resolve_device,
@@ -83,7 +84,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         raise SettingsError("eval needs CONTENT..., -s STYLE and -o OUTPUT (or --video A B)")
     if args.quality:
         return _cmd_eval_quality(args)
-    from depthstyle.depth import load_transformers_depth, make_depth_source
+    from depthstyle.depth import load_transformers_depth
     from depthstyle.evaluation.report import write_report
     from depthstyle.evaluation.runner import Evaluator, default_sweep, find_items
     from depthstyle.pipeline import Stylizer
@@ -104,8 +105,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     sweep = default_sweep(args.alphas, args.offsets, args.contrasts, levels,
                           learned=args.learned, optimize_steps=args.optimize_steps)
     device = resolve_device(args.device)
-    depth = make_depth_source(args.depth, kind=args.depth_kind, model=args.depth_model,
-                              device=device, resolution=args.depth_resolution)
+    depth = depth_source_from_args(args, device)
     depth_model = load_transformers_depth(args.measure_depth_model, device=device) \
         if args.measure_depth_model else None
     stylizer = Stylizer(args.model, depth=depth, device=args.device)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from depthstyle.cli.common import (
     EXIT_OK,
@@ -11,6 +10,8 @@ from depthstyle.cli.common import (
     add_depth_options,
     add_model_options,
     add_strength_options,
+    check_output,
+    depth_source_from_args,
     log,
     nonneg_float,
     positive_float,
@@ -18,14 +19,14 @@ from depthstyle.cli.common import (
     resolve_device,
     settings_from_args,
 )
-from depthstyle.errors import DepthStyleError, SettingsError
+from depthstyle.errors import SettingsError
 
 # --- optimize ----------------------------------------------------------------------------------
 
 def _cmd_optimize(args: argparse.Namespace) -> int:
     import json
 
-    from depthstyle.depth import differentiable_depth_model, make_depth_source
+    from depthstyle.depth import differentiable_depth_model
     from depthstyle.io import save_image, write_text
     from depthstyle.optimize import OptimizeConfig, optimize_image
     from depthstyle.pipeline import Stylizer
@@ -39,12 +40,9 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
         init=args.init, content_weight=args.content_weight, style_weight=args.style_weight,
         depth_weight=args.depth_weight, tv_weight=args.tv_weight)
     config.validate()
-    out = Path(args.output)
-    if out.exists() and not args.overwrite:
-        raise DepthStyleError(f"{out} exists; use --overwrite to replace it")
+    out = check_output(args.output, args.overwrite)
     device = resolve_device(args.device)
-    depth = make_depth_source(args.depth, kind=args.depth_kind, model=args.depth_model,
-                              device=device, resolution=args.depth_resolution)
+    depth = depth_source_from_args(args, device)
     depth_fn = None
     if args.depth_weight > 0:
         depth_fn = differentiable_depth_model(args.depth_model, device=device)

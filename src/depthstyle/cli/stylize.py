@@ -13,11 +13,11 @@ from depthstyle.cli.common import (
     add_depth_options,
     add_model_options,
     add_strength_options,
+    depth_source_from_args,
     float_list,
     log,
     make_stylizer,
     positive_int,
-    resolve_device,
     settings_from_args,
 )
 from depthstyle.errors import DepthStyleError, SettingsError
@@ -57,7 +57,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     import torch
     from tqdm.auto import tqdm
 
-    from depthstyle.depth import DepthMapFile, find_depth_file, make_depth_source
+    from depthstyle.depth import DepthMapFile, find_depth_file
     from depthstyle.io import load_image_with_alpha, save_image
 
     settings = settings_from_args(args, preserve_color=args.preserve_color,
@@ -83,9 +83,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
                             "folder of maps named after the contents, or --depth auto")
     default_depth = None
     if depth_dir is None:
-        default_depth = make_depth_source(args.depth, kind=args.depth_kind, model=args.depth_model,
-                                          device=resolve_device(args.device),
-                                          resolution=args.depth_resolution)
+        default_depth = depth_source_from_args(args)
     if args.backend == "onnxruntime" and args.mask:
         raise SettingsError("--mask is not supported with --backend onnxruntime")
     stylizer = make_stylizer(args, depth=default_depth, tile_size=args.tile or None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from depthstyle.cli.common import (
     EXIT_OK,
@@ -11,12 +10,13 @@ from depthstyle.cli.common import (
     add_depth_options,
     add_model_options,
     add_strength_options,
+    check_output,
+    depth_source_from_args,
     log,
     positive_int,
     resolve_device,
     settings_from_args,
 )
-from depthstyle.errors import DepthStyleError
 from depthstyle.jobs import expand_inputs
 
 # --- video -------------------------------------------------------------------------------------
@@ -24,7 +24,6 @@ from depthstyle.jobs import expand_inputs
 def _cmd_video(args: argparse.Namespace) -> int:
     import json
 
-    from depthstyle.depth import make_depth_source
     from depthstyle.pipeline import Stylizer
     from depthstyle.video import VideoSettings, stylize_video
 
@@ -36,12 +35,9 @@ def _cmd_video(args: argparse.Namespace) -> int:
                        output_smoothing=0.0 if args.no_smoothing else args.output_smoothing,
                        max_frames=args.max_frames)
     vs.validate()
-    out = Path(args.output)
-    if out.exists() and not args.overwrite:
-        raise DepthStyleError(f"{out}: exists (use --overwrite to replace it)")
+    out = check_output(args.output, args.overwrite)
     device = resolve_device(args.device)
-    depth = make_depth_source(args.depth, kind=args.depth_kind, model=args.depth_model,
-                              device=device, resolution=args.depth_resolution)
+    depth = depth_source_from_args(args, device)
     stylizer = Stylizer(args.model, device=args.device, half=args.half)
     styles = expand_inputs(args.style)
     report = stylize_video(args.input, out, stylizer, styles if len(styles) > 1 else styles[0],
