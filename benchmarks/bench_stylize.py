@@ -105,7 +105,7 @@ def run_one(mode: str, model: str, size: int, reps: int, batch: int, channels_la
             stats = [calc_mean_std(f) for f in m.encoder(style512, upto=lv)]
             feats = restyle_encode(m.encoder.stages[: lv + 1], content, m.encoder.strides,
                                    stats, 1.0, m.default_levels)
-            return m.decoder(feats).clamp(0, 1)
+            return m.decode(feats, 1.0).clamp(0, 1)
 
     fn = baseline if mode == "baseline" else ours
     fn()  # warm-up (also fills the style cache for "ours")

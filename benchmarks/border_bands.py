@@ -44,7 +44,8 @@ def main() -> None:
     args = ap.parse_args()
     from depthstyle.training.data import list_images
 
-    files = [f for folder in args.contents for f in list_images(folder)]
+    files = [f for folder in args.contents for f in list_images(folder)
+             if ".depth." not in f.name and ".disparity." not in f.name]  # photos, not maps
     if args.split:
         keep = set(read_split(args.split)["content"])
         files = [f for f in files if f.name in keep]

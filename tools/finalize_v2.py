@@ -29,12 +29,25 @@ from depthstyle.weights import sha256_of
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def trunk_of(skip, enc, widths, level):
+    """The compact decoder equal to ``skip`` with its skips closed (their inputs dropped)."""
+    trunk = build_decoder(enc, widths, level, "compact")
+    src = [t for k, t in skip.state_dict().items() if not k.startswith("skips.")]
+    with torch.no_grad():
+        for d, s in zip(trunk.state_dict().values(), src, strict=True):
+            d.copy_(s[:, : d.shape[1]] if s.ndim == 4 and s.shape[1] != d.shape[1] else s)
+    return trunk
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoint", type=Path)
     ap.add_argument("-o", "--output", type=Path,
                     default=ROOT / "src" / "depthstyle" / "assets" / "lite0-decoder-v2.safetensors")
     ap.add_argument("--note", default="", help="recorded as the 'training' metadata entry")
+    ap.add_argument("--trunk", action="store_true",
+                    help="ship the trunk alone (a compact decoder): what the skip decoder computes "
+                         "with its skips closed")
     args = ap.parse_args()
     ck = torch.load(args.checkpoint, weights_only=True)
     cfg = json.loads(ck["config"])
@@ -42,6 +55,9 @@ def main() -> None:
     dec = build_decoder(enc, tuple(ck["widths"]), ck["decode_level"], cfg["decoder"],
                         cfg["skip_width"])
     dec.load_state_dict(ck["decoder"])
+    kind, skip_width = cfg["decoder"], cfg["skip_width"]
+    if args.trunk:
+        dec, kind = trunk_of(dec, enc, tuple(ck["widths"]), ck["decode_level"]), "compact"
     v1 = load_model("depthstyle-lite0-v1")
     extra = {"steps": str(ck["step"]), "size": str(cfg["size"]),
              "batch_size": str(cfg["batch_size"]), "style_weight": str(cfg["style_weight"]),
@@ -50,8 +66,8 @@ def main() -> None:
     if args.note:
         extra["training"] = args.note
     save_decoder(dec, args.output, encoder=enc, widths=tuple(ck["widths"]),
-                 decode_level=ck["decode_level"], kind=cfg["decoder"],
-                 skip_width=cfg["skip_width"], extra=extra, overwrite=True,
+                 decode_level=ck["decode_level"], kind=kind,
+                 skip_width=skip_width, extra=extra, overwrite=True,
                  strength_net=v1.strength_net)
     print(json.dumps({"file": str(args.output), "sha256": sha256_of(args.output),
                       "step": ck["step"], "decoder_params": count_parameters(dec),
