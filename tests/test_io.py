@@ -232,3 +232,12 @@ def test_complex_npy_is_refused(tmp_path):
     np.save(p, np.ones((4, 4), dtype=np.complex64))
     with pytest.raises(DepthMapError, match="real numbers"):
         read_map_array(p)
+
+
+def test_outputs_get_the_usual_file_mode(tmp_path):
+    old = os.umask(0o022)
+    try:
+        p = save_image(make_image(8, 8), tmp_path / "m.png")
+    finally:
+        os.umask(old)
+    assert (p.stat().st_mode & 0o777) == 0o644
