@@ -47,12 +47,6 @@ class RenderJob:
     masks: torch.Tensor | None = None
     detail: bool = True
 
-    @property
-    def display_strength(self) -> torch.Tensor:
-        """The full-resolution strength map the detail residual uses: (B, 1, H, W)."""
-        s = self.strength
-        return s[-1].mean(1, keepdim=True) if isinstance(s, list) else s
-
 
 def level_style_stats(styles: Sequence[Stats], weights: Sequence[float] | None,
                       masks: torch.Tensor | None, level: int, size: Sequence[int] | None = None
