@@ -18,3 +18,14 @@ python benchmarks/bench_video.py --out benchmarks/results/video_cpu.json
 python benchmarks/bench_web.py --out benchmarks/results/web_cpu.json
 python benchmarks/bench_backends.py --out benchmarks/results/backends_cpu.json
 python benchmarks/bench_optimize.py --steps 50 --out benchmarks/results/optimize_cpu.json
+# model v2 vs v1 (third session): speed with and without the detail residual, edge bands,
+# response to strength
+python benchmarks/bench_stylize.py --model depthstyle-lite0-v2 --sizes 256 512 --reps 5 \
+    --no-detail --out benchmarks/results/stylize_cpu_v2.json
+python benchmarks/bench_stylize.py --model depthstyle-lite0-v1 --sizes 256 512 --reps 5 \
+    --no-detail --out benchmarks/results/stylize_cpu_v1_engine.json
+for m in v1 v2; do
+    python benchmarks/border_bands.py --model depthstyle-lite0-$m --contents ../shared/train/content \
+        --split benchmarks/validation-split.json -o benchmarks/results/border_bands_$m.json
+done
+python benchmarks/strength_sweep.py --model depthstyle-lite0-v2
