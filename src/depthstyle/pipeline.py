@@ -27,12 +27,20 @@ import torch
 import torch.nn.functional as F
 
 from depthstyle.depth import ConstantDepth, DepthMapFile, DepthSource
-from depthstyle.engines import Engine, RenderJob, Stats, StrengthMaps, TorchEngine, select_device
+from depthstyle.engines import (
+    Engine,
+    RenderJob,
+    Stats,
+    StrengthMaps,
+    TorchEngine,
+    level_style_stats,
+    select_device,
+)
 from depthstyle.errors import SettingsError
 from depthstyle.io import DEFAULT_MAX_PIXELS, load_image, resize_image
 from depthstyle.models import StyleModel, load_model
 from depthstyle.models.encoder import level_index
-from depthstyle.ops import luminance_transfer, match_color_histogram, mix_style_stats
+from depthstyle.ops import luminance_transfer, match_color_histogram
 from depthstyle.settings import ColorMode, StyleSettings
 from depthstyle.strength import strength_from_proximity
 
@@ -395,8 +403,5 @@ def _given_strength(strength: StrengthMaps, size) -> StrengthMaps:
 
 def _mixed(stats_per_style: Sequence[Stats], weights: Sequence[float] | None) -> Stats:
     """One style's statistics, or several styles' interpolated level by level."""
-    if len(stats_per_style) == 1:
-        return stats_per_style[0]
-    w = weights or [1.0] * len(stats_per_style)
-    return [mix_style_stats([st[i] for st in stats_per_style], w)
+    return [level_style_stats(stats_per_style, weights, None, i)
             for i in range(len(stats_per_style[0]))]

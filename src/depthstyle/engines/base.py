@@ -17,7 +17,8 @@ import torch
 
 from depthstyle.ops import masked_style_stats, mix_style_stats
 
-__all__ = ["Engine", "Stats", "StrengthMaps", "RenderJob", "level_style_stats"]
+__all__ = ["Engine", "Stats", "StrengthMaps", "RenderJob", "level_style_stats", "border_pads",
+           "pad_border"]
 
 Stats = list[tuple[torch.Tensor, torch.Tensor]]  # per level: (mean, std), each (1, C, 1, 1)
 StrengthMaps = torch.Tensor | list[torch.Tensor]  # one map for all levels, or one per level
@@ -46,6 +47,24 @@ class RenderJob:
     weights: Sequence[float] | None = None
     masks: torch.Tensor | None = None
     detail: bool = True
+
+
+def border_pads(h: int, w: int, border: int, multiple: int) -> tuple[int, int, int, int]:
+    """(left, right, top, bottom): ``border`` px on every side, then up to a ``multiple``."""
+    b = border
+    return b, b + (-(w + 2 * b)) % multiple, b, b + (-(h + 2 * b)) % multiple
+
+
+def pad_border(t: torch.Tensor, pads: tuple[int, int, int, int], *, image: bool) -> torch.Tensor:
+    """Pad an image (reflected) or a map (replicated) by ``pads`` (see :func:`border_pads`).
+
+    Reflection needs each pad smaller than the side; tiny images fall back to replication.
+    """
+    if not any(pads):
+        return t
+    h, w = t.shape[-2:]
+    mode = "reflect" if image and max(pads[:2]) < w and max(pads[2:]) < h else "replicate"
+    return torch.nn.functional.pad(t, pads, mode=mode)
 
 
 def level_style_stats(styles: Sequence[Stats], weights: Sequence[float] | None,

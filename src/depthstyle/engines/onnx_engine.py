@@ -14,9 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from depthstyle.engines.base import RenderJob, Stats, level_style_stats
+from depthstyle.engines.base import RenderJob, Stats, border_pads, level_style_stats, pad_border
 from depthstyle.errors import DepthStyleError, SettingsError, WeightsError
 from depthstyle.ops import detail_residual
 
@@ -168,12 +167,10 @@ class OnnxEngine:
         if isinstance(job.strength, list):
             raise SettingsError("per-level strength maps need the PyTorch backend")
         h, w = job.content.shape[-2:]
-        m, b = self.downsampling, self.border
-        pads = (b, b + (-(w + 2 * b)) % m, b, b + (-(h + 2 * b)) % m)
-        mode = "reflect" if max(pads[:2]) < w and max(pads[2:]) < h else "replicate"
-        x = F.pad(job.content.float(), pads, mode=mode) if any(pads) else job.content.float()
-        s = F.pad(job.strength.float(), pads, mode="replicate") if any(pads) \
-            else job.strength.float()
+        b = self.border
+        pads = border_pads(h, w, b, self.downsampling)
+        x = pad_border(job.content.float(), pads, image=True)
+        s = pad_border(job.strength.float(), pads, image=False)
         level_weights = np.zeros(self.decode_level + 1, dtype=np.float32)
         level_weights[list(job.levels)] = 1.0
         stats = [level_style_stats(job.styles, job.weights, None, i)

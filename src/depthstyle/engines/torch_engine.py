@@ -23,9 +23,15 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 
-from depthstyle.engines.base import RenderJob, Stats, StrengthMaps, level_style_stats
+from depthstyle.engines.base import (
+    RenderJob,
+    Stats,
+    StrengthMaps,
+    border_pads,
+    level_style_stats,
+    pad_border,
+)
 from depthstyle.errors import SettingsError
 from depthstyle.models import StyleModel
 from depthstyle.ops import calc_mean_std, detail_residual, restyle_encode
@@ -169,17 +175,11 @@ class TorchEngine:
     def _pad(self, job: RenderJob):
         """Content, strength and masks on the device, padded by the border (+ to a multiple)."""
         h, w = job.content.shape[-2:]
-        m, b = self.downsampling, self.border
-        pads = (b, b + (-(w + 2 * b)) % m, b, b + (-(h + 2 * b)) % m)  # left right top bottom
+        b = self.border
+        pads = border_pads(h, w, b, self.downsampling)
 
         def pad(t: torch.Tensor, dtype: torch.dtype, image: bool = False) -> torch.Tensor:
-            t = t.to(self.device, dtype)
-            if not any(pads):
-                return t
-            # reflection needs each pad < the side; tiny images fall back to replication
-            mode = "reflect" if image and max(pads[:2]) < w and max(pads[2:]) < h \
-                else "replicate"
-            return F.pad(t, pads, mode=mode)
+            return pad_border(t.to(self.device, dtype), pads, image=image)
 
         x = pad(job.content, self.dtype, image=True)
         s = job.strength

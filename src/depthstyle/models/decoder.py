@@ -23,6 +23,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from depthstyle.ops import strength_at_level
+
 __all__ = ["compact_decoder", "CompactDecoder", "SkipDecoder", "decode"]
 
 
@@ -131,13 +133,9 @@ class SkipDecoder(nn.Module):
             if k in self.skip_at:
                 i = self.skip_at[k]
                 skip = torch.relu(self.skips[str(i)](feats[i]))
-                if isinstance(strength, torch.Tensor):
-                    st = self.strides[i]
-                    s = torch.nn.functional.avg_pool2d(strength, st) if st > 1 else strength
-                    skip = skip * (1 - s.to(skip.dtype))
-                else:
-                    skip = skip * (1 - float(strength))
-                x = torch.cat([x, skip], 1)
+                s = strength_at_level(strength, self.strides[i])
+                s = s.to(skip.dtype) if isinstance(s, torch.Tensor) else float(s)
+                x = torch.cat([x, skip * (1 - s)], 1)
             x = block(x)
             if k + 1 < len(self.blocks):
                 x = self.up(x)
