@@ -222,3 +222,24 @@ def test_reconstruction_cache_is_keyed_by_content(tiny_model):
             torch.testing.assert_close(cached(content, style, settings).image,
                                        fresh(content, style, settings).image)
     assert len(cached.engine._recon) == 2 and len(fresh.engine._recon) == 0
+
+
+def test_trunk_of_a_skip_decoder_is_the_decoder_with_closed_skips(lite0):
+    """tools/finalize_v2.py --trunk ships this: it must equal the skip decoder at strength 1."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "tools" / "finalize_v2.py"
+    spec = importlib.util.spec_from_file_location("finalize_v2", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    torch.manual_seed(3)
+    skip = build_decoder(lite0, (16, 8, 8, 8), 2, kind="skip", skip_width=4)
+    with torch.no_grad():
+        for p in skip.parameters():
+            p.add_(torch.randn_like(p) * 0.1)  # non-zero skip weights
+    trunk = tool.trunk_of(skip, lite0, (16, 8, 8, 8), 2)
+    feats = lite0(make_image(32, 48, 1), upto=2)
+    with torch.no_grad():
+        torch.testing.assert_close(trunk(feats), skip(feats, 1.0), atol=1e-5, rtol=1e-5)
+        assert float((trunk(feats) - skip(feats, 0.0)).abs().max()) > 1e-3

@@ -122,3 +122,29 @@ def test_depth_loss_term_is_used(folders, tmp_path):
     t = Trainer(cfg(folders, tmp_path, depth_weight=0.5, depth_model="x"), depth_fn=fake_depth)
     vals = t.train_step()
     assert vals["depth"] > 0 and calls
+
+
+def test_skip_decoder_run_with_holdout_pixel_term_and_kind_check(folders, tmp_path):
+    import json
+
+    split = tmp_path / "split.json"
+    split.write_text(json.dumps({"content": ["c0.png", "c1.png"], "style": ["s0.jpg"]}))
+    config = cfg(folders, tmp_path, decoder="skip", skip_width=4, pixel_weight=10.0,
+                 mix_fraction=0.5, holdout=str(split))
+    t = Trainer(config)
+    assert {p.name for p in t.content.files} == {"c2.png", "c3.png", "broken.jpg"}
+    assert {p.name for p in t.style.files} == {"s1.jpg", "s2.jpg", "s3.jpg"}
+    content, style = t.batches(0)
+    terms = t.losses(content, style, 0)
+    assert float(terms["pixel"].detach()) > 0  # the a < 1 half is pulled toward the photo
+    path = t.run(progress=False)
+    model = load_model(path)
+    assert type(model.decoder).__name__ == "SkipDecoder"
+    # a compact run cannot resume a skip checkpoint
+    with pytest.raises(SettingsError, match="decoder"):
+        Trainer(cfg(folders, tmp_path, steps=6, holdout=str(split))).run(progress=False)
+    # holding everything out is refused
+    split.write_text(json.dumps({"content": [f"c{i}.png" for i in range(4)] + ["broken.jpg"],
+                                 "style": []}))
+    with pytest.raises(DepthStyleError, match="held out"):
+        Trainer(config)
