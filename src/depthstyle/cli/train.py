@@ -31,7 +31,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         checkpoint_every=args.checkpoint_every, sample_every=args.sample_every,
         max_minutes=args.max_minutes, device=str(resolve_device(args.device)),
         amp=not args.no_amp, decoder=args.decoder, skip_width=args.skip_width,
-        pixel_weight=args.pixel_weight, holdout=args.holdout, init_from=args.init_from)
+        pixel_weight=args.pixel_weight, mix_style=args.mix_style, holdout=args.holdout,
+        init_from=args.init_from)
     path = Trainer(cfg).run(progress=not args.quiet)
     print(path)
     return EXIT_OK
@@ -84,8 +85,12 @@ def add_parser(sub) -> None:
     p.add_argument("--skip-width", type=positive_int, default=32,
                    help="channels of each skip projection (--decoder skip; default: 32)")
     p.add_argument("--pixel-weight", type=nonneg_float, default=0.0, metavar="W",
-                   help="weight of the (1 - strength)-weighted L1 to the photo on the partly "
+                   help="weight of the (1 - strength)^2-weighted L1 to the photo on the partly "
                         "stylized share (teaches 'strength 0 gives the photo back'; v2: 10)")
+    p.add_argument("--mix-style", type=nonneg_float, default=0.0, metavar="W",
+                   help="style loss on the partly stylized share against statistics "
+                        "interpolated between photo and style by the sample's strength, times W "
+                        "(keeps intermediate strengths textured; v3: 1)")
     p.add_argument("--init-from", default=None, metavar="NAME|FILE",
                    help="warm-start the decoder from a trained model's (v2 started from v1: "
                         "its trunk is copied, the skip inputs start at zero)")

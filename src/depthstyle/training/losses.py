@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from depthstyle.ops import calc_mean_std
 
-__all__ = ["content_loss", "style_loss", "depth_loss", "standardize", "weighted_mean_std",
+__all__ = ["content_loss", "style_loss", "stats_loss", "depth_loss", "standardize", "weighted_mean_std",
            "gram_matrix", "tv_loss"]
 
 
@@ -28,10 +28,15 @@ def content_loss(output_feat: torch.Tensor, target_feat: torch.Tensor) -> torch.
 def style_loss(output_feats: Sequence[torch.Tensor], style_feats: Sequence[torch.Tensor]
                ) -> torch.Tensor:
     """Sum over levels of MSE of channel means plus MSE of channel stds (eq. 13)."""
+    return stats_loss(output_feats, [calc_mean_std(s) for s in style_feats])
+
+
+def stats_loss(output_feats: Sequence[torch.Tensor],
+               target_stats: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+    """:func:`style_loss` against given per-level (mean, std) targets, each (B, C, 1, 1)."""
     total = output_feats[0].new_zeros(())
-    for o, s in zip(output_feats, style_feats, strict=True):
+    for o, (sm, ss) in zip(output_feats, target_stats, strict=True):
         om, os_ = calc_mean_std(o)
-        sm, ss = calc_mean_std(s)
         total = total + F.mse_loss(om, sm) + F.mse_loss(os_, ss)
     return total
 

@@ -5,14 +5,19 @@ a decoder trained with content loss on the AdaIN target plus ``style_weight`` ti
 style loss over all taps, Adam with ``lr / (1 + lr_decay * step)``. Additions:
 
 * ``mix_fraction`` of each batch uses a random global strength in [0, 1) (target
-  ``lerp(f_c, AdaIN(f_c, f_s), a)``, content loss only), so the decoder also inverts the partly
-  stylized features that depth-aware strength and alpha produce;
+  ``lerp(f_c, AdaIN(f_c, f_s), a)``), so the decoder also inverts the partly stylized features
+  that depth-aware strength and alpha produce; with ``mix_style > 0`` these samples also get
+  ``mix_style`` times the style loss against interpolated statistics
+  ``lerp(stats(photo), stats(style), a)`` at every loss tap, so an output at strength ``a`` is
+  told how much texture to carry (without it, a skip decoder learns to copy the photo at any
+  ``a < 1``: the intermediate strengths of the first v2 skip run broke this way);
 * an optional depth-preservation term (Liu et al. 2017) with any differentiable depth model;
 * for the skip decoder (model v2), the deep tap is restyled by the same
   :func:`~depthstyle.ops.restyle_encode` the pipeline uses, the photo's shallow taps reach the
   decoder through skips gated by ``1 - a``, and a pixel term
-  ``pixel_weight * mean((1 - a) * |out - content|)`` on the partly stylized share teaches the
-  decoder to give the photo back in proportion to ``1 - a`` (one sample per batch has a = 0).
+  ``pixel_weight * mean((1 - a)^2 * |out - content|)`` on the partly stylized share teaches the
+  decoder to give the photo back as ``a`` falls to 0 (one sample per batch has a = 0); the
+  square keeps the pull weak where the interpolated style target above asks for texture.
 
 Checkpoints hold decoder, optimiser and step; batches depend only on ``(seed, step)``, so a
 resumed run continues exactly as an uninterrupted one.
@@ -25,8 +30,10 @@ import dataclasses
 import json
 import logging
 import math
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +44,7 @@ from depthstyle.models import DEFAULT_DECODE_LEVEL, build_decoder, build_encoder
 from depthstyle.models.decoder import decode
 from depthstyle.ops import calc_mean_std, restyle_encode
 from depthstyle.training.data import ImageFolder, read_split
-from depthstyle.training.losses import content_loss, depth_loss, style_loss
+from depthstyle.training.losses import content_loss, depth_loss, stats_loss, style_loss
 
 __all__ = ["RunConfig", "TrainConfig", "Trainer", "train"]
 
@@ -82,6 +89,7 @@ class TrainConfig(RunConfig):
     decoder: str = "compact"
     skip_width: int = 32
     pixel_weight: float = 0.0
+    mix_style: float = 0.0
     init_from: str | None = None
 
     def validate(self) -> None:
@@ -92,7 +100,8 @@ class TrainConfig(RunConfig):
             (self.batch_size >= 1, "batch size must be >= 1"),
             (self.steps >= 1, "steps must be >= 1"),
             (self.lr > 0 and self.lr_decay >= 0, "lr must be > 0 and lr decay >= 0"),
-            (self.style_weight >= 0 and self.depth_weight >= 0 and self.pixel_weight >= 0,
+            (self.style_weight >= 0 and self.depth_weight >= 0 and self.pixel_weight >= 0
+             and self.mix_style >= 0,
              "loss weights must be >= 0"),
             (self.decoder in ("compact", "skip"), f"decoder must be 'compact' or 'skip', got "
                                                   f"{self.decoder!r}"),
@@ -194,11 +203,24 @@ class Trainer:
         return self.config.lr / (1.0 + self.config.lr_decay * self.step)
 
     def batches(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The (content, style) batch of ``step``: a pure function of (seed, step)."""
+        """The (content, style) batch of ``step`` on the CPU: a pure function of (seed, step)."""
         gen = torch.Generator().manual_seed(self.config.seed * 1_000_003 + step)
         n = self.config.batch_size
-        return (self.content.batch(n, gen).to(self.device),
-                self.style.batch(n, gen).to(self.device))
+        return self.content.batch(n, gen), self.style.batch(n, gen)
+
+    def _batch_stream(self, pool: ThreadPoolExecutor | None, ahead: int = 16):
+        """Yield the batches of ``self.step`` onwards; with a pool, ``ahead`` are prepared in
+        worker threads (the same batches, since each depends only on its step)."""
+        pending: dict[int, Future] = {}
+        while True:
+            step = self.step
+            if pool is None:
+                yield self.batches(step)
+                continue
+            for k in range(step, step + ahead):
+                if k not in pending:
+                    pending[k] = pool.submit(self.batches, k)
+            yield pending.pop(step).result()
 
     def losses(self, content: torch.Tensor, style: torch.Tensor, step: int
                ) -> dict[str, torch.Tensor]:
@@ -222,6 +244,13 @@ class Trainer:
                 if cfg.pixel_weight > 0:
                     a[full] = 0.0
             stats = [calc_mean_std(f) for f in f_s[: lv + 1]]
+            mix_targets = None
+            if n_mix and cfg.mix_style > 0:
+                am = a[full:]
+                mix_targets = [(cm + am * (sm[full:] - cm), cs + am * (ss[full:] - cs))
+                               for (cm, cs), (sm, ss) in zip(
+                                   (calc_mean_std(f) for f in self.encoder(content[full:])),
+                                   (calc_mean_std(f) for f in f_s), strict=True)]
             strength = a.expand(n, 1, *content.shape[-2:])
             feats = restyle_encode(self.encoder.stages[: lv + 1], content,
                                    self.encoder.strides, stats, strength, self.restyle_levels)
@@ -236,8 +265,11 @@ class Trainer:
             "style": style_loss([f[:full] for f in f_o], [f[:full] for f in f_s]),
         }
         total = terms["content"] + cfg.style_weight * terms["style"]
+        if mix_targets is not None:
+            terms["mix_style"] = stats_loss([f[full:] for f in f_o], mix_targets)
+            total = total + cfg.style_weight * cfg.mix_style * terms["mix_style"]
         if cfg.pixel_weight > 0 and n_mix:
-            keep = 1 - a[full:]
+            keep = (1 - a[full:]) ** 2
             terms["pixel"] = (keep * (out[full:] - content[full:]).abs()).mean()
             total = total + cfg.pixel_weight * terms["pixel"]
         if cfg.depth_weight > 0 and self.depth_fn is not None:
@@ -246,11 +278,13 @@ class Trainer:
         terms["total"] = total
         return terms
 
-    def train_step(self) -> dict[str, float]:
-        """One optimisation step; returns the loss values."""
+    def train_step(self, batch: tuple[torch.Tensor, torch.Tensor] | None = None
+                   ) -> dict[str, float]:
+        """One optimisation step on ``batch`` (default: :meth:`batches` of this step)."""
         for group in self.optimizer.param_groups:
             group["lr"] = self._lr()
-        content, style = self.batches(self.step)
+        content, style = (t.to(self.device, non_blocking=True)
+                          for t in (batch or self.batches(self.step)))
         self.trainable.train()
         terms = self.losses(content, style, self.step)
         self.optimizer.zero_grad(set_to_none=True)
@@ -298,6 +332,10 @@ class Trainer:
         log_path = self.out / "log.csv"
         new_log = not log_path.exists()
         started = time.monotonic()
+        # on an accelerator the CPU's crops are the bottleneck: prepare them in threads
+        pool = (ThreadPoolExecutor(max_workers=max(1, min(8, (os.cpu_count() or 2) - 1)))
+                if self.device.type == "cuda" else None)
+        stream = self._batch_stream(pool)
         with open(log_path, "a", newline="") as fh, tqdm(
             total=cfg.steps, initial=self.step, disable=not progress, desc="train", unit="step"
         ) as bar:
@@ -308,7 +346,7 @@ class Trainer:
             try:
                 while self.step < cfg.steps:
                     t0 = time.monotonic()
-                    vals = self.train_step()
+                    vals = self.train_step(next(stream))
                     if not math.isfinite(vals["total"]):
                         raise DepthStyleError(f"loss became {vals['total']} at step {self.step}; "
                                               "lower --lr or --style-weight")
@@ -329,6 +367,8 @@ class Trainer:
                         log.info("time limit reached at step %d", self.step)
                         break
             finally:
+                if pool is not None:
+                    pool.shutdown(wait=False, cancel_futures=True)
                 self.save_checkpoint()
         return self.export()
 
