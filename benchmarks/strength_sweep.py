@@ -6,7 +6,7 @@ network) and its luminance SSIM to the photo, averaged over the first N validati
 style (alpha 1). Used in docs/model-card.md to choose how model v2 ships.
 
     python benchmarks/strength_sweep.py --model depthstyle-lite0-v1
-    python tools/finalize_v2.py training/lite0-v2/checkpoint.pt -o /tmp/v2-skip.safetensors
+    python tools/finalize_decoder.py training/lite0-v2/checkpoint.pt -o /tmp/v2-skip.safetensors
     python benchmarks/strength_sweep.py --model /tmp/v2-skip.safetensors            # gated skips
     python benchmarks/strength_sweep.py --model /tmp/v2-skip.safetensors --closed   # the trunk
 """

@@ -1,4 +1,4 @@
-"""Prepare a GPU training burst of the v2 run for the `device` tool (docs/model-card.md).
+"""Prepare a GPU training burst of the v3 run for the `device` tool (docs/model-card.md).
 
 Writes ``.gpu/`` in the repository (ignored through .git/info/exclude, carried by the device
 tool's ``carry``): the training images of ../shared/train without the validation split,
@@ -22,8 +22,8 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "train"
-RUN = ROOT / "runs" / "lite0-v2"
-KEPT = ROOT / "training" / "lite0-v2"
+RUN = ROOT / "runs" / "lite0-v3"
+KEPT = ROOT / "training" / "lite0-v3"
 
 
 def pack(max_side: int) -> None:
@@ -60,7 +60,7 @@ def collect(folder: Path) -> None:
     RUN.mkdir(parents=True, exist_ok=True)
     for name in ("checkpoint.pt", "log.csv"):
         shutil.copy2(folder / name, RUN / name)
-    print(f"copied into {RUN}; export with `training/lite0-v2/resume.sh 0` or keep training")
+    print(f"copied into {RUN}; export with `training/lite0-v3/resume.sh 0` or keep training")
 
 
 def main() -> None:

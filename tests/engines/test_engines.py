@@ -225,12 +225,12 @@ def test_reconstruction_cache_is_keyed_by_content(tiny_model):
 
 
 def test_trunk_of_a_skip_decoder_is_the_decoder_with_closed_skips(lite0):
-    """tools/finalize_v2.py --trunk ships this: it must equal the skip decoder at strength 1."""
+    """tools/finalize_decoder.py --trunk ships this: it must equal the skip decoder at strength 1."""
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[2] / "tools" / "finalize_v2.py"
-    spec = importlib.util.spec_from_file_location("finalize_v2", path)
+    path = Path(__file__).resolve().parents[2] / "tools" / "finalize_decoder.py"
+    spec = importlib.util.spec_from_file_location("finalize_decoder", path)
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     torch.manual_seed(3)

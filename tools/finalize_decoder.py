@@ -1,11 +1,13 @@
-"""Turn the v2 training run into the bundled decoder file (docs/model-card.md).
+"""Turn a decoder training run into a bundled decoder file (docs/model-card.md).
 
-Reads the run's checkpoint, builds the skip decoder, carries over v1's learned strength module
-(not retrained for v2; the model card says so), and writes
-``src/depthstyle/assets/lite0-decoder-v2.safetensors`` with the run's metadata. Prints the
-sha256 and parameter counts for the registry.
+Reads the run's checkpoint, builds its decoder, carries over v1's learned strength module
+(not retrained for v2 or v3; the model card says so), and writes the decoder file with the
+run's metadata. Prints the sha256 and parameter counts for the registry.
 
-    python tools/finalize_v2.py runs/lite0-v2/checkpoint.pt
+    python tools/finalize_decoder.py training/lite0-v3/checkpoint.pt \
+        -o src/depthstyle/assets/lite0-decoder-v3.safetensors          # model v3 (skip decoder)
+    python tools/finalize_decoder.py training/lite0-v2/checkpoint.pt --trunk \
+        -o src/depthstyle/assets/lite0-decoder-v2.safetensors          # model v2 (its trunk)
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from depthstyle.models import (
 )
 from depthstyle.weights import sha256_of
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def trunk_of(skip, enc, widths, level):
@@ -42,14 +43,13 @@ def trunk_of(skip, enc, widths, level):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoint", type=Path)
-    ap.add_argument("-o", "--output", type=Path,
-                    default=ROOT / "src" / "depthstyle" / "assets" / "lite0-decoder-v2.safetensors")
+    ap.add_argument("-o", "--output", type=Path, required=True)
     ap.add_argument("--note", default="", help="recorded as the 'training' metadata entry")
     ap.add_argument("--trunk", action="store_true",
                     help="ship the trunk alone (a compact decoder): what the skip decoder computes "
                          "with its skips closed")
     args = ap.parse_args()
-    ck = torch.load(args.checkpoint, weights_only=True)
+    ck = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
     cfg = json.loads(ck["config"])
     enc = build_encoder("lite0")
     dec = build_decoder(enc, tuple(ck["widths"]), ck["decode_level"], cfg["decoder"],
@@ -62,6 +62,7 @@ def main() -> None:
     extra = {"steps": str(ck["step"]), "size": str(cfg["size"]),
              "batch_size": str(cfg["batch_size"]), "style_weight": str(cfg["style_weight"]),
              "pixel_weight": str(cfg["pixel_weight"]), "init_from": str(cfg["init_from"]),
+             "mix_style": str(cfg.get("mix_style", 0.0)),
              "strength_module": "carried over from depthstyle-lite0-v1 (not retrained)"}
     if args.note:
         extra["training"] = args.note
