@@ -34,7 +34,13 @@ from depthstyle.engines.base import (
 )
 from depthstyle.errors import SettingsError
 from depthstyle.models import StyleModel
-from depthstyle.ops import calc_mean_std, detail_residual, restyle_encode
+from depthstyle.ops import (
+    calc_mean_std,
+    detail_residual,
+    restyle,
+    restyle_encode,
+    strength_at_level,
+)
 
 __all__ = ["TorchEngine", "select_device"]
 
@@ -205,30 +211,46 @@ class TorchEngine:
                 content_stats=None) -> torch.Tensor:
         top = self.decode_level
         full = s[-1].mean(1, keepdim=True) if isinstance(s, list) else s
-        out = self.model.decode(self._forward(x, s, stats, job.levels, top, content_stats), full)
-        out = out.float()
-        if job.detail:
-            if bool((full < 1).any()):
-                out = detail_residual(out, x.float(), self._reconstruction(x, stats), full)
+        rec, plain = None, None
+        if job.detail and bool((full < 1).any()):
+            key, rec = self._cached_reconstruction(x)
+            if rec is None:
+                plain = self._forward(x, 0.0, stats, (), top)
+                rec = self._store_reconstruction(key, self.model.decode(plain, 0.0).float())
+        if plain is not None and set(job.levels) == {top}:
+            # only the decoded tap is restyled: the photo's encoding serves both passes
+            st = s[top] if isinstance(s, list) else s
+            mean, std = stats[top]
+            cs = content_stats.get(top) if content_stats else None
+            feats = [*plain[:-1], restyle(plain[-1], mean, std,
+                                          strength_at_level(st, self.model.encoder.strides[top]),
+                                          cs)]
+        else:
+            feats = self._forward(x, s, stats, job.levels, top, content_stats)
+        out = self.model.decode(feats, full).float()
+        if rec is not None:
+            out = detail_residual(out, x.float(), rec, full)
         return out.clamp(0, 1)
 
-    def _reconstruction(self, x: torch.Tensor, stats: Stats) -> torch.Tensor:
-        """The decoder's output for the unrestyled content (float32), cached per content.
+    def _cached_reconstruction(self, x: torch.Tensor) -> tuple[tuple | None, torch.Tensor | None]:
+        """The cache key of ``x`` and its cached reconstruction, if any.
 
-        On the CPU the last few reconstructions are kept by a digest of the padded content, so
-        the same photo with another style or other settings (batches of styles, the web page's
-        sliders, evaluation sweeps) costs one decoder pass instead of two.
+        On the CPU the decoder's output for the unrestyled content (float32) of the last few
+        photos is kept by a digest of the padded content, so the same photo with another style
+        or other settings (batches of styles, the web page's sliders, evaluation sweeps) costs
+        one decoder pass instead of two.
         """
-        key = None
-        if x.device.type == "cpu":
-            digest = hashlib.sha1(x.detach().contiguous().numpy().tobytes()).hexdigest()
-            key = (digest, tuple(x.shape), str(x.dtype))
-            with self._recon_lock:
-                if key in self._recon:
-                    self._recon.move_to_end(key)
-                    return self._recon[key]
-        feats = self._forward(x, 0.0, stats, (), self.decode_level)
-        rec = self.model.decode(feats, 0.0).float()
+        if x.device.type != "cpu":
+            return None, None
+        digest = hashlib.sha1(x.detach().contiguous().numpy().tobytes()).hexdigest()
+        key = (digest, tuple(x.shape), str(x.dtype))
+        with self._recon_lock:
+            if key in self._recon:
+                self._recon.move_to_end(key)
+                return key, self._recon[key]
+        return key, None
+
+    def _store_reconstruction(self, key: tuple | None, rec: torch.Tensor) -> torch.Tensor:
         if key is not None and self.recon_cache_size > 0:
             with self._recon_lock:
                 self._recon[key] = rec
