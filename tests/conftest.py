@@ -13,6 +13,10 @@ from depthstyle.models import StyleModel, build_decoder, build_encoder
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
+# No test may reach the network: `--depth auto` (the default) would otherwise try to download the
+# depth model. The download tests lift this against a server on 127.0.0.1.
+os.environ["DEPTHSTYLE_OFFLINE"] = "1"
+
 
 @pytest.fixture(scope="session")
 def shared() -> Path:

@@ -26,7 +26,14 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from depthstyle.depth import ConstantDepth, DepthMapFile, DepthSource
+from depthstyle.depth import (
+    AutoDepth,
+    DepthMapFile,
+    DepthOrigin,
+    DepthSource,
+    make_depth_source,
+    origin_of,
+)
 from depthstyle.engines import (
     Engine,
     RenderJob,
@@ -61,12 +68,14 @@ class StylizeResult:
         proximity: (B, 1, H, W) in [0, 1], 1 = nearest (zeros when depth is off).
         strength: (B, 1, H, W) in [0, 1], the per-pixel strength including alpha.
         content: (B, 3, H, W) the resized content the model saw.
+        depth_origin: which source gave the depth (:class:`~depthstyle.depth.DepthOrigin`).
     """
 
     image: torch.Tensor
     proximity: torch.Tensor
     strength: torch.Tensor
     content: torch.Tensor = field(repr=False)
+    depth_origin: DepthOrigin | None = None
 
 
 class Stylizer:
@@ -75,7 +84,10 @@ class Stylizer:
     Args:
         model: a :class:`StyleModel` or a name/path for :func:`depthstyle.models.load_model`
             (ignored when ``engine`` is given).
-        depth: the default depth source (``None`` = no depth information).
+        depth: the default depth source: ``"auto"`` (the default: a map beside each photo
+            given by path, else the monocular model found on disk or downloaded on first use,
+            else uniform strength with a warning; see :class:`~depthstyle.depth.AutoDepth`),
+            ``None``/``"none"`` (no depth information), a depth-map path, or any source.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"mps"`` (PyTorch engine).
         half: run encoder/decoder in float16 (only on CUDA; ignored on CPU).
         max_pixels: pixel limit for images loaded from paths.
@@ -97,7 +109,8 @@ class Stylizer:
     """
 
     def __init__(self, model: StyleModel | str | os.PathLike = "depthstyle-lite0", *,
-                 depth: DepthSource | None = None, device: str | torch.device = "auto",
+                 depth: DepthSource | str | os.PathLike | None = "auto",
+                 device: str | torch.device = "auto",
                  half: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
                  cache_size: int = 16, tile_size: int | None = 2048,
                  tile_margin: int = 64, channels_last: bool = True, border: int = 16,
@@ -108,7 +121,9 @@ class Stylizer:
                                  channels_last=channels_last, tile_size=tile_size,
                                  tile_margin=tile_margin, border=border)
         self.engine = engine
-        self.depth = depth or ConstantDepth()
+        if depth is None or isinstance(depth, (str, os.PathLike)):
+            depth = make_depth_source(depth, device=getattr(engine, "device", "cpu"))
+        self.depth = depth
         self.max_pixels = max_pixels
         self._cache: OrderedDict[tuple, Stats] = OrderedDict()
         self.cache_size = cache_size
@@ -260,7 +275,7 @@ class Stylizer:
         """Proximity of ``content`` (B, 3, H, W): (B, 1, H, W) in [0, 1], 1 = nearest.
 
         ``depth`` overrides the stylizer's source: a source, a proximity tensor, or a depth-map
-        path (read as depth). Zeros when ``settings.depth_aware`` is off.
+        path (its kind from its name). Zeros when ``settings.depth_aware`` is off.
         """
         b, _, h, w = content.shape
         if not settings.depth_aware:
@@ -317,7 +332,7 @@ class Stylizer:
                 ``settings.style_weights``, or routed to regions by ``masks``.
             settings: :class:`StyleSettings` (defaults if omitted).
             depth: overrides the stylizer's depth source for this call: a source, a proximity
-                tensor (1 = near), or a depth-map path (read as depth).
+                tensor (1 = near), or a depth-map path (disparity if its name says so).
             masks: (1, K, H', W') soft masks, one channel per style (spatial control); resized
                 to the content.
             strength: (B, 1, H', W') strength map in [0, 1] that replaces the one computed from
@@ -344,9 +359,14 @@ class Stylizer:
         if strength is not None:
             run_strength = _given_strength(strength, size)
             proximity = torch.zeros(content_img.shape[0], 1, *size)
+            origin = DepthOrigin("given", "strength map")
         else:
-            proximity = self.proximity(content_img, settings, depth)
+            source = self.depth_source(content, depth)
+            proximity = self.proximity(content_img, settings, source)
             run_strength = self.strength(proximity, settings, content_img, stats)
+            origin = origin_of(source) if settings.depth_aware else DepthOrigin("off")
+            name = Path(content).name if isinstance(content, (str, os.PathLike)) else "image"
+            log.info("%s: %s", name, origin.describe())
         if isinstance(run_strength, list):  # learned: every level, one map per level
             levels = list(range(self.decode_level + 1))
         image = self.engine.render(RenderJob(
@@ -357,7 +377,20 @@ class Stylizer:
         shown = run_strength[-1].mean(1, keepdim=True) if isinstance(run_strength, list) \
             else run_strength
         return StylizeResult(image=image, proximity=proximity, strength=shown,
-                             content=content_img)
+                             content=content_img, depth_origin=origin)
+
+    def depth_source(self, content: ImageLike,
+                     depth: DepthSource | torch.Tensor | str | os.PathLike | None = None
+                     ) -> DepthSource | torch.Tensor:
+        """The source that gives ``content``'s depth: ``depth`` if given (a path is read as a
+        map, its kind from its name), else the stylizer's; ``"auto"`` looks beside a photo given
+        by path first (:meth:`AutoDepth.resolve`)."""
+        if depth is not None:
+            return DepthMapFile(depth) if isinstance(depth, (str, os.PathLike)) else depth
+        if isinstance(self.depth, AutoDepth):
+            photo = content if isinstance(content, (str, os.PathLike)) else None
+            return self.depth.resolve(photo)
+        return self.depth
 
     def _check_call(self, settings: StyleSettings, styles, masks, strength) -> list:
         """Every check that needs no image, before any work."""

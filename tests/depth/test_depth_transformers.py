@@ -50,16 +50,22 @@ def test_predict_is_differentiable(tiny_depth_dir):
     assert img.grad is not None and float(img.grad.abs().sum()) > 0
 
 
-def test_auto_source_uses_model(tiny_depth_dir):
+def test_auto_source_uses_model_once_per_image(tiny_depth_dir):
     src = make_depth_source("auto", model=str(tiny_depth_dir), resolution=28)
-    assert src.size == (28, 28)
-    assert src(torch.rand(1, 3, 40, 40)).shape == (1, 1, 40, 40)
+    assert src.model().size == (28, 28)
+    a, b = torch.rand(1, 3, 40, 40), torch.rand(1, 3, 40, 40)
+    first = src(a)
+    assert first.shape == (1, 1, 40, 40)
+    assert torch.equal(src(a), first) and src.evaluations == 1  # the same photo again: cached
+    src(b)
+    assert src.evaluations == 2
 
 
 def test_absent_model_gives_offline_instructions(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    with pytest.raises(DepthStyleError, match=r"not available offline.*huggingface-cli download"):
+    with pytest.raises(DepthStyleError, match=r"not on this machine.*depthstyle weights download "
+                                              r"depth-anything-v2-small"):
         load_transformers_depth("depth-anything/Depth-Anything-V2-Small-hf")
     (tmp_path / "empty").mkdir()
     with pytest.raises(DepthStyleError, match="not a loadable depth model folder"):

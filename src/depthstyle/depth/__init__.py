@@ -9,10 +9,15 @@ proximity (B, 1, H, W) in [0, 1] with 1 = nearest. Three kinds exist:
 * :class:`~depthstyle.depth.transformers_backend.TransformersDepth` - a monocular depth model
   (Depth Anything V2 Small by default), loaded only from local files.
 
-:func:`make_depth_source` builds one from the CLI's ``--depth none|auto|FILE``.
+* :class:`AutoDepth` - the default: per photo, a map beside it, else the model (found on disk
+  or downloaded on first use, :mod:`depthstyle.depth.download`), else uniform with a warning.
+
+:func:`make_depth_source` builds one from the CLI's ``--depth none|auto|FILE``;
+:func:`origin_of` says which source gave a photo's depth.
 """
 
 from depthstyle.depth.maps import normalize_proximity, proximity_from_values
+from depthstyle.depth.resolve import AutoDepth, DepthOrigin, map_beside, origin_of
 from depthstyle.depth.sources import (
     MAP_SUFFIXES,
     ConstantDepth,
@@ -20,6 +25,7 @@ from depthstyle.depth.sources import (
     DepthSource,
     differentiable_depth_model,
     find_depth_file,
+    kind_from_name,
     make_depth_source,
 )
 from depthstyle.depth.transformers_backend import (
@@ -43,4 +49,9 @@ __all__ = [
     "proximity_from_values",
     "normalize_proximity",
     "find_depth_file",
+    "kind_from_name",
+    "AutoDepth",
+    "DepthOrigin",
+    "origin_of",
+    "map_beside",
 ]

@@ -17,6 +17,7 @@ from depthstyle.errors import DepthMapError
 from depthstyle.io import read_map_array
 
 __all__ = ["DepthSource", "ConstantDepth", "DepthMapFile", "MAP_SUFFIXES", "find_depth_file",
+           "kind_from_name",
            "make_depth_source", "differentiable_depth_model"]
 
 MAP_SUFFIXES = (".depth.png", ".depth.npy", ".depth.pfm", ".depth.tif", ".depth.tiff", ".png",
@@ -30,9 +31,16 @@ class DepthSource(Protocol):
 
 
 class ConstantDepth:
-    """No depth information: a flat proximity map (strength becomes uniform alpha)."""
+    """No depth information: a flat proximity map (strength becomes uniform alpha).
+
+    Args:
+        reason: why there is no depth (reported by :func:`~depthstyle.depth.origin_of`).
+    """
 
     name = "none"
+
+    def __init__(self, reason: str = "no depth source given") -> None:
+        self.reason = reason
 
     def __call__(self, image: torch.Tensor) -> torch.Tensor:  # noqa: D102
         b, _, h, w = image.shape
@@ -45,23 +53,25 @@ class DepthMapFile:
     Args:
         path: PNG (8/16-bit), TIFF, ``.npy`` or ``.pfm``; or the file's bytes (an upload).
         kind: ``"depth"`` (larger = farther) or ``"disparity"`` (larger = nearer, also inverse
-            depth).
+            depth); ``None``: from the file name (:func:`kind_from_name`), else depth.
         name: what error messages call the map (default: the path).
+        beside: the map was found next to its photo (reported as such).
 
     Raises:
         DepthMapError: unreadable file, not 2-D, or no valid value.
     """
 
-    def __init__(self, path: str | os.PathLike | bytes, kind: DepthKind = "depth", *,
-                 name: str | None = None) -> None:
-        self.kind = kind
+    def __init__(self, path: str | os.PathLike | bytes, kind: DepthKind | None = None, *,
+                 name: str | None = None, beside: bool = False) -> None:
         if isinstance(path, (bytes, bytearray)):
             self.path, label = None, name or "<bytes>"
         else:
             self.path, label = Path(path), name or str(path)
+        self.kind: DepthKind = kind or kind_from_name(label)
+        self.beside = beside
         self.label = label
         raw = read_map_array(path, name=label)
-        self._proximity = proximity_from_values(raw, kind, name=label)
+        self._proximity = proximity_from_values(raw, self.kind, name=label)
         self.name = f"file:{self.path.name}" if self.path is not None else f"upload:{label}"
 
     def __call__(self, image: torch.Tensor) -> torch.Tensor:  # noqa: D102
@@ -75,6 +85,13 @@ class DepthMapFile:
         return p.to(image.device, image.dtype).expand(b, -1, -1, -1).clamp(0, 1)
 
 
+def kind_from_name(path: str | os.PathLike, default: DepthKind = "depth") -> DepthKind:
+    """``"disparity"`` if the file's name says so (``x.disparity.png``, ``disp_x.png``), else
+    ``default``."""
+    name = Path(path).name.lower()
+    return "disparity" if "disparity" in name or name.startswith("disp") else default
+
+
 def find_depth_file(folder: str | os.PathLike, stem: str) -> Path | None:
     """The depth map of content ``stem`` in ``folder`` (``stem.depth.png``, ``stem.npy``...)."""
     for suffix in MAP_SUFFIXES:
@@ -84,22 +101,26 @@ def find_depth_file(folder: str | os.PathLike, stem: str) -> Path | None:
     return None
 
 
-def make_depth_source(spec: str | os.PathLike | None, *, kind: DepthKind = "depth",
+def make_depth_source(spec: str | os.PathLike | None, *, kind: DepthKind | None = None,
                       model: str = DEFAULT_DEPTH_MODEL, device: str | torch.device = "cpu",
                       resolution: int | None = None) -> DepthSource:
     """Build a depth source from ``"none"``, ``"auto"`` or a file path.
 
     Args:
-        spec: ``None``/``"none"`` (constant), ``"auto"`` (monocular model ``model``), or a file.
-        kind: how to read a file's values.
+        spec: ``None``/``"none"`` (constant), ``"auto"`` (:class:`~depthstyle.depth.AutoDepth`:
+            a map beside each photo, else the monocular model ``model``, found or downloaded,
+            else uniform), or a file.
+        kind: how to read a file's values (``None``: from its name).
         model: depth model folder / hub id / short name for ``"auto"``.
         device: device of the depth model.
         resolution: input size of the depth model (short side).
     """
     if spec is None or str(spec) == "none":
-        return ConstantDepth()
+        return ConstantDepth("--depth none")
     if str(spec) == "auto":
-        return load_transformers_depth(model, device=device, resolution=resolution)
+        from depthstyle.depth.resolve import AutoDepth
+
+        return AutoDepth(model, device=device, resolution=resolution)
     return DepthMapFile(spec, kind)
 
 

@@ -2,9 +2,9 @@
 
 Any checkpoint loadable with ``AutoModelForDepthEstimation`` works: Depth Anything V2 Small
 (default), DPT / MiDaS-style models (``Intel/dpt-hybrid-midas``, ``Intel/dpt-large``) and others.
-Models are loaded from a local folder or from the Hugging Face cache only: this library never
-downloads a depth model by itself (``huggingface-cli download <id>`` does, on a connected
-machine).
+This module loads models from a local folder or the Hugging Face cache only; the download on
+first use is :mod:`depthstyle.depth.download`'s (``depthstyle weights download
+depth-anything-v2-small``).
 
 Pre-processing is done here with differentiable torch ops (resize, ImageNet-style normalisation)
 from the checkpoint's ``preprocessor_config.json``, so the same backend also serves the
@@ -121,6 +121,15 @@ class TransformersDepth(nn.Module):
         return normalize_proximity(self.relative_proximity(image)).to(image.device)
 
 
+def transformers_ok() -> None:
+    """Raise a clear :class:`DepthStyleError` if ``transformers`` is not installed."""
+    try:
+        import transformers  # noqa: F401
+    except ImportError:
+        raise DepthStyleError("depth estimation needs the 'transformers' package: "
+                              "pip install 'depthstyle[depth]'") from None
+
+
 def load_transformers_depth(name_or_path: str = DEFAULT_DEPTH_MODEL, *,
                             device: str | torch.device = "cpu",
                             resolution: int | None = None,
@@ -138,11 +147,9 @@ def load_transformers_depth(name_or_path: str = DEFAULT_DEPTH_MODEL, *,
             the command that fetches it).
     """
     source = DEPTH_MODELS.get(name_or_path, name_or_path)
-    try:
-        from transformers import AutoConfig, AutoModelForDepthEstimation
-    except ImportError:
-        raise DepthStyleError("depth estimation needs the 'transformers' package: "
-                              "pip install 'depthstyle[depth]'") from None
+    transformers_ok()
+    from transformers import AutoConfig, AutoModelForDepthEstimation
+
     local = Path(source).is_dir()
     try:
         config = AutoConfig.from_pretrained(source, local_files_only=True)
@@ -152,11 +159,12 @@ def load_transformers_depth(name_or_path: str = DEFAULT_DEPTH_MODEL, *,
         if local:
             raise DepthStyleError(f"{source}: not a loadable depth model folder "
                                   f"({str(exc).splitlines()[0]})") from None
+        from depthstyle.depth.download import describe_missing
+
         raise DepthStyleError(
-            f"depth model {source!r} is not available offline. On a connected machine run "
-            f"`huggingface-cli download {source}` (it lands in the Hugging Face cache, "
-            f"{os.environ.get('HF_HOME', '~/.cache/huggingface')}), or pass a local folder "
-            "with --depth-model DIR; or use --depth FILE / --depth none") from None
+            f"depth model {source!r} is not on this machine (looked in the Hugging Face cache, "
+            f"{os.environ.get('HF_HOME', '~/.cache/huggingface')}). To get it: "
+            f"{describe_missing(str(name_or_path))}") from None
     pre = _read_preprocessor(source)
     size = pre.get("size", {"height": 518, "width": 518})
     if "shortest_edge" in size:

@@ -1,0 +1,213 @@
+"""Monocular depth models: where they are on disk, and their download on first use.
+
+A depth model is a Hugging Face repository in the ``transformers`` layout (``config.json``,
+``preprocessor_config.json``, ``model.safetensors``). :func:`find_depth_model` looks for it,
+in this order, without any network access:
+
+1. a folder given by the user (``--depth-model DIR``);
+2. this library's cache, ``<cache>/depth/<owner>--<name>/<revision>/`` (see
+   :func:`depthstyle.weights.cache_dir`), where :func:`download_depth_model` puts it;
+3. the Hugging Face cache (``transformers`` finds it by its hub id).
+
+:func:`download_depth_model` fetches the files from ``$HF_ENDPOINT`` (default
+``https://huggingface.co``) at the entry's revision with :func:`depthstyle.weights.download_file`
+(atomic, checked sha256 where the digest is pinned; nothing is kept when a check fails), then
+writes ``depthstyle-lock.json`` with every file's digest; a later load re-checks the files
+against it, so a damaged cache is found and not used. No download happens when
+``DEPTHSTYLE_OFFLINE=1`` or ``HF_HUB_OFFLINE=1`` is set.
+
+The digests and revision of the published Depth Anything V2 Small could not be looked up where
+this library was written (no internet): they are *not pinned* yet. Pin them on a connected
+machine with ``DEPTHSTYLE_DEPTH_REVISION=<commit>`` and ``DEPTHSTYLE_SHA256_<FILE>=<hex>``
+(e.g. ``DEPTHSTYLE_SHA256_MODEL_SAFETENSORS``); until then a download logs the digests it got
+and the lock file holds them from then on (trust on first use).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from depthstyle.errors import WeightsError
+
+__all__ = ["HubDepthModel", "DEPTH_DOWNLOADS", "hub_endpoint", "downloads_disabled",
+           "find_depth_model", "download_depth_model", "model_cache_dir", "describe_missing",
+           "LOCK_FILE"]
+
+log = logging.getLogger(__name__)
+LOCK_FILE = "depthstyle-lock.json"
+
+
+@dataclass(frozen=True)
+class HubDepthModel:
+    """A depth model's hub repository and the files this library needs from it.
+
+    Args:
+        repo: ``owner/name`` on the hub.
+        revision: commit (or ``"main"`` where it is not pinned; see ``DEPTHSTYLE_DEPTH_REVISION``).
+        files: file name -> pinned sha256 (``None``: not pinned, logged on download).
+        license: the weights' licence.
+    """
+
+    repo: str
+    revision: str
+    files: Mapping[str, str | None] = field(default_factory=dict)
+    license: str = ""
+
+    @property
+    def pinned_revision(self) -> str:
+        """The revision to fetch: ``$DEPTHSTYLE_DEPTH_REVISION`` if set, else :attr:`revision`."""
+        return os.environ.get("DEPTHSTYLE_DEPTH_REVISION") or self.revision
+
+    def expected_sha256(self, filename: str) -> str | None:
+        """The pinned digest of ``filename`` (``$DEPTHSTYLE_SHA256_<FILE>`` overrides)."""
+        env = "DEPTHSTYLE_SHA256_" + "".join(c if c.isalnum() else "_" for c in filename).upper()
+        return (os.environ.get(env) or self.files.get(filename) or None)
+
+
+_TRANSFORMERS_FILES = ("config.json", "preprocessor_config.json", "model.safetensors")
+
+DEPTH_DOWNLOADS: dict[str, HubDepthModel] = {
+    "depth-anything-v2-small": HubDepthModel(
+        "depth-anything/Depth-Anything-V2-Small-hf", "main",
+        dict.fromkeys(_TRANSFORMERS_FILES), license="Apache-2.0"),
+}
+
+
+def hub_endpoint() -> str:
+    """The hub's base URL: ``$HF_ENDPOINT`` (as the hub's own client reads it) or the hub."""
+    return (os.environ.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/")
+
+
+def downloads_disabled() -> str | None:
+    """Why downloads are off (the variable that says so), or ``None`` if they are allowed."""
+    for var in ("DEPTHSTYLE_OFFLINE", "HF_HUB_OFFLINE"):
+        if os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on"):
+            return f"{var}={os.environ[var]}"
+    return None
+
+
+def _entry(name: str) -> HubDepthModel | None:
+    from depthstyle.depth.transformers_backend import DEPTH_MODELS
+
+    if name in DEPTH_DOWNLOADS:
+        return DEPTH_DOWNLOADS[name]
+    repo = DEPTH_MODELS.get(name, name)
+    for entry in DEPTH_DOWNLOADS.values():
+        if entry.repo == repo:
+            return entry
+    return None
+
+
+def model_cache_dir(entry: HubDepthModel) -> Path:
+    """Where :func:`download_depth_model` puts ``entry``."""
+    from depthstyle.weights import cache_dir
+
+    return cache_dir() / "depth" / entry.repo.replace("/", "--") / entry.pinned_revision
+
+
+def _check_lock(folder: Path) -> bool:
+    """True if every file of the folder's lock is there with its recorded digest."""
+    from depthstyle.weights import sha256_of
+
+    lock = folder / LOCK_FILE
+    if not lock.is_file():
+        return False
+    try:
+        files = json.loads(lock.read_text())["files"]
+    except (ValueError, KeyError, TypeError):
+        log.warning("%s: unreadable lock file; the cached model is not used", lock)
+        return False
+    for name, digest in files.items():
+        path = folder / name
+        if not path.is_file() or sha256_of(path) != digest:
+            log.warning("%s: missing or changed since it was downloaded (sha256 differs from "
+                        "%s); the cached model is not used", path, LOCK_FILE)
+            return False
+    return True
+
+
+def find_depth_model(name: str) -> Path | str | None:
+    """A loadable source of depth model ``name`` on this machine, without the network.
+
+    Returns:
+        a folder (given, or in this library's cache), the hub id when the Hugging Face cache
+        holds it, or ``None``.
+    """
+    if Path(name).is_dir():
+        return Path(name)
+    entry = _entry(name)
+    if entry is not None:
+        folder = model_cache_dir(entry)
+        if folder.is_dir() and _check_lock(folder):
+            return folder
+    from depthstyle.depth.transformers_backend import DEPTH_MODELS
+
+    repo = DEPTH_MODELS.get(name, name)
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    try:
+        hit = try_to_load_from_cache(repo, "config.json")
+    except Exception:  # noqa: BLE001 - a malformed id or cache means "not cached"
+        return None
+    return repo if isinstance(hit, str) else None
+
+
+def download_depth_model(name: str, *,
+                         progress: Callable[[str, int, int | None], None] | None = None,
+                         timeout: float = 30.0) -> Path:
+    """Download depth model ``name`` into the cache (see the module doc) and return its folder.
+
+    Args:
+        name: a short name of :data:`DEPTH_DOWNLOADS` (or its hub id).
+        progress: called with (file name, bytes so far, total or None).
+        timeout: per-connection timeout in seconds.
+
+    Raises:
+        WeightsError: unknown model, or downloads are disabled.
+        DownloadError: a file could not be fetched or failed its sha256 check (nothing of it
+            is kept).
+    """
+    from depthstyle.weights import download_file, sha256_of
+
+    entry = _entry(name)
+    if entry is None:
+        raise WeightsError(f"{name!r}: no download is known for this depth model; known: "
+                           f"{', '.join(DEPTH_DOWNLOADS)} (or give a folder with --depth-model)")
+    off = downloads_disabled()
+    if off:
+        raise WeightsError(f"depth model {entry.repo} is not on this machine and downloads are "
+                           f"off ({off})")
+    folder = model_cache_dir(entry)
+    folder.mkdir(parents=True, exist_ok=True)
+    base = f"{hub_endpoint()}/{entry.repo}/resolve/{entry.pinned_revision}/"
+    digests = {}
+    for filename in entry.files:
+        def report(done, total, filename=filename):
+            if progress:
+                progress(filename, done, total)
+        want = entry.expected_sha256(filename)
+        path = download_file((base + filename,), folder / filename, want, progress=report,
+                             timeout=timeout)
+        digests[filename] = want or sha256_of(path)
+    (folder / LOCK_FILE).write_text(json.dumps(
+        {"repo": entry.repo, "revision": entry.pinned_revision, "endpoint": hub_endpoint(),
+         "files": digests, "pinned": {f: bool(entry.expected_sha256(f)) for f in entry.files}},
+        indent=2) + "\n")
+    log.info("depth model %s downloaded to %s", entry.repo, folder)
+    return folder
+
+
+def describe_missing(name: str) -> str:
+    """One line: how to get depth model ``name`` onto this machine."""
+    entry = _entry(name)
+    if entry is None:
+        return f"pass a local folder of depth model {name!r} with --depth-model DIR"
+    short = next(k for k, v in DEPTH_DOWNLOADS.items() if v is entry)
+    return f"run `depthstyle weights download {short}` once (about 100 MB), or pass --depth FILE"
