@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
+import json
 import os
+import threading
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -85,3 +89,40 @@ def image_files(tmp_path):
     c = save_image(make_image(64, 96, 1), tmp_path / "content.png")
     s = save_image(make_image(80, 80, 2), tmp_path / "style.png")
     return c, s
+
+
+@pytest.fixture()
+def http_root(tmp_path):
+    """A static HTTP server on 127.0.0.1 serving tmp_path/www; yields (root dir, base URL)."""
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def tiny_depth_dir(tmp_path_factory):
+    from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation, Dinov2Config
+
+    backbone = Dinov2Config(hidden_size=32, num_hidden_layers=4, num_attention_heads=2,
+                            intermediate_size=64, image_size=56, patch_size=14,
+                            out_indices=[1, 2, 3, 4], reshape_hidden_states=False,
+                            apply_layernorm=True)
+    config = DepthAnythingConfig(backbone_config=backbone, reassemble_hidden_size=32,
+                                 neck_hidden_sizes=[8, 16, 32, 32], fusion_hidden_size=16,
+                                 head_hidden_size=8, patch_size=14)
+    torch.manual_seed(0)
+    model = DepthAnythingForDepthEstimation(config)
+    d = tmp_path_factory.mktemp("tiny-depth-anything")
+    model.save_pretrained(d)
+    (d / "preprocessor_config.json").write_text(json.dumps({
+        "do_resize": True, "size": {"height": 56, "width": 56}, "keep_aspect_ratio": True,
+        "ensure_multiple_of": 14, "image_mean": [0.485, 0.456, 0.406],
+        "image_std": [0.229, 0.224, 0.225]}))
+    return d

@@ -1,29 +1,11 @@
 import hashlib
-import http.server
 import re
-import threading
-from functools import partial
 
 import pytest
 import torch
 
 from depthstyle import weights as W
 from depthstyle.errors import DownloadError, WeightsError
-
-
-@pytest.fixture()
-def http_root(tmp_path):
-    """A static HTTP server on 127.0.0.1 serving tmp_path/www; yields (root dir, base URL)."""
-    root = tmp_path / "www"
-    root.mkdir()
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *a, **k: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture()

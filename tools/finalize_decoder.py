@@ -29,7 +29,6 @@ from depthstyle.models import (
 from depthstyle.weights import sha256_of
 
 
-
 def trunk_of(skip, enc, widths, level):
     """The compact decoder equal to ``skip`` with its skips closed (their inputs dropped)."""
     trunk = build_decoder(enc, widths, level, "compact")

@@ -323,6 +323,7 @@ class Stylizer:
         depth: DepthSource | torch.Tensor | str | os.PathLike | None = None,
         masks: torch.Tensor | None = None,
         strength: torch.Tensor | None = None,
+        name: str | None = None,
     ) -> StylizeResult:
         """Stylize ``content`` with one or several ``styles``.
 
@@ -339,6 +340,8 @@ class Stylizer:
                 depth and settings (e.g. a temporally smoothed map); depth is then not computed
                 and ``proximity`` is returned as zeros. Per-level maps (learned strength) are
                 given as a list.
+            name: what the log line of the depth's origin calls the image (default: the file
+                name of a content path, else "image").
 
         Returns:
             :class:`StylizeResult`.
@@ -365,7 +368,9 @@ class Stylizer:
             proximity = self.proximity(content_img, settings, source)
             run_strength = self.strength(proximity, settings, content_img, stats)
             origin = origin_of(source) if settings.depth_aware else DepthOrigin("off")
-            name = Path(content).name if isinstance(content, (str, os.PathLike)) else "image"
+            if name is None:
+                name = Path(content).name if isinstance(content, (str, os.PathLike)) \
+                    else "image"
             log.info("%s: %s", name, origin.describe())
         if isinstance(run_strength, list):  # learned: every level, one map per level
             levels = list(range(self.decode_level + 1))
@@ -382,9 +387,12 @@ class Stylizer:
     def depth_source(self, content: ImageLike,
                      depth: DepthSource | torch.Tensor | str | os.PathLike | None = None
                      ) -> DepthSource | torch.Tensor:
-        """The source that gives ``content``'s depth: ``depth`` if given (a path is read as a
-        map, its kind from its name), else the stylizer's; ``"auto"`` looks beside a photo given
-        by path first (:meth:`AutoDepth.resolve`)."""
+        """The source that gives ``content``'s depth.
+
+        ``depth`` if given (a path is read as a map, its kind from its name), else the
+        stylizer's; ``"auto"`` looks beside a photo given by path first
+        (:meth:`AutoDepth.resolve`).
+        """
         if depth is not None:
             return DepthMapFile(depth) if isinstance(depth, (str, os.PathLike)) else depth
         if isinstance(self.depth, AutoDepth):

@@ -252,6 +252,7 @@ def download_file(
     *,
     progress: Callable[[int, int | None], None] | None = None,
     timeout: float = 60.0,
+    warn_unpinned: bool = True,
 ) -> Path:
     """Download the first URL that works to ``dst``, verifying ``sha256`` before keeping it.
 
@@ -260,6 +261,8 @@ def download_file(
         dst: final path; written atomically.
         sha256: expected digest or ``None`` (then the digest is logged, not checked).
         progress: called with (bytes so far, total or None).
+        warn_unpinned: log a warning with the digest when ``sha256`` is ``None`` (callers that
+            report unpinned files themselves turn it off).
 
     Raises:
         DownloadError: every URL failed, or the digest does not match (nothing is kept).
@@ -287,7 +290,7 @@ def download_file(
                     raise DownloadError(
                         f"{url}: sha256 mismatch, expected {sha256.lower()}, got {digest}; "
                         "the file was not kept")
-            if not sha256:
+            if not sha256 and warn_unpinned:
                 log.warning("%s: downloaded without a pinned checksum; sha256 = %s", dst.name,
                             digest)
             return dst

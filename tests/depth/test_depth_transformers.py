@@ -1,7 +1,5 @@
 """The transformers backend on a tiny random Depth Anything saved in the real format."""
 
-import json
-
 import pytest
 import torch
 
@@ -9,28 +7,6 @@ pytest.importorskip("transformers")
 
 from depthstyle.depth import load_transformers_depth, make_depth_source  # noqa: E402
 from depthstyle.errors import DepthStyleError  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def tiny_depth_dir(tmp_path_factory):
-    from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation, Dinov2Config
-
-    backbone = Dinov2Config(hidden_size=32, num_hidden_layers=4, num_attention_heads=2,
-                            intermediate_size=64, image_size=56, patch_size=14,
-                            out_indices=[1, 2, 3, 4], reshape_hidden_states=False,
-                            apply_layernorm=True)
-    config = DepthAnythingConfig(backbone_config=backbone, reassemble_hidden_size=32,
-                                 neck_hidden_sizes=[8, 16, 32, 32], fusion_hidden_size=16,
-                                 head_hidden_size=8, patch_size=14)
-    torch.manual_seed(0)
-    model = DepthAnythingForDepthEstimation(config)
-    d = tmp_path_factory.mktemp("tiny-depth-anything")
-    model.save_pretrained(d)
-    (d / "preprocessor_config.json").write_text(json.dumps({
-        "do_resize": True, "size": {"height": 56, "width": 56}, "keep_aspect_ratio": True,
-        "ensure_multiple_of": 14, "image_mean": [0.485, 0.456, 0.406],
-        "image_std": [0.229, 0.224, 0.225]}))
-    return d
 
 
 def test_loads_from_folder_and_returns_proximity(tiny_depth_dir):

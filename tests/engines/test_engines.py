@@ -225,7 +225,7 @@ def test_reconstruction_cache_is_keyed_by_content(tiny_model):
 
 
 def test_trunk_of_a_skip_decoder_is_the_decoder_with_closed_skips(lite0):
-    """tools/finalize_decoder.py --trunk ships this: it must equal the skip decoder at strength 1."""
+    """tools/finalize_decoder.py --trunk ships this: it equals the skip decoder at strength 1."""
     import importlib.util
     from pathlib import Path
 

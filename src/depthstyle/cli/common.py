@@ -145,19 +145,21 @@ def settings_from_args(args: argparse.Namespace, **fields):
         detail=args.detail, **fields)
 
 
-def add_depth_options(p: argparse.ArgumentParser, default: str = "none") -> None:
+def add_depth_options(p: argparse.ArgumentParser, default: str = "auto") -> None:
     """Add ``--depth``, ``--depth-kind``, ``--depth-model``, ``--depth-resolution``."""
     from depthstyle.depth import DEFAULT_DEPTH_MODEL
 
     g = p.add_argument_group("depth")
-    g.add_argument("--depth", default=default, metavar="none|auto|FILE|DIR",
-                   help="where proximity comes from (default: %(default)s)")
-    g.add_argument("--depth-kind", choices=("depth", "disparity"), default="depth",
+    g.add_argument("--depth", default=default, metavar="auto|none|FILE|DIR",
+                   help="where proximity comes from (default: %(default)s = a map beside the "
+                        "photo, else the depth model, found or downloaded once, else uniform)")
+    g.add_argument("--depth-kind", choices=("depth", "disparity"), default=None,
                    help="how to read depth-map files: depth (larger = farther) or disparity "
-                        "(larger = nearer, also inverse depth) (default: depth)")
+                        "(larger = nearer, also inverse depth) (default: disparity if the file "
+                        "name contains 'disparity', else depth)")
     g.add_argument("--depth-model", default=DEFAULT_DEPTH_MODEL, metavar="ID|DIR",
-                   help="depth model for --depth auto: local folder or cached hub id "
-                        "(default: %(default)s)")
+                   help="depth model for --depth auto: a local folder, a hub id, or "
+                        "depth-anything-v2-small (default: %(default)s)")
     g.add_argument("--depth-resolution", type=positive_int, default=None, metavar="PX",
                    help="input size of the depth model (smaller = faster)")
 

@@ -59,6 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(args.verbose, args.quiet)
     if args.command in ("train", "serve", "export", "optimize") and not args.quiet:
         logging.getLogger("depthstyle").setLevel(logging.INFO)
+    if not args.quiet:  # where each photo's depth came from, and depth-model downloads
+        for name in ("depthstyle.pipeline", "depthstyle.depth"):
+            if not logging.getLogger(name).isEnabledFor(logging.INFO):
+                logging.getLogger(name).setLevel(logging.INFO)
     try:
         return args.func(args)
     except SettingsError as exc:

@@ -26,7 +26,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise DepthStyleError(f"the web app needs the 'web' extra ({exc.name} is missing): "
                               "pip install 'depthstyle[web]'") from None
-    from depthstyle.depth import load_transformers_depth
+    from depthstyle.depth import AutoDepth, ConstantDepth
 
     config = WebConfig(max_upload_mb=args.max_upload_mb, max_pixels=args.max_pixels,
                        max_side=args.max_side, preview_side=args.preview_side,
@@ -35,14 +35,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     stylizer = make_stylizer(args, tile_size=2048)
     depth_model = None
     if args.depth_model != "none":
-        try:
-            depth_model = load_transformers_depth(args.depth_model, device=stylizer.device,
-                                                  resolution=args.depth_resolution)
-        except DepthStyleError as exc:
+        # the order of --depth auto: on disk, else downloaded once (unless offline), else none
+        depth_model = AutoDepth(args.depth_model, device=stylizer.device,
+                                resolution=args.depth_resolution,
+                                download=not args.no_download)
+        if isinstance(depth_model.model(), ConstantDepth):  # warned once, with the remedy
             if args.depth_model_required:
-                raise
-            log.warning("no depth model (%s); uploads without a depth map get uniform "
-                        "strength", str(exc).splitlines()[0])
+                raise DepthStyleError(f"no depth model {args.depth_model!r} and "
+                                      "--depth-model-required was given")
+            depth_model = None
     app = create_app(stylizer, config, depth_model=depth_model,
                      depth_model_name=args.depth_model if depth_model is not None else None)
     log.info("serving %s on http://%s:%d (Ctrl+C stops)", stylizer.model_name, args.host,
@@ -92,8 +93,10 @@ def add_parser(sub) -> None:
     add_backend_options(p)
     g = p.add_argument_group("depth")
     g.add_argument("--depth-model", default=DEFAULT_DEPTH_MODEL, metavar="ID|DIR|none",
-                   help="depth model for uploads without a depth map, loaded from local files "
-                        "(default: %(default)s if present; 'none' = never)")
+                   help="depth model for uploads without a depth map: found on disk, else "
+                        "downloaded once at start (default: %(default)s; 'none' = never)")
+    g.add_argument("--no-download", action="store_true",
+                   help="never download the depth model (also DEPTHSTYLE_OFFLINE=1)")
     g.add_argument("--depth-model-required", action="store_true",
                    help="fail instead of serving without a depth model")
     g.add_argument("--depth-resolution", type=positive_int, default=None, metavar="PX",

@@ -27,15 +27,20 @@ STYLIZE_EXAMPLES = """\
 examples:
   depthstyle stylize photo.jpg -s painting.jpg -o out.png
   depthstyle stylize photo.jpg -s painting.jpg -o out.png --depth photo_depth.png --save-maps
+  depthstyle stylize examples/books.jpg -s painting.jpg -o out.png  # uses books.disparity.png
   depthstyle stylize photos/ -s a.jpg -s b.jpg -o results/          # every photo x every style
   depthstyle stylize photo.jpg -s a.jpg -s b.jpg --style-weights 0.7,0.3 -o mix.png
   depthstyle stylize photo.jpg -s a.jpg -s b.jpg --mask mask.png -o regions.png
   depthstyle stylize photo.jpg -s painting.jpg --depth auto --offset 0.3 --contrast 20 -o out.png
   depthstyle stylize photo.jpg -s painting.jpg --depth none --alpha 0.6 -o plain_adain.png
 
-depth: --depth none (uniform strength, plain AdaIN), auto (monocular model, needs
-'transformers' and a local model), FILE (a depth map; add --depth-kind disparity for
-disparity/inverse depth), or DIR (maps named <content-stem>.depth.png, .png, .npy, .pfm).
+depth (--depth auto, the default, tries in this order): a map beside the photo
+(<stem>.depth.png or <stem>.disparity.png; also .npy .pfm .tif), the depth model
+Depth Anything V2 Small (needs 'transformers'; found on disk or downloaded once into the
+cache unless DEPTHSTYLE_OFFLINE=1 or HF_HUB_OFFLINE=1), else uniform strength with a
+warning. One line per photo says which source gave its depth. --depth FILE or DIR (maps
+named <content-stem>.depth.png, .png, .npy, .pfm) gives the maps; a name containing
+"disparity" is read as disparity (override with --depth-kind). --depth none: plain AdaIN.
 """
 
 
@@ -99,14 +104,16 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
             rgb, alpha = load_image_with_alpha(content, max_pixels=args.max_pixels)
             if alpha is not None and args.alpha_mode == "composite":
                 rgb, alpha = rgb * alpha + (1 - alpha), None
-            depth = None
             if depth_dir is not None:
                 dfile = find_depth_file(depth_dir, content.stem)
                 if dfile is None:
                     raise DepthStyleError(f"{content}: no depth map named {content.stem}.* in "
                                           f"{depth_dir}")
                 depth = DepthMapFile(dfile, args.depth_kind)
-            result = stylizer(rgb, group, settings, depth=depth, masks=masks)
+            else:  # --depth auto looks beside the photo first
+                depth = stylizer.depth_source(content)
+            result = stylizer(rgb, group, settings, depth=depth, masks=masks,
+                              name=content.name)
             if alpha is not None:
                 alpha = torch.nn.functional.interpolate(alpha, size=result.image.shape[-2:],
                                                         mode="bilinear", align_corners=False)

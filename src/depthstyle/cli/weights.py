@@ -46,15 +46,41 @@ def _cmd_info(args: argparse.Namespace) -> int:
         present = all(find_file(wf) for wf in entry.files.values())
         lines.append(f"  {name:18s} {'available' if present else 'not downloaded'}  "
                      f"{entry.description}")
+    lines += ["depth sources (--depth auto tries them in this order):", *_depth_sources()]
     print("\n".join(lines))
     return EXIT_OK
+
+
+def _depth_sources() -> list[str]:
+    """What ``--depth auto`` can use on this machine, one line each."""
+    from depthstyle.depth.download import (
+        DEPTH_DOWNLOADS,
+        downloads_disabled,
+        find_depth_model,
+        hub_endpoint,
+    )
+
+    lines = ["  map beside the photo   <stem>.depth.<ext> / <stem>.disparity.<ext> "
+             "(png, npy, pfm, tif): always"]
+    for short in DEPTH_DOWNLOADS:
+        found = find_depth_model(short)
+        off = downloads_disabled()
+        state = (f"available ({found})" if found is not None else
+                 f"not on this machine; downloads off ({off})" if off else
+                 f"not on this machine; downloaded on first use from {hub_endpoint()}")
+        lines.append(f"  depth model {short}: {state}")
+    lines.append("  otherwise              uniform strength (with a warning)")
+    return lines
 
 
 def _cmd_weights(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from depthstyle import weights as W
+    from depthstyle.depth.download import DEPTH_DOWNLOADS
 
+    if args.name in DEPTH_DOWNLOADS:
+        return _depth_weights(args)
     names = [W.get_entry(args.name).name] if args.name else list(W.REGISTRY)
     if args.action == "list":
         for alias, target in W.ALIASES.items():
@@ -69,6 +95,10 @@ def _cmd_weights(args: argparse.Namespace) -> int:
                       f"[{'present at ' + str(where) if where else 'absent'}]")
                 if wf.note:
                     print(f"    {wf.note}")
+        if not args.name:
+            for short, entry in DEPTH_DOWNLOADS.items():
+                print(f"{short}: depth model {entry.repo}@{entry.pinned_revision} "
+                      f"(licence {entry.license}); `depthstyle weights download {short}`")
         return EXIT_OK
     if args.action == "path":
         for n in names:
@@ -97,6 +127,44 @@ def _cmd_weights(args: argparse.Namespace) -> int:
 
 
 
+def _depth_weights(args: argparse.Namespace) -> int:
+    """``weights ACTION <depth model>``: download, locate, verify or describe a depth model."""
+    from tqdm.auto import tqdm
+
+    from depthstyle.depth.download import (
+        DEPTH_DOWNLOADS,
+        download_depth_model,
+        find_depth_model,
+        model_cache_dir,
+    )
+
+    entry = DEPTH_DOWNLOADS[args.name]
+    found = find_depth_model(args.name)
+    if args.action == "download" and found is None:
+        bars: dict[str, tqdm] = {}
+
+        def progress(filename, done, total):
+            bar = bars.setdefault(filename, tqdm(total=total, unit="B", unit_scale=True,
+                                                 desc=filename, disable=None))
+            bar.update(done - bar.n)
+        try:
+            found = download_depth_model(args.name, progress=progress)
+        finally:
+            for bar in bars.values():
+                bar.close()
+    if args.action == "list":
+        print(f"{args.name}: depth model {entry.repo}@{entry.pinned_revision} "
+              f"(licence {entry.license})")
+        for f in entry.files:
+            print(f"  {f} sha256={entry.expected_sha256(f) or 'not pinned'}")
+    if args.action in ("download", "path"):
+        print(found or model_cache_dir(entry))
+    if args.action == "verify":
+        print(f"{args.name}\t{'ok (' + str(found) + ')' if found else 'missing or changed'}")
+        return EXIT_OK if found else EXIT_ERROR
+    return EXIT_OK
+
+
 # --- export ------------------------------------------------------------------------------------
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -117,7 +185,8 @@ def add_parsers(sub) -> None:
     p.set_defaults(func=_cmd_info)
     p = sub.add_parser("weights", help="list, download, verify or locate model weights")
     p.add_argument("action", choices=("list", "download", "verify", "path"))
-    p.add_argument("name", nargs="?", help="model name (default: all)")
+    p.add_argument("name", nargs="?", help="model name (default: all), or the depth model "
+                   "depth-anything-v2-small")
     add_common(p)
     p.set_defaults(func=_cmd_weights)
     _add_export(sub)

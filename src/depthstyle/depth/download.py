@@ -188,14 +188,24 @@ def download_depth_model(name: str, *,
     folder.mkdir(parents=True, exist_ok=True)
     base = f"{hub_endpoint()}/{entry.repo}/resolve/{entry.pinned_revision}/"
     digests = {}
-    for filename in entry.files:
-        def report(done, total, filename=filename):
-            if progress:
-                progress(filename, done, total)
-        want = entry.expected_sha256(filename)
-        path = download_file((base + filename,), folder / filename, want, progress=report,
-                             timeout=timeout)
-        digests[filename] = want or sha256_of(path)
+    try:
+        for filename in entry.files:
+            def report(done, total, filename=filename):
+                if progress:
+                    progress(filename, done, total)
+            want = entry.expected_sha256(filename)
+            path = download_file((base + filename,), folder / filename, want, progress=report,
+                                 timeout=timeout, warn_unpinned=False)
+            digests[filename] = want or sha256_of(path)
+    except BaseException:
+        for filename in digests:  # all or nothing: no half-downloaded model stays
+            (folder / filename).unlink(missing_ok=True)
+        raise
+    unpinned = [f for f in entry.files if not entry.expected_sha256(f)]
+    if unpinned:
+        log.warning("depth model %s@%s: %s downloaded without pinned checksums; their sha256 "
+                    "are recorded in %s and checked from now on", entry.repo,
+                    entry.pinned_revision, ", ".join(unpinned), folder / LOCK_FILE)
     (folder / LOCK_FILE).write_text(json.dumps(
         {"repo": entry.repo, "revision": entry.pinned_revision, "endpoint": hub_endpoint(),
          "files": digests, "pinned": {f: bool(entry.expected_sha256(f)) for f in entry.files}},
@@ -210,4 +220,5 @@ def describe_missing(name: str) -> str:
     if entry is None:
         return f"pass a local folder of depth model {name!r} with --depth-model DIR"
     short = next(k for k, v in DEPTH_DOWNLOADS.items() if v is entry)
-    return f"run `depthstyle weights download {short}` once (about 100 MB), or pass --depth FILE"
+    return (f"run `depthstyle weights download {short}` once (about 100 MB), or give a depth "
+            "map")

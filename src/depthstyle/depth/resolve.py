@@ -31,7 +31,6 @@ from pathlib import Path
 
 import torch
 
-from depthstyle.depth.maps import DepthKind
 from depthstyle.depth.sources import ConstantDepth, DepthMapFile, DepthSource, kind_from_name
 from depthstyle.depth.transformers_backend import DEFAULT_DEPTH_MODEL, TransformersDepth
 from depthstyle.errors import DepthStyleError
@@ -171,8 +170,10 @@ class AutoDepth:
 
     # -- per photo ----------------------------------------------------------------------------
     def resolve(self, photo: str | os.PathLike | None = None) -> DepthSource:
-        """The source for ``photo``: the map beside it, else this source (the model, cached per
-        image, or uniform)."""
+        """The source for ``photo``: the map beside it, else this source.
+
+        This source is the model (cached per image) or, without one, uniform strength.
+        """
         if photo is not None:
             beside = map_beside(photo)
             if beside is not None:
@@ -180,9 +181,12 @@ class AutoDepth:
         return self
 
     def __call__(self, image: torch.Tensor) -> torch.Tensor:
-        """Proximity of ``image`` from the model; the last ``cache_size`` results are kept by a
-        digest of the image, so the same photo with other styles or settings (batches, the web
-        page's sliders, eval sweeps) runs the model once (:attr:`evaluations` counts runs)."""
+        """Proximity of ``image`` from the model (uniform without one).
+
+        The last ``cache_size`` results are kept by a digest of the image, so the same photo
+        with other styles or settings (batches, the web page's sliders, eval sweeps) runs the
+        model once (:attr:`evaluations` counts the runs).
+        """
         src = self.model()
         if isinstance(src, ConstantDepth):
             return src(image)

@@ -86,8 +86,10 @@ class DepthMapFile:
 
 
 def kind_from_name(path: str | os.PathLike, default: DepthKind = "depth") -> DepthKind:
-    """``"disparity"`` if the file's name says so (``x.disparity.png``, ``disp_x.png``), else
-    ``default``."""
+    """How to read a map by its name: ``"disparity"`` if it says so, else ``default``.
+
+    ``x.disparity.png`` and ``disp_x.png`` are disparity maps.
+    """
     name = Path(path).name.lower()
     return "disparity" if "disparity" in name or name.startswith("disp") else default
 

@@ -16,8 +16,8 @@ import torch.nn.functional as F
 
 from depthstyle.ops import calc_mean_std
 
-__all__ = ["content_loss", "style_loss", "stats_loss", "depth_loss", "standardize", "weighted_mean_std",
-           "gram_matrix", "tv_loss"]
+__all__ = ["content_loss", "style_loss", "stats_loss", "depth_loss", "standardize",
+           "weighted_mean_std", "gram_matrix", "tv_loss"]
 
 
 def content_loss(output_feat: torch.Tensor, target_feat: torch.Tensor) -> torch.Tensor:

@@ -209,8 +209,11 @@ class Trainer:
         return self.content.batch(n, gen), self.style.batch(n, gen)
 
     def _batch_stream(self, pool: ThreadPoolExecutor | None, ahead: int = 16):
-        """Yield the batches of ``self.step`` onwards; with a pool, ``ahead`` are prepared in
-        worker threads (the same batches, since each depends only on its step)."""
+        """Yield the batches of ``self.step`` onwards.
+
+        With a pool, the next ``ahead`` are prepared in worker threads (the same batches, since
+        each depends only on its step).
+        """
         pending: dict[int, Future] = {}
         while True:
             step = self.step

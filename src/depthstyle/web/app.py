@@ -41,7 +41,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 
-from depthstyle.depth import ConstantDepth, DepthMapFile, DepthSource
+from depthstyle.depth import AutoDepth, ConstantDepth, DepthMapFile, DepthSource, origin_of
 from depthstyle.errors import (
     DepthMapError,
     DepthStyleError,
@@ -115,6 +115,15 @@ class ErrorResponse(BaseModel):  # noqa: D101
     error: ErrorDetail
 
 
+class DepthInfo(BaseModel):
+    """Which source gave the depth (see :class:`depthstyle.depth.DepthOrigin`)."""
+
+    source: str
+    detail: str
+    kind: str
+    description: str
+
+
 class StylizeJSON(BaseModel):
     """JSON answer of ``/api/stylize`` with ``format=json``."""
 
@@ -124,6 +133,7 @@ class StylizeJSON(BaseModel):
     width: int
     height: int
     depth_source: Literal["upload", "example", "model", "none"]
+    depth: DepthInfo
     elapsed_ms: float
 
 
@@ -133,6 +143,7 @@ class ItemInfo(BaseModel):  # noqa: D101
     credit: str
     url: str
     has_depth: bool | None = None
+    depth_kind: Literal["depth", "disparity"] | None = None
 
 
 class ModelInfo(BaseModel):  # noqa: D101
@@ -150,7 +161,7 @@ class Health(BaseModel):  # noqa: D101
     device: str
     depth_model: str | None
     uptime_s: float
-    queue: dict[str, float]
+    queue: dict[str, int | float]
     style_cache: dict[str, int]
     limits: dict[str, float]
     defaults: dict[str, float]
@@ -212,8 +223,11 @@ class _Renderer:
             if isinstance(content, Path) else content
         style = self._image(job.style)
         depth, source = self._depth(job)
-        result = self.stylizer(content, style, job.settings, depth=depth)
+        result = self.stylizer(content, style, job.settings, depth=depth,
+                               name=getattr(job.content, "id", None)
+                               or getattr(job.content, "filename", None))
         image = result.image
+        origin = result.depth_origin or origin_of(depth)
         if job.fmt == "json":
             body = StylizeJSON(
                 image=_data_url(_encode(image, "png"), "png"),
@@ -222,23 +236,27 @@ class _Renderer:
                 strength=_data_url(_encode(result.strength.expand(-1, 3, -1, -1), "png"),
                                    "png"),
                 width=image.shape[-1], height=image.shape[-2], depth_source=source,
+                depth=DepthInfo(**origin.as_dict()),
                 elapsed_ms=round((time.perf_counter() - t0) * 1000, 1))
             return body.model_dump_json().encode(), "application/json", {}
         data = _encode(image, job.fmt)
-        headers = {"X-Depth-Source": source,
+        headers = {"X-Depth-Source": source, "X-Depth-Kind": origin.kind or "none",
                    "X-Elapsed-Ms": f"{(time.perf_counter() - t0) * 1000:.1f}"}
         return data, f"image/{job.fmt}", headers
 
     def _depth(self, job: _Job) -> tuple[DepthSource, str]:
         if not job.settings.depth_aware:
-            return ConstantDepth(), "none"
+            return ConstantDepth("depth off"), "none"
         if job.depth is not None:
             return DepthMapFile(job.depth.data, job.depth_kind, name=job.depth.field), "upload"
         if isinstance(job.content, CatalogItem) and job.content.depth_path is not None:
             return DepthMapFile(job.content.depth_path, job.content.depth_kind), "example"
         if self.depth_model is not None:
-            return self.depth_model, "model"
-        return ConstantDepth(), "none"
+            model = self.depth_model.model() if isinstance(self.depth_model, AutoDepth) \
+                else self.depth_model
+            if not isinstance(model, ConstantDepth):
+                return self.depth_model, "model"
+        return ConstantDepth("no depth map and no depth model on this server"), "none"
 
 
 # --- the app -----------------------------------------------------------------------------------

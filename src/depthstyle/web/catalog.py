@@ -31,6 +31,7 @@ class CatalogItem:
                "url": f"/api/{kind}/{self.id}/image"}
         if kind == "examples":
             out["has_depth"] = self.depth_path is not None
+            out["depth_kind"] = self.depth_kind if self.depth_path is not None else None
         return out
 
 
