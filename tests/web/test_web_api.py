@@ -77,7 +77,9 @@ def test_catalogue_endpoints(client):
     assert r.status_code == 200 and Image.open(io.BytesIO(r.content)).size[0] > 100
     examples = client.get("/api/examples").json()
     books = next(e for e in examples if e["id"] == "books")
-    assert books["has_depth"] is True
+    assert books["has_depth"] is True and books["depth_kind"] == "disparity"
+    # counts are integers, not floats
+    assert all(isinstance(health["queue"][k], int) for k in ("workers", "running", "completed"))
     models = client.get("/api/models").json()
     loaded = [m for m in models if m["loaded"]]
     assert len(loaded) == 1 and loaded[0]["levels"] == ["expand1", "expand3", "expand5"]
@@ -104,6 +106,8 @@ def test_json_result_with_example_depth(client):
     assert r.status_code == 200
     body = r.json()
     assert body["depth_source"] == "example" and max(body["width"], body["height"]) == 200
+    assert body["depth"]["source"] == "file" and body["depth"]["kind"] == "disparity"
+    assert "books.disparity.png" in body["depth"]["description"]
     img, prox, strength = (data_url_array(body[k]) for k in ("image", "proximity", "strength"))
     assert img.shape == prox.shape == strength.shape == (body["height"], body["width"], 3)
     # near pixels (high proximity) get less style than far ones, and never more than alpha
@@ -124,7 +128,7 @@ def test_uniform_strength_without_depth(client):
     r = client.post("/api/stylize", files=uploads(),
                     data={"alpha": "0.6", "format": "json", "strength": "uniform"})
     body = r.json()
-    assert body["depth_source"] == "none"
+    assert body["depth_source"] == "none" and body["depth"]["source"] == "off"
     s = data_url_array(body["strength"])
     assert np.allclose(s, 0.6, atol=1 / 255)
 
@@ -136,7 +140,7 @@ def test_uploaded_depth_map_and_jpeg(client):
     files = {**uploads(), "depth": ("d.png", buf.getvalue(), "image/png")}
     r = client.post("/api/stylize", files=files, data={"format": "jpeg"})
     assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
-    assert r.headers["x-depth-source"] == "upload"
+    assert r.headers["x-depth-source"] == "upload" and r.headers["x-depth-kind"] == "depth"
     assert Image.open(io.BytesIO(r.content)).size == (64, 48)
     r = client.post("/api/stylize", files={**uploads(), "depth": ("d.png", buf.getvalue())},
                     data={"format": "json", "depth_kind": "depth"})

@@ -102,8 +102,10 @@ def test_example_pick_and_error_message(server, browser, tmp_path):
     page.click("#content-examples button[data-id=books]")
     page.click("#style-gallery button[data-id=mondrian]")
     page.wait_for_function("document.querySelector('#result-caption').textContent"
-                           ".includes('depth: example')", timeout=60_000)
-    assert "ground-truth" in page.inner_text("#depth-hint")
+                           ".includes('books.disparity.png, read as disparity')",
+                           timeout=60_000)
+    assert "ground-truth map (disparity)" in page.inner_text("#depth-hint")
+    assert page.input_value("#depth-kind") == "disparity"  # the select follows the example
     # the bundled model's learned strength module, from the page
     before = page.get_attribute("#result", "src")
     page.select_option("#strength-mode", "learned")

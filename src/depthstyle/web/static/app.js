@@ -68,7 +68,8 @@ function updateDepthHint() {
   let text;
   if ($("strength-mode").value === "uniform") text = "Uniform strength (plain AdaIN).";
   else if (state.depth) text = `Using your map ${state.depth.name}.`;
-  else if (state.content && state.content.hasDepth) text = "Using the example's ground-truth map.";
+  else if (state.content && state.content.hasDepth)
+    text = `Using the example's ground-truth map (${$("depth-kind").value}).`;
   else if (state.depthModel) text = `Depth estimated by ${state.depthModel}.`;
   else text = "No depth map and no depth model on this server: strength is uniform. " +
               "Upload a depth map to make it depth-aware.";
@@ -124,7 +125,7 @@ async function render(full) {
     $("strength").hidden = false;
     const kind = full ? "full size" : "preview";
     $("result-caption").textContent =
-      `${kind}, ${body.width}×${body.height}, depth: ${body.depth_source}, ` +
+      `${kind}, ${body.width}×${body.height}, ${body.depth.description}, ` +
       `${Math.round(body.elapsed_ms)} ms`;
     const dl = $("download");
     dl.href = body.image;
@@ -198,6 +199,7 @@ async function init() {
     cbox.appendChild(pickButton(ex, async (item, b) => {
       press(cbox, b);
       state.content = { example: item.id, hasDepth: item.has_depth };
+      if (item.has_depth && !state.depth) $("depth-kind").value = item.depth_kind;
       $("content-file").value = "";
       $("content-chosen").textContent = `Example: ${item.title}`;
       state.contentSide = await imageSide(item.url);
@@ -242,6 +244,11 @@ async function init() {
   });
   $("depth-file").addEventListener("change", (ev) => {
     state.depth = ev.target.files[0] || null;
+    if (state.depth) {  // the name says how to read it, as on the command line
+      const name = state.depth.name.toLowerCase();
+      $("depth-kind").value = name.includes("disparity") || name.startsWith("disp") ?
+        "disparity" : "depth";
+    }
     schedulePreview();
   });
   for (const id of ["strength-mode", "depth-kind", "invert", "preserve-color"]) {
