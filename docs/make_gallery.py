@@ -4,7 +4,7 @@ Part 1 (gallery.png): 5 contents x 5 styles from ../shared/images, stylized at 5
 side) with uniform AdaIN (alpha 1); first column the contents, first row the styles.
 Part 2 (gallery-depth.png): scenes with ground-truth depth (../shared/depth): content, its
 strength map, then for each style uniform AdaIN next to depth-aware (default offset/contrast).
-Part 3 (gallery-v1-v2.png, with ``--compare OLD``): the same pairs with model v1 (as it ran:
+Part 3 (gallery-<old>-<new>.png, e.g. gallery-v1-v3.png, with ``--compare OLD``): the same pairs with model v1 (as it ran:
 no border padding, no detail residual) and the current model. Per depth scene: content,
 strength map, OLD depth-aware, NEW depth-aware, OLD uniform, NEW uniform (Matisse). Then one
 photo in three very different styles, OLD row above NEW row (brushwork per style).
@@ -58,7 +58,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default="depthstyle-lite0")
     ap.add_argument("--compare", default=None, metavar="OLD",
-                    help="also write docs/gallery-v1-v2.png comparing OLD with --model")
+                    help="also write docs/gallery-<old>-<new>.png comparing OLD with --model")
     ap.add_argument("--only-compare", action="store_true", help="skip parts 1 and 2")
     args = ap.parse_args()
     if args.compare:
@@ -121,8 +121,12 @@ def compare(old_name: str, new_name: str) -> None:
     rows.append([load_image(photo), blank] + [
         new(photo, s, StyleSettings(depth_aware=False, content_size=512,
                                     style_size=512)).image for s in three] + [blank])
-    save_image(_grid(rows), ROOT / "docs" / "gallery-v1-v2.png", overwrite=True)
-    print("docs/gallery-v1-v2.png")
+    from depthstyle.weights import resolve_name
+
+    tags = [resolve_name(n).rsplit("-", 1)[-1] for n in (old_name, new_name)]
+    out = ROOT / "docs" / f"gallery-{tags[0]}-{tags[1]}.png"
+    save_image(_grid(rows), out, overwrite=True)
+    print(out)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
 
 1. (an explicit map is not its business: ``--depth FILE|DIR`` builds a :class:`DepthMapFile`);
 2. a map beside the photo, ``<stem>.depth.<ext>`` or ``<stem>.disparity.<ext>`` (png, npy, pfm,
-   tif, tiff), read as depth or disparity according to the name;
+   tif, tiff), read as depth or disparity according to the name; then depth stored in the photo
+   itself (Google Camera's GDepth XMP in JPEGs, :mod:`depthstyle.depth.embedded`);
 3. a monocular depth model on this machine (``--depth-model DIR``, this library's cache, or the
    Hugging Face cache), loaded once;
 4. the model downloaded on first use into the cache (never when ``DEPTHSTYLE_OFFLINE`` or
@@ -12,8 +13,7 @@
 5. otherwise uniform strength, with one warning that says so and names the command that gets
    depth.
 
-Depth stored inside the photo (Google Camera GDepth, Android Dynamic Depth, HEIC auxiliary
-images) is not read yet.
+Android's Dynamic Depth items and HEIC auxiliary depth images are not read yet.
 
 :func:`origin_of` describes any source as a :class:`DepthOrigin`, which every entry point logs
 (one INFO line per image) and the web API returns.
@@ -66,7 +66,8 @@ class DepthOrigin:
         if self.source == "off":
             return "depth off: uniform strength"
         where = {"file": "the given map", "beside": "the map beside the photo",
-                 "model": "the depth model", "given": "the given proximity"}[self.source]
+                 "embedded": "the depth stored in", "model": "the depth model",
+                 "given": "the given proximity"}[self.source]
         read = f", read as {self.kind}" if self.kind else ""
         return f"depth from {where} {self.detail}{read}".replace("  ", " ").strip()
 
@@ -92,8 +93,8 @@ def origin_of(source: object) -> DepthOrigin:
     if isinstance(source, AutoDepth):
         return origin_of(source.model())
     if isinstance(source, DepthMapFile):
-        where = "beside" if source.beside else "file"
-        return DepthOrigin(where, source.path.name if source.path else source.label, source.kind)
+        return DepthOrigin(source.origin, source.path.name if source.path else source.label,
+                           source.kind)
     if isinstance(source, TransformersDepth):
         return DepthOrigin("model", source.name, "relative depth")
     if isinstance(source, torch.Tensor):
@@ -177,7 +178,10 @@ class AutoDepth:
         if photo is not None:
             beside = map_beside(photo)
             if beside is not None:
-                return DepthMapFile(beside, kind_from_name(beside), beside=True)
+                return DepthMapFile(beside, kind_from_name(beside), origin="beside")
+            embedded = _embedded(Path(photo))
+            if embedded is not None:
+                return embedded
         return self
 
     def __call__(self, image: torch.Tensor) -> torch.Tensor:
@@ -203,6 +207,25 @@ class AutoDepth:
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         return p
+
+
+def _embedded(photo: Path) -> DepthMapFile | None:
+    """The GDepth depth map inside a JPEG photo, if it has one (a broken one is warned about
+    and skipped: the next source in the order is used)."""
+    if photo.suffix.lower() not in (".jpg", ".jpeg") or not photo.is_file():
+        return None
+    from depthstyle.depth.embedded import read_gdepth
+    from depthstyle.errors import DepthMapError
+
+    try:
+        values = read_gdepth(photo)
+        if values is None:
+            return None
+        return DepthMapFile(photo, "depth", origin="embedded", values=values)
+    except (ValueError, DepthMapError) as exc:
+        log.warning("%s: its embedded depth map is not usable (%s); trying the next source",
+                    photo.name, exc)
+        return None
 
 
 def _download_with_progress(name: str) -> Path:

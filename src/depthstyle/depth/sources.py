@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
 import torch
 
 from depthstyle.depth.maps import DepthKind, proximity_from_values
@@ -55,22 +56,26 @@ class DepthMapFile:
         kind: ``"depth"`` (larger = farther) or ``"disparity"`` (larger = nearer, also inverse
             depth); ``None``: from the file name (:func:`kind_from_name`), else depth.
         name: what error messages call the map (default: the path).
-        beside: the map was found next to its photo (reported as such).
+        origin: how it was found, as reported (:class:`~depthstyle.depth.DepthOrigin`):
+            ``"file"`` (given), ``"beside"`` (next to its photo) or ``"embedded"`` (in it).
+        values: the map's values (H, W) when they were already decoded (then ``path`` only
+            names them).
 
     Raises:
         DepthMapError: unreadable file, not 2-D, or no valid value.
     """
 
     def __init__(self, path: str | os.PathLike | bytes, kind: DepthKind | None = None, *,
-                 name: str | None = None, beside: bool = False) -> None:
+                 name: str | None = None, origin: str = "file",
+                 values: np.ndarray | None = None) -> None:
         if isinstance(path, (bytes, bytearray)):
             self.path, label = None, name or "<bytes>"
         else:
             self.path, label = Path(path), name or str(path)
         self.kind: DepthKind = kind or kind_from_name(label)
-        self.beside = beside
+        self.origin = origin
         self.label = label
-        raw = read_map_array(path, name=label)
+        raw = values if values is not None else read_map_array(path, name=label)
         self._proximity = proximity_from_values(raw, self.kind, name=label)
         self.name = f"file:{self.path.name}" if self.path is not None else f"upload:{label}"
 
