@@ -41,6 +41,9 @@ def main() -> None:
     net = DepthAnythingForDepthEstimation(DepthAnythingConfig()).to(args.device, dtype).eval()
     photo = torch.rand(1, 3, args.size, args.size, device=args.device, dtype=dtype)
     rows = []
+    with torch.inference_mode():  # warm every size first: the first large run grows the allocator
+        for res in args.resolutions:
+            TransformersDepth(net, size=(res, res), multiple=14)(photo)
     for res in args.resolutions:
         depth = TransformersDepth(net, size=(res, res), multiple=14, name="da-v2-small-arch")
         with torch.inference_mode():
