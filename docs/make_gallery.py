@@ -4,10 +4,11 @@ Part 1 (gallery.png): 5 contents x 5 styles from ../shared/images, stylized at 5
 side) with uniform AdaIN (alpha 1); first column the contents, first row the styles.
 Part 2 (gallery-depth.png): scenes with ground-truth depth (../shared/depth): content, its
 strength map, then for each style uniform AdaIN next to depth-aware (default offset/contrast).
-Part 3 (gallery-<old>-<new>.png, e.g. gallery-v1-v3.png, with ``--compare OLD``): the same pairs with model v1 (as it ran:
-no border padding, no detail residual) and the current model. Per depth scene: content,
-strength map, OLD depth-aware, NEW depth-aware, OLD uniform, NEW uniform (Matisse). Then one
-photo in three very different styles, OLD row above NEW row (brushwork per style).
+Part 3 (gallery-<old>-<new>.png, e.g. gallery-v1-v3.png, with ``--compare OLD``): the same
+pairs with model v1 (as it ran: no border padding, no detail residual) and the current model.
+Per depth scene: content, strength map, OLD depth-aware, NEW depth-aware, OLD uniform, NEW
+uniform (Matisse). Then one photo in three very different styles, OLD row above NEW row
+(brushwork per style).
 Cells are shown at 256 px.
 
 Run: python docs/make_gallery.py [--compare depthstyle-lite0-v1]  (needs ../shared)

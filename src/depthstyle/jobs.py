@@ -8,7 +8,7 @@ from pathlib import Path
 
 from depthstyle.errors import DepthStyleError, SettingsError
 
-__all__ = ["expand_inputs", "plan_outputs", "load_masks"]
+__all__ = ["map_outputs", "check_outputs", "expand_inputs", "plan_outputs", "load_masks"]
 
 
 def expand_inputs(items: Sequence[str]) -> list[Path]:
@@ -52,12 +52,46 @@ def plan_outputs(contents: list[Path], styles: list[Path], out: Path, fmt: str, 
                                              ".bmp"):
         raise SettingsError(f"{out}: several outputs ({len(contents) * len(style_groups)}) need "
                             "an output folder, not a file name")
-    jobs = []
+    jobs, seen = [], {}
     for c in contents:
         for group in style_groups:
             tag = "+".join(s.stem for s in group)
-            jobs.append((c, group, out / f"{c.stem}_{tag}.{fmt}"))
+            path = out / f"{c.stem}_{tag}.{fmt}"
+            if path in seen:
+                raise SettingsError(f"{seen[path]} and {c} would both be written to {path}: "
+                                    "rename one, or stylize them in separate runs")
+            seen[path] = c
+            jobs.append((c, group, path))
     return jobs
+
+
+def map_outputs(out: Path) -> list[Path]:
+    """The ``--save-maps`` files written beside output ``out``."""
+    return [out.with_name(f"{out.stem}.{name}.png") for name in ("proximity", "strength")]
+
+
+def check_outputs(paths: Sequence[Path], overwrite: bool) -> None:
+    """Refuse before any work if an output exists (without ``overwrite``) or cannot be created.
+
+    Every file a job writes (the output and its ``--save-maps`` maps) is checked here, so a job
+    never writes some of its files and then fails on another.
+
+    Raises:
+        DepthStyleError: the first problem, naming the output.
+    """
+    existing = [p for p in paths if p.exists()]
+    if existing and not overwrite:
+        raise DepthStyleError(f"{len(existing)} output file(s) exist, e.g. {existing[0]}; "
+                              "add --overwrite to replace them")
+    for p in paths:
+        for parent in (p.parent, *p.parent.parents):
+            if parent.exists():
+                if not parent.is_dir():
+                    raise DepthStyleError(f"{p}: cannot create it: {parent} is a file, not a "
+                                          "folder")
+                break
+        if p.exists() and p.is_dir():
+            raise DepthStyleError(f"{p}: is a folder; give a file name")
 
 
 def load_masks(paths: list[str], n_styles: int):

@@ -356,6 +356,11 @@ class Stylizer:
         content_img = self.load_content(content, settings)
         size = content_img.shape[-2:]
         if masks is not None:
+            mh, mw = masks.shape[-2:]
+            if abs(mw / mh - size[1] / size[0]) > 0.02 * (size[1] / size[0]):
+                # the same rule as for depth maps: resized, never stretched
+                raise SettingsError(f"mask aspect ratio {mw}x{mh} does not match the content "
+                                    f"{size[1]}x{size[0]}")
             masks = F.interpolate(masks.float(), size=size, mode="bilinear", align_corners=False)
         recolor = content_img if settings.preserve_color == "histogram" else None
         stats = [self.style_stats(s, settings.style_size, recolor) for s in style_list]

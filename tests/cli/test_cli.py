@@ -62,7 +62,7 @@ def test_batch_with_a_bad_file_keeps_the_others(tmp_path, tiny_decoder_file, cap
     written = sorted(p.name for p in out.iterdir())
     assert written == ["c0_s.png", "c1_s.png", "c2_s.png"]
     err = capsys.readouterr().err
-    assert "c1b.jpg" in err and "1 of 4 job(s) failed" in err
+    assert "c1b.jpg" in err and "1 of 4 jobs failed; the other 3 outputs were written" in err
     assert "Traceback" not in err
 
 
@@ -151,3 +151,92 @@ def test_depth_folder_matches_maps_by_name(tmp_path, tiny_decoder_file, capsys):
     assert run(["stylize", src, "-s", style, "-o", tmp_path / "out2", "--depth", maps,
                 "--model", tiny_decoder_file]) == 1
     assert "no depth map named c1" in capsys.readouterr().err
+
+
+# --- hardening: every output checked before any work, clear errors (issue 15) ---------------
+
+def test_save_maps_is_all_or_nothing(tmp_path, image_files, tiny_decoder_file, capsys):
+    content, style = image_files
+    out = tmp_path / "o.png"
+    (tmp_path / "o.strength.png").write_bytes(b"old map")
+    args = ["stylize", content, "-s", style, "-o", out, "--model", tiny_decoder_file,
+            "--save-maps"]
+    assert run(args) == 1
+    assert not out.exists() and not (tmp_path / "o.proximity.png").exists()  # nothing written
+    assert "o.strength.png" in capsys.readouterr().err
+    assert (tmp_path / "o.strength.png").read_bytes() == b"old map"
+
+
+def test_output_under_a_file_names_the_output(tmp_path, image_files, tiny_decoder_file,
+                                              capsys):
+    content, style = image_files
+    (tmp_path / "afile").write_bytes(b"x")
+    assert run(["stylize", content, "-s", style, "-o", tmp_path / "afile" / "o.png",
+                "--model", tiny_decoder_file]) == 1
+    err = capsys.readouterr().err
+    assert "afile/o.png: cannot create it" in err and "is a file, not a folder" in err
+
+
+def test_same_names_in_a_batch_are_refused_up_front(tmp_path, tiny_decoder_file, capsys):
+    for d in ("a", "b"):
+        (tmp_path / d).mkdir()
+        save_image(make_image(40, 40, 1), tmp_path / d / "photo.png")
+    style = save_image(make_image(40, 40, 2), tmp_path / "s.png")
+    out = tmp_path / "out"
+    assert run(["stylize", tmp_path / "a", tmp_path / "b", "-s", style, "-o", out,
+                "--model", tiny_decoder_file]) == 2  # a usage error, before any work
+    err = capsys.readouterr().err
+    assert "would both be written to" in err and "--overwrite" not in err
+    assert not out.exists()
+
+
+def test_a_single_failed_job_is_worded_as_such(tmp_path, tiny_decoder_file, capsys):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    style = save_image(make_image(40, 40, 2), tmp_path / "s.png")
+    assert run(["stylize", bad, "-s", style, "-o", tmp_path / "o.png",
+                "--model", tiny_decoder_file]) == 1
+    err = capsys.readouterr().err
+    assert "the job failed; nothing was written" in err and "other outputs" not in err
+
+
+def test_batch_progress_is_logged_without_a_terminal(tmp_path, tiny_decoder_file, capfd):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(10):
+        save_image(make_image(32, 32, i), src / f"c{i}.png")
+    style = save_image(make_image(32, 32, 9), tmp_path / "s.png")
+    assert run(["stylize", src, "-s", style, "-o", tmp_path / "out", "--model",
+                tiny_decoder_file, "--depth", "none"]) == 0
+    err = capfd.readouterr().err  # pytest's capture is not a terminal
+    assert "1 of 10 done (10 %)" in err and "9 of 10 done (90 %)" in err
+
+
+def test_every_option_has_help_text():
+    import argparse
+
+    from depthstyle.cli.main import build_parser
+
+    missing = []
+
+    def walk(parser, where):
+        for a in parser._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                for name, sub in a.choices.items():
+                    walk(sub, f"{where} {name}")
+            elif not isinstance(a, argparse._HelpAction) and not a.help:
+                missing.append(f"{where}: {'/'.join(a.option_strings) or a.dest}")
+
+    walk(build_parser(), "depthstyle")
+    assert not missing, missing
+
+
+def test_mask_with_another_aspect_ratio_is_refused_like_a_depth_map(tmp_path, image_files,
+                                                                    tiny_decoder_file, capsys):
+    content, style = image_files  # content is 96 x 64
+    style2 = save_image(make_image(40, 40, 3), tmp_path / "s2.png")
+    Image.fromarray(np.zeros((50, 50), np.uint8)).save(tmp_path / "m.png")
+    assert run(["stylize", content, "-s", style, "-s", style2, "--mask", tmp_path / "m.png",
+                "-o", tmp_path / "o.png", "--model", tiny_decoder_file]) == 1
+    assert "mask aspect ratio 50x50 does not match the content" in capsys.readouterr().err
+    assert not (tmp_path / "o.png").exists()

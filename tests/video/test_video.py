@@ -278,3 +278,32 @@ def test_learned_strength_works_in_video(tmp_path, lite0, image_files):
     a.close()
     b.close()
     assert hand.frames == 4 and np.abs(fa - fb).mean() > 0.5
+
+
+def test_unknown_codec_is_refused_before_any_work(tmp_path, tiny_decoder_file, image_files,
+                                                  capsys):
+    _, style = image_files
+    src = make_clip(tmp_path / "in.mp4", frames=3, audio=False)
+    out = tmp_path / "o.mp4"
+    assert main(["video", str(src), "-s", str(style), "-o", str(out), "--model",
+                 str(tiny_decoder_file), "--codec", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown video encoder 'nope'" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_demuxer_errors_become_one_clear_error(tmp_path, tiny_model, image_files, monkeypatch):
+    """An error raised by FFmpeg itself while demuxing (not a bad packet) is reported with the
+    input's name, and no output is left."""
+    import depthstyle.video.stylize as vs
+
+    _, style = image_files
+    src = make_clip(tmp_path / "in.mp4", frames=4, audio=False)
+
+    def broken(*args, **kwargs):
+        raise av.error.InvalidDataError(1094995529, "Invalid data found when processing input")
+
+    monkeypatch.setattr(vs, "_process", broken)
+    with pytest.raises(DepthStyleError, match="in.mp4: video could not be processed"):
+        stylize_video(src, tmp_path / "o.mp4", Stylizer(tiny_model), style, progress=False)
+    assert not (tmp_path / "o.mp4").exists()

@@ -155,12 +155,17 @@ def add_parser(sub) -> None:
     p.add_argument("--max-frames", type=positive_int, default=None,
                    help="with --video: read at most this many frames")
     p.add_argument("--gt-dir", help="folder with ground-truth maps named <content-stem>.depth.png")
-    p.add_argument("--gt-kind", choices=("depth", "disparity"), default="depth")
+    p.add_argument("--gt-kind", choices=("depth", "disparity"), default="depth",
+                   help="how to read the ground-truth maps (default: %(default)s)")
     p.add_argument("--gt-kind-rule", action="append", metavar="PREFIX:KIND",
                    help="ground-truth kind for contents whose name starts with PREFIX")
-    p.add_argument("--alphas", type=float_list, default=(0.2, 0.4, 0.6, 0.8, 1.0))
-    p.add_argument("--offsets", type=float_list, default=(0.0, 0.2, 0.4))
-    p.add_argument("--contrasts", type=float_list, default=(5.0, 10.0, 20.0))
+    p.add_argument("--alphas", type=float_list, default=(0.2, 0.4, 0.6, 0.8, 1.0),
+                   help="uniform strengths of the reference curve, comma-separated "
+                        "(default: 0.2,0.4,0.6,0.8,1)")
+    p.add_argument("--offsets", type=float_list, default=(0.0, 0.2, 0.4),
+                   help="depth-aware offsets to sweep, comma-separated (default: 0,0.2,0.4)")
+    p.add_argument("--contrasts", type=float_list, default=(5.0, 10.0, 20.0),
+                   help="depth-aware contrasts to sweep, comma-separated (default: 5,10,20)")
     p.add_argument("--levels", action="append", metavar="L1,L2",
                    help="level set for the depth-aware points (repeat for several)")
     p.add_argument("--size", type=positive_int, default=384, help="content size (default 384)")

@@ -104,8 +104,10 @@ def add_parser(sub) -> None:
                    help="style statistics: channel mean/std (AdaIN's) or Gram matrices (Gatys)")
     g.add_argument("--init", choices=("content", "adain"), default="content",
                    help="start from the content or from the feed-forward output")
-    g.add_argument("--content-weight", type=nonneg_float, default=1.0, metavar="W")
-    g.add_argument("--style-weight", type=nonneg_float, default=10.0, metavar="W")
+    g.add_argument("--content-weight", type=nonneg_float, default=1.0, metavar="W",
+                   help="weight of the content loss (default: %(default)s)")
+    g.add_argument("--style-weight", type=nonneg_float, default=10.0, metavar="W",
+                   help="weight of the strength-weighted style loss (default: %(default)s)")
     g.add_argument("--tv-weight", type=nonneg_float, default=0.0, metavar="W",
                    help="total-variation weight (smoother output)")
     g.add_argument("--depth-weight", type=nonneg_float, default=0.0, metavar="W",
@@ -113,7 +115,8 @@ def add_parser(sub) -> None:
                         "given by --depth-model")
     g.add_argument("--content-size", type=positive_int, default=384, metavar="PX",
                    help="longer side of the content (default: %(default)s)")
-    g.add_argument("--style-size", type=positive_int, default=512, metavar="PX")
+    g.add_argument("--style-size", type=positive_int, default=512, metavar="PX",
+                   help="the style image's longer side (default: %(default)s)")
     g.add_argument("--log", default=None, metavar="FILE.json",
                    help="write the settings and the loss of every iteration")
     g.add_argument("--save-maps", action="store_true",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from depthstyle.cli.common import (
@@ -21,7 +22,7 @@ from depthstyle.cli.common import (
     settings_from_args,
 )
 from depthstyle.errors import DepthStyleError, SettingsError
-from depthstyle.jobs import expand_inputs, load_masks, plan_outputs
+from depthstyle.jobs import check_outputs, expand_inputs, load_masks, map_outputs, plan_outputs
 
 STYLIZE_EXAMPLES = """\
 examples:
@@ -58,6 +59,9 @@ named <content-stem>.depth.png, .png, .npy, .pfm) gives the maps; a name contain
 
 
 
+progress_log = logging.getLogger("depthstyle.progress")
+
+
 def _cmd_stylize(args: argparse.Namespace) -> int:
     import torch
     from tqdm.auto import tqdm
@@ -75,11 +79,8 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
         raise SettingsError(f"--style-weights has {len(args.style_weights)} values for "
                             f"{len(styles)} styles")
     jobs = plan_outputs(contents, styles, Path(args.output), args.format, combine)
-    if not args.overwrite:
-        existing = [str(o) for _, _, o in jobs if o.exists()]
-        if existing:
-            raise DepthStyleError(f"{len(existing)} output file(s) exist, e.g. {existing[0]}; "
-                                  "use --overwrite to replace them")
+    check_outputs([p for _, _, o in jobs for p in [o, *(map_outputs(o) if args.save_maps
+                                                         else [])]], args.overwrite)
     depth_dir = None
     if args.depth not in ("none", "auto") and Path(args.depth).is_dir():
         depth_dir = Path(args.depth)
@@ -99,7 +100,11 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     masks = load_masks(args.mask, len(styles)) if args.mask else None
     failures: list[str] = []
     bar = tqdm(jobs, desc="stylize", unit="img", disable=None if len(jobs) > 1 else True)
-    for content, group, out in bar:
+    # without a terminal (logs, CI) the bar is off: say how far the batch is every 10 %
+    every = max(1, len(jobs) // 10) if bar.disable and len(jobs) > 1 else 0
+    for i, (content, group, out) in enumerate(bar):
+        if every and i and i % every == 0:
+            progress_log.info("%d of %d done (%d %%)", i, len(jobs), 100 * i // len(jobs))
         try:
             rgb, alpha = load_image_with_alpha(content, max_pixels=args.max_pixels)
             if alpha is not None and args.alpha_mode == "composite":
@@ -120,17 +125,21 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
             save_image(result.image, out, overwrite=args.overwrite, alpha=alpha,
                        quality=args.quality)
             if args.save_maps:
-                for name, m in (("proximity", result.proximity), ("strength", result.strength)):
-                    save_image(m.expand(-1, 3, -1, -1), out.with_name(f"{out.stem}.{name}.png"),
-                               overwrite=args.overwrite)
+                for path, m in zip(map_outputs(out), (result.proximity, result.strength),
+                                   strict=True):
+                    save_image(m.expand(-1, 3, -1, -1), path, overwrite=args.overwrite)
             log.info("wrote %s", out)
         except (DepthStyleError, ValueError, OSError) as exc:
             msg = str(exc) if str(content) in str(exc) else f"{content}: {exc}"
             failures.append(msg)
             log.error("%s", msg)
     if failures:
-        log.error("%d of %d job(s) failed; the other outputs were written", len(failures),
-                  len(jobs))
+        if len(failures) == len(jobs):
+            log.error("%s failed; nothing was written", "the job" if len(jobs) == 1 else
+                      f"all {len(jobs)} jobs")
+        else:
+            log.error("%d of %d jobs failed; the other %d outputs were written", len(failures),
+                      len(jobs), len(jobs) - len(failures))
         return EXIT_ERROR
     if not args.quiet and len(jobs) == 1:
         print(jobs[0][2])

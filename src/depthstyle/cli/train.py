@@ -75,7 +75,8 @@ def add_parser(sub) -> None:
     p.add_argument("content_dir", help="folder of content photos (searched recursively)")
     p.add_argument("style_dir", help="folder of style images (searched recursively)")
     p.add_argument("-o", "--output", required=True, help="run folder (checkpoints, log, samples)")
-    p.add_argument("--encoder", choices=ENCODERS, default="lite0")
+    p.add_argument("--encoder", choices=ENCODERS, default="lite0",
+                   help="frozen encoder (default: %(default)s, the bundled models')")
     p.add_argument("--encoder-seed", type=int, default=0, help="seed of random-vgg19")
     p.add_argument("--widths", type=lambda t: t.split(","), default=None, metavar="W1,W2,...",
                    help="decoder channels per scale, deepest first")
@@ -98,24 +99,30 @@ def add_parser(sub) -> None:
                    help="JSON with 'content' and 'style' file names never to train on "
                         "(the validation split, e.g. benchmarks/validation-split.json)")
     p.add_argument("--size", type=positive_int, default=256, help="crop size (default: 256)")
-    p.add_argument("--batch-size", type=positive_int, default=8)
-    p.add_argument("--steps", type=positive_int, default=10_000)
+    p.add_argument("--batch-size", type=positive_int, default=8,
+                   help="crops per step (default: %(default)s)")
+    p.add_argument("--steps", type=positive_int, default=10_000,
+                   help="train until this step (a resumed run counts on; default: %(default)s)")
     p.add_argument("--lr", type=float, default=None,
                    help="learning rate (default: 1e-4 for a decoder, 1e-3 for --learn-strength)")
     p.add_argument("--lr-decay", type=float, default=None,
                    help="lr / (1 + decay * step) (default: 5e-5 for a decoder, 0 for "
                         "--learn-strength)")
-    p.add_argument("--style-weight", type=float, default=10.0)
+    p.add_argument("--style-weight", type=float, default=10.0,
+                   help="weight of the mean/std style loss (default: %(default)s)")
     p.add_argument("--mix-fraction", type=float, default=0.25,
                    help="share of each batch trained on partly stylized features")
     p.add_argument("--depth-weight", type=float, default=0.0,
                    help="weight of the depth-preservation loss (needs --depth-model)")
     p.add_argument("--depth-model", default=None, help="differentiable depth model (ID or DIR)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--checkpoint-every", type=positive_int, default=250)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seeds initialisation and every batch (default: %(default)s)")
+    p.add_argument("--checkpoint-every", type=positive_int, default=250,
+                   help="steps between checkpoints (default: %(default)s)")
     p.add_argument("--sample-every", type=int, default=500, help="0 = no sample grids")
     p.add_argument("--max-minutes", type=float, default=None, help="stop (and checkpoint) after")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto",
+                   help="auto, cpu, cuda, cuda:N or mps (default: %(default)s)")
     p.add_argument("--no-amp", action="store_true", help="disable bfloat16 autocast on CUDA")
     g = p.add_argument_group("learned strength (--learn-strength)")
     g.add_argument("--learn-strength", action="store_true",

@@ -35,6 +35,10 @@ def _cmd_video(args: argparse.Namespace) -> int:
                        output_smoothing=0.0 if args.no_smoothing else args.output_smoothing,
                        max_frames=args.max_frames)
     vs.validate()
+    if args.codec:  # before any work
+        from depthstyle.video.stylize import check_codec
+
+        check_codec(args.codec)
     out = check_output(args.output, args.overwrite)
     device = resolve_device(args.device)
     depth = depth_source_from_args(args, device)
@@ -73,10 +77,13 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", required=True, help="output .mp4, .mov, .mkv or .webm")
     p.add_argument("--size", type=positive_int, default=None,
                    help="longer side of the output frames (default: the input's)")
-    p.add_argument("--style-size", type=positive_int, default=512)
+    p.add_argument("--style-size", type=positive_int, default=512,
+                   help="the style image's longer side before encoding (default: %(default)s)")
     p.add_argument("--codec", default=None, help="video codec (default: libx264; VP9 for .webm)")
     p.add_argument("--crf", type=int, default=20, help="quality, lower = better (default 20)")
-    p.add_argument("--preserve-color", choices=("luminance", "histogram"), default=None)
+    p.add_argument("--preserve-color", choices=("luminance", "histogram"), default=None,
+                   help="keep the frames' colours: luminance (style only in brightness) or "
+                        "histogram (the style recoloured to the frame)")
     p.add_argument("--depth-every", type=positive_int, default=1,
                    help="estimate depth every K frames (default 1)")
     p.add_argument("--depth-momentum", type=float, default=0.6,
@@ -87,7 +94,7 @@ def add_parser(sub) -> None:
     p.add_argument("--max-frames", type=positive_int, default=None,
                    help="stop after N frames (previews)")
     p.add_argument("--stats", metavar="JSON", help="write frame counts and flicker numbers here")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     add_strength_options(p)
     add_depth_options(p)
     add_model_options(p)

@@ -184,7 +184,9 @@ def add_parsers(sub) -> None:
     add_common(p)
     p.set_defaults(func=_cmd_info)
     p = sub.add_parser("weights", help="list, download, verify or locate model weights")
-    p.add_argument("action", choices=("list", "download", "verify", "path"))
+    p.add_argument("action", choices=("list", "download", "verify", "path"),
+                   help="list: names, licences, files; download: fetch into the cache; "
+                        "verify: check digests; path: where each file is")
     p.add_argument("name", nargs="?", help="model name (default: all), or the depth model "
                    "depth-anything-v2-small")
     add_common(p)

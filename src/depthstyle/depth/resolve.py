@@ -210,8 +210,10 @@ class AutoDepth:
 
 
 def _embedded(photo: Path) -> DepthMapFile | None:
-    """The GDepth depth map inside a JPEG photo, if it has one (a broken one is warned about
-    and skipped: the next source in the order is used)."""
+    """The GDepth depth map inside a JPEG photo, if it has one.
+
+    A broken one is warned about and skipped: the next source in the order is used.
+    """
     if photo.suffix.lower() not in (".jpg", ".jpeg") or not photo.is_file():
         return None
     from depthstyle.depth.embedded import read_gdepth

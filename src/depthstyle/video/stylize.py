@@ -190,6 +190,7 @@ def stylize_video(
         raise SettingsError(f"{dst}: unsupported output type {dst.suffix!r}; use "
                             f"{', '.join(CONTAINERS)}")
     fmt, default_codec = CONTAINERS[dst.suffix.lower()]
+    check_codec(video.codec or default_codec)
     report = VideoReport()
     container, vin, ain = open_video(src)
     started = time.perf_counter()
@@ -199,6 +200,8 @@ def stylize_video(
             try:
                 report = _process(av, container, vin, ain, out, frames, video, default_codec,
                                   report, progress, on_frame)
+            except av.error.FFmpegError as exc:  # the demuxer or muxer itself failed
+                raise DepthStyleError(f"{src}: video could not be processed ({exc})") from None
             finally:
                 out.close()
             if report.frames == 0:
@@ -207,6 +210,16 @@ def stylize_video(
         container.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def check_codec(name: str) -> None:
+    """Raise :class:`SettingsError` unless FFmpeg (PyAV) has an encoder called ``name``."""
+    av = _av()
+    try:
+        av.codec.Codec(name, "w")
+    except Exception:  # noqa: BLE001 - PyAV raises UnknownCodecError or ValueError by version
+        raise SettingsError(f"unknown video encoder {name!r}; e.g. libx264 (mp4, mov, mkv), "
+                            "libvpx-vp9 (webm), mpeg4") from None
 
 
 class FrameStylizer:
