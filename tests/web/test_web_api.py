@@ -31,8 +31,11 @@ def stylizer():
 
 @pytest.fixture(scope="module")
 def client(stylizer):
-    with TestClient(create_app(stylizer)) as c:
+    with TestClient(create_app(stylizer), base_url=LOCAL) as c:
         yield c
+
+
+LOCAL = "http://127.0.0.1"  # the Host the server accepts by default
 
 
 def png_bytes(img: torch.Tensor) -> bytes:
@@ -180,7 +183,7 @@ def test_page_and_docs_load_nothing_external(client):
 # --- errors: every class answers JSON, never 500 -----------------------------------------------
 
 def test_413_body_too_large(stylizer):
-    with TestClient(create_app(stylizer, WebConfig(max_upload_mb=0.01))) as c:
+    with TestClient(create_app(stylizer, WebConfig(max_upload_mb=0.01)), base_url=LOCAL) as c:
         big = {"content": ("a.png", b"\0" * 20_000), "style_id": (None, "sketch")}
         assert_error(c.post("/api/stylize", files=big), 413, "payload_too_large", "upload limit")
 
@@ -194,7 +197,7 @@ def test_413_body_too_large(stylizer):
 
 
 def test_413_too_many_pixels(stylizer):
-    with TestClient(create_app(stylizer, WebConfig(max_pixels=1000))) as c:
+    with TestClient(create_app(stylizer, WebConfig(max_pixels=1000)), base_url=LOCAL) as c:
         assert_error(c.post("/api/stylize", files=uploads()), 413, "payload_too_large",
                      "exceeds the limit")
 
@@ -270,7 +273,7 @@ def test_uploads_are_decoded_in_memory(stylizer, monkeypatch):
     def no_files(*_a, **_k):
         raise AssertionError("the web app wrote a temporary file")
 
-    with TestClient(create_app(stylizer)) as c:
+    with TestClient(create_app(stylizer), base_url=LOCAL) as c:
         for name in ("mkdtemp", "mkstemp", "NamedTemporaryFile"):
             monkeypatch.setattr(tempfile, name, no_files)
         ramp = np.tile(np.linspace(1.0, 5.0, 48, dtype=np.float32), (32, 1))  # far on the right
@@ -292,7 +295,7 @@ def test_uploads_are_decoded_in_memory(stylizer, monkeypatch):
 
 
 def test_503_timeout(stylizer):
-    with TestClient(create_app(stylizer, WebConfig(timeout_s=0.001))) as c:
+    with TestClient(create_app(stylizer, WebConfig(timeout_s=0.001)), base_url=LOCAL) as c:
         r = c.post("/api/stylize", files=uploads(256, 256))
         assert_error(r, 503, "timeout", "did not finish|no worker")
         assert r.headers["retry-after"]
@@ -381,7 +384,75 @@ def test_model_loads_in_the_lifespan():
     spool = MultiPartParser.spool_max_size
     app = create_app()  # no model yet: it is loaded when the server starts
     assert app.state.web.stylizer is None
-    with TestClient(app) as c:
+    with TestClient(app, base_url=LOCAL) as c:
         assert app.state.web.stylizer is not None
         assert c.get("/api/health").json()["status"] == "ok"
     assert MultiPartParser.spool_max_size == spool  # no process-wide setting changed
+
+
+# --- trust boundary and admission (issue 15) ---------------------------------------------------
+
+def test_foreign_host_is_refused_dns_rebinding(stylizer):
+    with TestClient(create_app(stylizer), base_url="http://evil.example:8000") as c:
+        r = c.get("/api/health")
+        assert_error(r, 400, "bad_host", "evil.example.*--allowed-host")
+    cfg = WebConfig(allowed_hosts=("photos.example",))
+    with TestClient(create_app(stylizer, cfg), base_url="http://photos.example") as c:
+        assert c.get("/api/health").status_code == 200
+    with TestClient(create_app(stylizer, WebConfig(bind_host="192.168.1.5")),
+                    base_url="http://192.168.1.5:8000") as c:
+        assert c.get("/api/health").status_code == 200  # the bound address is allowed
+    with TestClient(create_app(stylizer), base_url="http://[::1]:8000") as c:
+        assert c.get("/api/health").status_code == 200
+
+
+def test_cross_site_posts_are_refused(client, stylizer):
+    data = {"alpha": "0.5", "strength": "uniform"}
+    r = client.post("/api/stylize", files=uploads(), data=data,
+                    headers={"Origin": "https://evil.example"})
+    assert_error(r, 403, "cross_origin", "evil.example")
+    r = client.post("/api/stylize", files=uploads(), data=data,
+                    headers={"Sec-Fetch-Site": "cross-site"})
+    assert_error(r, 403, "cross_origin", "")
+    r = client.post("/api/stylize", files=uploads(), data=data, headers={"Origin": "null"})
+    assert_error(r, 403, "cross_origin", "")
+    # the page itself (same origin) and scripts without browser headers pass
+    assert client.post("/api/stylize", files=uploads(), data=data,
+                       headers={"Origin": "http://127.0.0.1"}).status_code == 200
+    assert client.post("/api/stylize", files=uploads(), data=data).status_code == 200
+    cfg = WebConfig(allowed_origins=("https://gallery.example",))
+    with TestClient(create_app(stylizer, cfg), base_url=LOCAL) as c:
+        assert c.post("/api/stylize", files=uploads(), data=data,
+                      headers={"Origin": "https://gallery.example"}).status_code == 200
+
+
+def test_admission_refuses_before_reading_the_body(stylizer):
+    """Over capacity, a request is answered 503; its body is drained, never passed on or kept."""
+    import asyncio
+
+    from depthstyle.web.guard import RequestGuard
+
+    reached = []
+
+    async def app(scope, receive, send):
+        reached.append(scope["path"])
+
+    guard = RequestGuard(app, allowed_hosts=["127.0.0.1"], capacity=2)
+    guard.in_flight = 2  # two uploads are being read or processed
+    sent, read = [], []
+
+    async def receive():
+        read.append(1)
+        return {"type": "http.request", "body": b"x" * 1000, "more_body": False}
+
+    async def send(msg):
+        sent.append(msg)
+
+    scope = {"type": "http", "method": "POST", "path": "/api/stylize",
+             "headers": [(b"host", b"127.0.0.1:8000")]}
+    asyncio.run(guard(scope, receive, send))
+    assert sent[0]["status"] == 503 and (b"retry-after", b"2") in sent[0]["headers"]
+    assert len(read) == 1 and not reached and guard.refused == 1  # drained, never passed on
+    guard.in_flight = 1
+    asyncio.run(guard(scope, receive, send))
+    assert reached == ["/api/stylize"] and guard.in_flight == 1  # released after the answer

@@ -30,7 +30,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     config = WebConfig(max_upload_mb=args.max_upload_mb, max_pixels=args.max_pixels,
                        max_side=args.max_side, preview_side=args.preview_side,
-                       workers=args.workers, queue=args.queue, timeout_s=args.timeout)
+                       workers=args.workers, queue=args.queue, timeout_s=args.timeout,
+                       allowed_hosts=tuple(args.allowed_host or ()),
+                       allowed_origins=tuple(args.allow_origin or ()), bind_host=args.host)
     config.validate()
     stylizer = make_stylizer(args, tile_size=2048)
     depth_model = None
@@ -73,6 +75,13 @@ def add_parser(sub) -> None:
     g.add_argument("--host", default="127.0.0.1", help="address to listen on (default: "
                    "%(default)s, this machine only)")
     g.add_argument("--port", type=positive_int, default=8000, help="port (default: %(default)s)")
+    g.add_argument("--allowed-host", action="append", metavar="NAME",
+                   help="a name clients may use in the Host header (repeatable; default: "
+                        "127.0.0.1, localhost, ::1 and --host); '*' = any, for a reverse proxy "
+                        "that checks it")
+    g.add_argument("--allow-origin", action="append", metavar="ORIGIN",
+                   help="another site whose pages may POST here, e.g. https://a.example "
+                        "(repeatable; default: same origin only)")
     g.add_argument("--workers", type=positive_int, default=1,
                    help="stylizations running at once (default: %(default)s)")
     g.add_argument("--queue", type=int, default=8,

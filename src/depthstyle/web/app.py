@@ -53,6 +53,7 @@ from depthstyle.io import load_image, to_pil
 from depthstyle.pipeline import StyleSettings, Stylizer
 from depthstyle.strength import DEFAULT_CONTRAST, DEFAULT_OFFSET
 from depthstyle.web.catalog import Catalog, CatalogItem, load_catalog
+from depthstyle.web.guard import RequestGuard
 from depthstyle.web.limits import (
     BodySizeLimit,
     JobQueue,
@@ -79,6 +80,11 @@ class WebConfig:
         workers: stylizations running at once.
         queue: requests that may wait for a worker; more are answered 503.
         timeout_s: seconds from arrival to answer; slower requests are answered 503.
+        allowed_hosts: names accepted in the ``Host`` header (DNS-rebinding guard); empty =
+            the loopback names plus ``bind_host``; ``("*",)`` accepts any (behind a proxy
+            that checks it).
+        allowed_origins: other sites allowed to POST from a browser (``https://a.example``).
+        bind_host: the address the server listens on (added to the default allowed hosts).
     """
 
     max_upload_mb: float = 20.0
@@ -89,6 +95,18 @@ class WebConfig:
     workers: int = 1
     queue: int = 8
     timeout_s: float = 120.0
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    bind_host: str = "127.0.0.1"
+
+    def hosts(self) -> tuple[str, ...]:
+        """The effective Host allow-list."""
+        from depthstyle.web.guard import LOOPBACK_HOSTS
+
+        if self.allowed_hosts:
+            return tuple(self.allowed_hosts)
+        extra = () if self.bind_host in ("0.0.0.0", "::", "") else (self.bind_host,)
+        return (*LOOPBACK_HOSTS, *extra)
 
     def validate(self) -> None:
         """Raise :class:`SettingsError` for unusable limits."""
@@ -526,6 +544,12 @@ def create_app(stylizer: Stylizer | None = None, config: WebConfig | None = None
                     "\"message\"}}`.")
     app.state.web = state
     app.add_middleware(BodySizeLimit, max_bytes=config.max_upload_bytes)
+    # outermost: refuse foreign hosts, cross-site posts and requests over capacity before any
+    # body is read
+    app.add_middleware(RequestGuard, allowed_hosts=config.hosts(),
+                       allowed_origins=config.allowed_origins,
+                       capacity=config.workers + config.queue,
+                       max_drain=config.max_upload_bytes)
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     app.include_router(router)

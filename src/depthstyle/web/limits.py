@@ -17,7 +17,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-__all__ = ["BodySizeLimit", "JobQueue", "QueueFullError", "JobTimeoutError", "error_body"]
+__all__ = ["BodySizeLimit", "JobQueue", "QueueFullError", "JobTimeoutError", "error_body",
+           "send_error"]
 
 T = TypeVar("T")
 
@@ -35,6 +36,17 @@ class JobTimeoutError(Exception):
     """A job did not finish within its request's time limit (HTTP 503)."""
 
 
+async def send_error(send, status: int, kind: str, message: str,
+                     headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """Answer an ASGI request with the JSON error body, closing the connection."""
+    body = json.dumps(error_body(status, kind, message)).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close"), *(headers or [])]})
+    await send({"type": "http.response.body", "body": body})
+
+
 class BodySizeLimit:
     """ASGI middleware: answer 413 with a JSON error to request bodies over ``max_bytes``."""
 
@@ -43,12 +55,7 @@ class BodySizeLimit:
         self.max_bytes = int(max_bytes)
 
     async def _reject(self, send, status: int, kind: str, message: str) -> None:
-        body = json.dumps(error_body(status, kind, message)).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, status, kind, message)
 
     def _too_large(self) -> str:
         return f"request body exceeds the upload limit of {self.max_bytes / 1e6:.1f} MB"
