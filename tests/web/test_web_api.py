@@ -456,3 +456,23 @@ def test_admission_refuses_before_reading_the_body(stylizer):
     guard.in_flight = 1
     asyncio.run(guard(scope, receive, send))
     assert reached == ["/api/stylize"] and guard.in_flight == 1  # released after the answer
+
+
+def test_empty_form_values_are_refused_not_defaulted(client):
+    r = client.post("/api/stylize", files=uploads(), data={"alpha": "", "offset": ""})
+    assert_error(r, 422, "invalid_value", r"empty form field\(s\): alpha, offset")
+    # "levels" is documented as "empty = the model's default"
+    assert client.post("/api/stylize", files=uploads(), data={"levels": ""}).status_code == 200
+
+
+def test_an_internal_error_is_json_and_logged_once(stylizer, monkeypatch, caplog):
+    import logging
+
+    app = create_app(stylizer)
+    with TestClient(app, base_url=LOCAL) as c:
+        monkeypatch.setattr(Stylizer, "__call__", lambda *a, **k: 1 / 0)
+        with caplog.at_level(logging.ERROR):
+            r = c.post("/api/stylize", files=uploads(), data={"strength": "uniform"})
+    assert_error(r, 500, "internal_error", "logged on the server")
+    errors = [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "ZeroDivisionError" in caplog.text

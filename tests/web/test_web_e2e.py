@@ -99,6 +99,9 @@ def test_upload_slide_render_download(server, browser, tmp_path):
 def test_example_pick_and_error_message(server, browser, tmp_path):
     page = browser.new_page(viewport={"width": 390, "height": 844})  # phone-sized
     page.goto(server)
+    page.wait_for_selector("#content-examples button[data-id=books]")
+    # no broken-image icons before there is a result: hidden images stay hidden
+    assert not any(page.is_visible(sel) for sel in ("#result", "#proximity", "#strength"))
     page.click("#content-examples button[data-id=books]")
     page.click("#style-gallery button[data-id=mondrian]")
     page.wait_for_function("document.querySelector('#result-caption').textContent"

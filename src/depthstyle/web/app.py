@@ -60,6 +60,7 @@ from depthstyle.web.limits import (
     JobTimeoutError,
     QueueFullError,
     error_body,
+    send_error,
 )
 
 __all__ = ["WebConfig", "create_app"]
@@ -325,10 +326,36 @@ def _install_error_handlers(app) -> None:
     async def _timeout(_request, exc):
         return _error(503, "timeout", str(exc), {"Retry-After": "5"})
 
-    @app.exception_handler(Exception)
-    async def _internal(_request, exc):
-        log.exception("internal error", exc_info=exc)
-        return _error(500, "internal_error", "internal server error (logged on the server)")
+
+
+class _InternalErrors:
+    """ASGI middleware: an unexpected exception becomes one logged traceback and a JSON 500.
+
+    (A FastAPI handler for ``Exception`` answers too, but Starlette then re-raises the exception
+    for the server to log it again: every 500 was logged twice.)
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: D102
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:  # noqa: BLE001 - the last line of defence, logged once
+            log.exception("internal error on %s %s", scope.get("method"), scope.get("path"))
+            if not started:
+                await send_error(send, 500, "internal_error",
+                                 "internal server error (logged on the server)")
 
 
 async def _read_upload(file: UploadFile | None, field: str) -> _Upload | None:
@@ -481,6 +508,13 @@ async def stylize(  # noqa: D103
     ctype = request.headers.get("content-type", "")
     if not ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         raise HTTPException(415, "send the request as multipart/form-data")
+    # an empty value would silently become the default: say so instead ("levels" documents
+    # empty as "the model's default")
+    empty = sorted({k for k, v in (await request.form()).multi_items()
+                    if isinstance(v, str) and not v.strip() and k != "levels"})
+    if empty:
+        raise SettingsError(f"empty form field(s): {', '.join(empty)}; leave a field out to "
+                            "use its default")
     config, catalog = st.config, st.catalog
     if size > config.max_side:
         raise SettingsError(f"size: {size} exceeds this server's max_side {config.max_side}")
@@ -543,6 +577,7 @@ def create_app(stylizer: Stylizer | None = None, config: WebConfig | None = None
                     "strength). Errors are JSON: `{\"error\": {\"status\", \"type\", "
                     "\"message\"}}`.")
     app.state.web = state
+    app.add_middleware(_InternalErrors)
     app.add_middleware(BodySizeLimit, max_bytes=config.max_upload_bytes)
     # outermost: refuse foreign hosts, cross-site posts and requests over capacity before any
     # body is read
