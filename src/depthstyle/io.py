@@ -18,6 +18,7 @@ import contextlib
 import io
 import os
 import tempfile
+import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -256,6 +257,23 @@ def square_crop(img: torch.Tensor, side: int) -> torch.Tensor:
 
 # --- writing ---------------------------------------------------------------------------------
 
+_UMASK_LOCK = threading.Lock()
+
+
+def _current_umask() -> int:
+    """The process umask: from /proc where it is shown, else read and restored under a lock."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    with _UMASK_LOCK:  # os.umask can only be read by setting it: keep our threads out
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return umask
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike, *, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success move it into place atomically.
@@ -276,9 +294,7 @@ def atomic_output(path: str | os.PathLike, *, overwrite: bool = False) -> Iterat
     try:
         yield tmp
         # mkstemp makes the file private (0600); give it the usual mode of a new file instead
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o666 & ~umask)
+        tmp.chmod(0o666 & ~_current_umask())
         if overwrite:
             os.replace(tmp, dst)
         else:

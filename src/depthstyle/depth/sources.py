@@ -79,6 +79,12 @@ class DepthMapFile:
         self._proximity = proximity_from_values(raw, self.kind, name=label)
         self.name = f"file:{self.path.name}" if self.path is not None else f"upload:{label}"
 
+    @property
+    def size(self) -> tuple[int, int]:
+        """The map's (height, width)."""
+        h, w = self._proximity.shape[-2:]
+        return int(h), int(w)
+
     def __call__(self, image: torch.Tensor) -> torch.Tensor:  # noqa: D102
         b, _, h, w = image.shape
         src_h, src_w = self._proximity.shape[-2:]
