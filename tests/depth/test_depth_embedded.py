@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from depthstyle.depth import AutoDepth, origin_of
-from depthstyle.depth.embedded import read_gdepth
+from depthstyle.depth.embedded import read_dynamic_depth, read_embedded_depth, read_gdepth
 
 
 def _app1(payload: bytes) -> bytes:
@@ -106,7 +106,7 @@ def test_auto_depth_reads_it_and_says_so(tmp_path):
     src = AutoDepth("no-such-model").resolve(photo)
     origin = origin_of(src)
     assert origin.source == "embedded" and origin.kind == "depth"
-    assert "depth stored in portrait.jpg" in origin.describe()
+    assert "depth stored in portrait.jpg (GDepth)" in origin.describe()
     p = src(torch.zeros(1, 3, 48, 64))[0, 0]
     assert p[:, :8].mean() > p[:, -8:].mean() + 0.5  # left is near
 
@@ -135,5 +135,71 @@ def test_cli_uses_the_embedded_depth(tmp_path, capfd):
     photo.write_bytes(gdepth_jpeg(ramp(), 0.5, 4.0))
     assert main(["stylize", str(photo), "-s", str(photo), "-o", str(tmp_path / "o.png"),
                  "--content-size", "64"]) == 0
-    assert "portrait.jpg: depth from the depth stored in portrait.jpg, read as depth" in \
+    assert "portrait.jpg: depth from the depth stored in portrait.jpg (GDepth), read as depth" in \
         capfd.readouterr().err
+
+
+def dynamic_depth_jpeg(depth: np.ndarray, near: float, far: float, fmt: str = "RangeLinear", *,
+                       bits: int = 16, padding: int = 0, uri: str = "android/depthmap") -> bytes:
+    """An Android Dynamic Depth JPEG: the primary image's XMP lists the items (primary, then
+    the depth PNG appended after the primary JPEG), and a DepthMap element gives its encoding."""
+    v = (depth - near) / (far - near) if fmt == "RangeLinear" else \
+        far * (depth - near) / (depth * (far - near))
+    top = 65535 if bits == 16 else 255
+    q = np.round(np.clip(v, 0, 1) * top).astype(np.uint16 if bits == 16 else np.uint8)
+    png = io.BytesIO()
+    (Image.frombytes("I;16", q.shape[::-1], q.astype("<u2").tobytes()) if bits == 16 else
+     Image.fromarray(q)).save(png, format="PNG")
+    item = png.getvalue()
+    xmp = (f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+           f'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+           f'xmlns:Device="http://ns.google.com/photos/dd/1.0/device/" '
+           f'xmlns:Container="http://ns.google.com/photos/dd/1.0/container/" '
+           f'xmlns:Item="http://ns.google.com/photos/dd/1.0/item/" '
+           f'xmlns:DepthMap="http://ns.google.com/photos/dd/1.0/depthmap/">'
+           f'<Device:Container><Container:Directory><rdf:Seq>'
+           f'<rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="image/jpeg" '
+           f'Item:Semantic="Primary"/></rdf:li>'
+           f'<rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="image/png" '
+           f'Item:Semantic="Depth" Item:Length="{len(item)}" Item:Padding="{padding}" '
+           f'Item:DataURI="{uri}"/></rdf:li></rdf:Seq></Container:Directory>'
+           f'</Device:Container><Device:Cameras><rdf:Seq><rdf:li rdf:parseType="Resource">'
+           f'<Camera:DepthMap xmlns:Camera="http://ns.google.com/photos/dd/1.0/camera/">'
+           f'<rdf:Description DepthMap:ItemSemantic="Depth" DepthMap:Format="{fmt}" '
+           f'DepthMap:Near="{near}" DepthMap:Far="{far}" DepthMap:Units="Meters" '
+           f'DepthMap:DepthURI="android/depthmap"/></Camera:DepthMap></rdf:li></rdf:Seq>'
+           f'</Device:Cameras></rdf:Description></rdf:RDF></x:xmpmeta>').encode()
+    photo = io.BytesIO()
+    h, w = depth.shape
+    Image.fromarray((np.random.default_rng(2).random((h, w, 3)) * 255).astype(np.uint8)).save(
+        photo, format="JPEG")
+    data = photo.getvalue()
+    primary = data[:2] + _app1(b"http://ns.adobe.com/xap/1.0/\x00" + xmp) + data[2:]
+    return primary + b"\x00" * padding + item
+
+
+@pytest.mark.parametrize("fmt, bits", [("RangeLinear", 16), ("RangeInverse", 16),
+                                       ("RangeLinear", 8)])
+def test_dynamic_depth_item_is_found_and_decoded(fmt, bits):
+    d = ramp()
+    got = read_dynamic_depth(dynamic_depth_jpeg(d, 0.5, 4.0, fmt, bits=bits, padding=7))
+    assert got.shape == d.shape
+    tol = 0.02 if bits == 16 else 0.25
+    assert np.abs(got - d).max() < tol
+    assert read_embedded_depth(dynamic_depth_jpeg(d, 0.5, 4.0))[1] == "Dynamic Depth"
+
+
+def test_dynamic_depth_with_a_missing_item_is_a_clear_error():
+    with pytest.raises(ValueError, match="no item with DataURI"):
+        read_dynamic_depth(dynamic_depth_jpeg(ramp(), 0.5, 4.0, uri="android/other"))
+    assert read_dynamic_depth(gdepth_jpeg(ramp(), 0.5, 4.0)) is None  # not Dynamic Depth
+
+
+def test_auto_depth_reads_dynamic_depth(tmp_path):
+    photo = tmp_path / "pixel.jpg"
+    photo.write_bytes(dynamic_depth_jpeg(ramp(), 0.5, 4.0))
+    src = AutoDepth("no-such-model").resolve(photo)
+    assert origin_of(src).describe() == \
+        "depth from the depth stored in pixel.jpg (Dynamic Depth), read as depth"
+    p = src(torch.zeros(1, 3, 48, 64))[0, 0]
+    assert p[:, :8].mean() > p[:, -8:].mean() + 0.5

@@ -307,3 +307,12 @@ def test_demuxer_errors_become_one_clear_error(tmp_path, tiny_model, image_files
     with pytest.raises(DepthStyleError, match="in.mp4: video could not be processed"):
         stylize_video(src, tmp_path / "o.mp4", Stylizer(tiny_model), style, progress=False)
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_the_clip_says_where_its_depth_came_from(tmp_path, tiny_decoder_file, image_files,
+                                                 capfd):
+    _, style = image_files
+    src = make_clip(tmp_path / "in.mp4", frames=3, audio=False)
+    assert main(["video", str(src), "-s", str(style), "-o", str(tmp_path / "o.mp4"),
+                 "--model", str(tiny_decoder_file), "--depth", "none"]) == 0
+    assert "in.mp4: no depth (--depth none): uniform strength" in capfd.readouterr().err

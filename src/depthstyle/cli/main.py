@@ -60,7 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in ("train", "serve", "export", "optimize") and not args.quiet:
         logging.getLogger("depthstyle").setLevel(logging.INFO)
     if not args.quiet:  # where each photo's depth came from, and depth-model downloads
-        for name in ("depthstyle.pipeline", "depthstyle.depth", "depthstyle.progress"):
+        for name in ("depthstyle.pipeline", "depthstyle.depth", "depthstyle.progress",
+                     "depthstyle.video"):
             if not logging.getLogger(name).isEnabledFor(logging.INFO):
                 logging.getLogger(name).setLevel(logging.INFO)
     try:

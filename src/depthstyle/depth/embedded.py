@@ -15,8 +15,13 @@ profile) carry a depth image in the JPEG's XMP metadata:
 inverse depth (``RangeInverse``: ``v = far (d - near) / (d (far - near))``). Both grow with
 distance; :func:`read_gdepth` returns metric depth, so proximity comes out right either way.
 
-Android's Dynamic Depth format (depth as a separate item appended to the JPEG) and HEIC
-auxiliary depth images are not read.
+Android's **Dynamic Depth** photos (:func:`read_dynamic_depth`) keep the depth image as a
+separate *item* appended after the primary JPEG: the primary's XMP lists the items in order in
+``Container:Directory`` (``Item:Mime``, ``Item:Length``, ``Item:Padding``, ``Item:DataURI``),
+and a ``DepthMap`` element gives ``Format``, ``Near``, ``Far`` and the ``DepthURI`` of its item.
+The same encodings as GDepth apply.
+
+HEIC auxiliary depth images are not read (no package here can write such a file to test it).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["read_gdepth", "GDEPTH_NS"]
+__all__ = ["read_gdepth", "read_dynamic_depth", "read_embedded_depth", "GDEPTH_NS"]
 
 GDEPTH_NS = "http://ns.google.com/photos/1.0/depthmap/"
 _XMP = b"http://ns.adobe.com/xap/1.0/\x00"
@@ -57,11 +62,40 @@ def _app1_segments(data: bytes) -> list[bytes]:
     return out
 
 
-def _attr(xmp: str, name: str) -> str | None:
-    """``GDepth:<name>`` as an attribute (``GDepth:Near="1.5"``) or an element."""
-    m = re.search(rf'GDepth:{name}\s*=\s*"([^"]*)"', xmp) or \
-        re.search(rf"<GDepth:{name}>([^<]*)</GDepth:{name}>", xmp)
+def _attr(xmp: str, name: str, prefix: str = "GDepth") -> str | None:
+    """``<prefix>:<name>`` as an attribute (``GDepth:Near="1.5"``) or an element."""
+    m = re.search(rf'{prefix}:{name}\s*=\s*"([^"]*)"', xmp) or \
+        re.search(rf"<{prefix}:{name}>([^<]*)</{prefix}:{name}>", xmp)
     return m.group(1).strip() if m else None
+
+
+def _decode_range(image_bytes: bytes, fmt: str | None, near: str | None, far: str | None,
+                  what: str) -> np.ndarray:
+    """Metric depth from an encoded depth image and its range parameters (module doc)."""
+    from PIL import Image
+
+    try:
+        near_f, far_f = float(near), float(far)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"{what}: Near/Far missing or not numbers ({near!r}, {far!r})") \
+            from None
+    if not (np.isfinite(near_f) and np.isfinite(far_f) and 0 <= near_f < far_f):
+        raise ValueError(f"{what}: need 0 <= Near < Far, got Near={near_f}, Far={far_f}")
+    if fmt not in ("RangeInverse", "RangeLinear"):
+        raise ValueError(f"{what}: unknown Format {fmt!r} (RangeInverse or RangeLinear)")
+    try:
+        with Image.open(io.BytesIO(image_bytes)) as im:
+            wide = im.mode in ("I;16", "I;16B", "I")
+            arr = np.asarray(im.convert("I") if wide else im.convert("L"), dtype=np.float64)
+            scale = 65535.0 if wide else 255.0
+    except Exception as exc:  # noqa: BLE001 - any decoding problem is a bad depth image
+        raise ValueError(f"{what}: the depth image cannot be decoded ({exc})") from None
+    v = np.clip(arr / scale, 0.0, 1.0)
+    if fmt == "RangeLinear":
+        return near_f + v * (far_f - near_f)
+    if near_f == 0:
+        raise ValueError(f"{what}: RangeInverse needs Near > 0")
+    return far_f * near_f / (far_f - v * (far_f - near_f))
 
 
 def _packets(data: bytes) -> tuple[str, str]:
@@ -91,35 +125,64 @@ def read_gdepth(source: str | os.PathLike | bytes) -> np.ndarray | None:
         ValueError: the photo declares a depth map that cannot be decoded (named in the
             message), e.g. a bad ``Format``, ``Near >= Far`` or unreadable ``Data``.
     """
-    from PIL import Image
-
     data = source if isinstance(source, (bytes, bytearray)) else Path(source).read_bytes()
     main, ext = _packets(bytes(data))
     if "GDepth:" not in main and "GDepth:" not in ext:
         return None
     meta = main + ext
-    fmt, near, far = _attr(meta, "Format"), _attr(meta, "Near"), _attr(meta, "Far")
     payload = _attr(ext, "Data") or _attr(main, "Data")
     if payload is None:
         return None  # depth properties without an image: nothing to use
     try:
-        near_f, far_f = float(near), float(far)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"GDepth: Near/Far missing or not numbers ({near!r}, {far!r})") from None
-    if not (np.isfinite(near_f) and np.isfinite(far_f) and 0 <= near_f < far_f):
-        raise ValueError(f"GDepth: need 0 <= Near < Far, got Near={near_f}, Far={far_f}")
-    if fmt not in ("RangeInverse", "RangeLinear"):
-        raise ValueError(f"GDepth: unknown Format {fmt!r} (RangeInverse or RangeLinear)")
+        image = base64.b64decode(re.sub(r"\s+", "", payload))
+    except ValueError:
+        raise ValueError("GDepth: Data is not base64") from None
+    return _decode_range(image, _attr(meta, "Format"), _attr(meta, "Near"), _attr(meta, "Far"),
+                         "GDepth")
+
+
+_ITEM = re.compile(r"<Container:Item\b([^>]*?)/?>", re.S)
+
+
+def read_dynamic_depth(source: str | os.PathLike | bytes) -> np.ndarray | None:
+    """Metric depth (H, W) from an Android Dynamic Depth JPEG, or ``None`` if it has none.
+
+    Raises:
+        ValueError: the photo declares a depth item that cannot be found or decoded.
+    """
+    data = bytes(source if isinstance(source, (bytes, bytearray)) else
+                 Path(source).read_bytes())
+    main, _ = _packets(data)
+    items = [dict(re.findall(r'Item:(\w+)\s*=\s*"([^"]*)"', m.group(1)))
+             for m in _ITEM.finditer(main)]
+    uri = _attr(main, "DepthURI", "DepthMap")
+    if len(items) < 2 or uri is None:
+        return None
     try:
-        with Image.open(io.BytesIO(base64.b64decode(re.sub(r"\s+", "", payload)))) as im:
-            arr = np.asarray(im.convert("I") if im.mode in ("I;16", "I;16B", "I") else
-                             im.convert("L"), dtype=np.float64)
-            scale = 65535.0 if im.mode.startswith("I") else 255.0
-    except Exception as exc:  # noqa: BLE001 - any decoding problem is a bad depth image
-        raise ValueError(f"GDepth: the depth image cannot be decoded ({exc})") from None
-    v = np.clip(arr / scale, 0.0, 1.0)
-    if fmt == "RangeLinear":
-        return near_f + v * (far_f - near_f)
-    if near_f == 0:
-        raise ValueError("GDepth: RangeInverse needs Near > 0")
-    return far_f * near_f / (far_f - v * (far_f - near_f))
+        sizes = [int(it.get("Length", 0) or 0) + int(it.get("Padding", 0) or 0)
+                 for it in items[1:]]
+    except ValueError:
+        raise ValueError("Dynamic Depth: an item's Length or Padding is not a number") from None
+    start = len(data) - sum(sizes)  # the items follow the primary image, in directory order
+    if start <= 0 or any(n < 0 for n in sizes):
+        raise ValueError("Dynamic Depth: the items listed are larger than the file")
+    for it, n in zip(items[1:], sizes, strict=True):
+        pad = int(it.get("Padding", 0) or 0)
+        if it.get("DataURI") == uri:
+            blob = data[start + pad: start + n]
+            return _decode_range(blob, _attr(main, "Format", "DepthMap"),
+                                 _attr(main, "Near", "DepthMap"),
+                                 _attr(main, "Far", "DepthMap"), "Dynamic Depth")
+        start += n
+    raise ValueError(f"Dynamic Depth: no item with DataURI {uri!r}")
+
+
+def read_embedded_depth(source: str | os.PathLike | bytes) -> tuple[np.ndarray, str] | None:
+    """Depth stored in a photo, GDepth or Dynamic Depth: ``(metric depth, format)`` or None."""
+    data = bytes(source if isinstance(source, (bytes, bytearray)) else
+                 Path(source).read_bytes())
+    for fmt, reader in (("GDepth", read_gdepth), ("Dynamic Depth", read_dynamic_depth)):
+        values = reader(data)
+        if values is not None:
+            return values, fmt
+    return None

@@ -5,7 +5,8 @@
 1. (an explicit map is not its business: ``--depth FILE|DIR`` builds a :class:`DepthMapFile`);
 2. a map beside the photo, ``<stem>.depth.<ext>`` or ``<stem>.disparity.<ext>`` (png, npy, pfm,
    tif, tiff), read as depth or disparity according to the name; then depth stored in the photo
-   itself (Google Camera's GDepth XMP in JPEGs, :mod:`depthstyle.depth.embedded`);
+   itself (Google Camera's GDepth XMP and Android Dynamic Depth JPEGs,
+   :mod:`depthstyle.depth.embedded`);
 3. a monocular depth model on this machine (``--depth-model DIR``, this library's cache, or the
    Hugging Face cache), loaded once;
 4. the model downloaded on first use into the cache (never when ``DEPTHSTYLE_OFFLINE`` or
@@ -13,7 +14,7 @@
 5. otherwise uniform strength, with one warning that says so and names the command that gets
    depth.
 
-Android's Dynamic Depth items and HEIC auxiliary depth images are not read yet.
+HEIC auxiliary depth images are not read yet.
 
 :func:`origin_of` describes any source as a :class:`DepthOrigin`, which every entry point logs
 (one INFO line per image) and the web API returns.
@@ -93,8 +94,8 @@ def origin_of(source: object) -> DepthOrigin:
     if isinstance(source, AutoDepth):
         return origin_of(source.model())
     if isinstance(source, DepthMapFile):
-        return DepthOrigin(source.origin, source.path.name if source.path else source.label,
-                           source.kind)
+        named = source.path.name if source.path and source.origin != "embedded" else source.label
+        return DepthOrigin(source.origin, named, source.kind)
     if isinstance(source, TransformersDepth):
         return DepthOrigin("model", source.name, "relative depth")
     if isinstance(source, torch.Tensor):
@@ -216,14 +217,15 @@ def _embedded(photo: Path) -> DepthMapFile | None:
     """
     if photo.suffix.lower() not in (".jpg", ".jpeg") or not photo.is_file():
         return None
-    from depthstyle.depth.embedded import read_gdepth
+    from depthstyle.depth.embedded import read_embedded_depth
     from depthstyle.errors import DepthMapError
 
     try:
-        values = read_gdepth(photo)
-        if values is None:
+        found = read_embedded_depth(photo)
+        if found is None:
             return None
-        return DepthMapFile(photo, "depth", origin="embedded", values=values)
+        return DepthMapFile(photo, "depth", origin="embedded", values=found[0],
+                            name=f"{photo.name} ({found[1]})")
     except (ValueError, DepthMapError) as exc:
         log.warning("%s: its embedded depth map is not usable (%s); trying the next source",
                     photo.name, exc)

@@ -184,7 +184,13 @@ def stylize_video(
     settings = settings or StyleSettings()
     video = video or VideoSettings()
     video.validate()
-    frames = FrameStylizer(stylizer, style, settings, video, depth or ConstantDepth())
+    depth = depth or ConstantDepth()
+    frames = FrameStylizer(stylizer, style, settings, video, depth)
+    from depthstyle.depth import DepthOrigin, origin_of
+
+    origin = origin_of(depth) if settings.depth_aware else DepthOrigin("off")
+    log.info("%s: %s (every %d frame(s), smoothed)", Path(src).name, origin.describe(),
+             video.depth_every)
     dst = Path(dst)
     if dst.suffix.lower() not in CONTAINERS:
         raise SettingsError(f"{dst}: unsupported output type {dst.suffix!r}; use "
