@@ -315,4 +315,4 @@ def test_the_clip_says_where_its_depth_came_from(tmp_path, tiny_decoder_file, im
     src = make_clip(tmp_path / "in.mp4", frames=3, audio=False)
     assert main(["video", str(src), "-s", str(style), "-o", str(tmp_path / "o.mp4"),
                  "--model", str(tiny_decoder_file), "--depth", "none"]) == 0
-    assert "in.mp4: no depth (--depth none): uniform strength" in capfd.readouterr().err
+    assert "in.mp4: depth off: uniform strength" in capfd.readouterr().err

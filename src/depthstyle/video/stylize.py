@@ -188,9 +188,11 @@ def stylize_video(
     frames = FrameStylizer(stylizer, style, settings, video, depth)
     from depthstyle.depth import DepthOrigin, origin_of
 
-    origin = origin_of(depth) if settings.depth_aware else DepthOrigin("off")
-    log.info("%s: %s (every %d frame(s), smoothed)", Path(src).name, origin.describe(),
-             video.depth_every)
+    if settings.depth_aware:
+        log.info("%s: %s (every %d frame(s), smoothed over time)", Path(src).name,
+                 origin_of(depth).describe(), video.depth_every)
+    else:
+        log.info("%s: %s", Path(src).name, DepthOrigin("off").describe())
     dst = Path(dst)
     if dst.suffix.lower() not in CONTAINERS:
         raise SettingsError(f"{dst}: unsupported output type {dst.suffix!r}; use "
