@@ -1,17 +1,14 @@
 import pytest
 import torch
 
+from depthstyle.color import luminance_transfer, match_color_histogram, rgb_to_yiq, yiq_to_rgb
 from depthstyle.ops import (
     AdaIN,
     adain,
     blend,
     calc_mean_std,
-    luminance_transfer,
     masked_adain,
-    match_color_histogram,
     mix_style_stats,
-    rgb_to_yiq,
-    yiq_to_rgb,
 )
 
 

@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from conftest import make_image
+from depthstyle.color import rgb_to_yiq
 from depthstyle.errors import SettingsError
-from depthstyle.ops import adain, rgb_to_yiq
+from depthstyle.ops import adain
 from depthstyle.pipeline import StyleSettings, Stylizer
 
 FULL = StyleSettings(content_size=None, style_size=None)

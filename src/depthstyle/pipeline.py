@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from depthstyle.color import luminance_transfer, match_color_histogram
 from depthstyle.depth import (
     AutoDepth,
     DepthMapFile,
@@ -47,7 +48,6 @@ from depthstyle.errors import SettingsError
 from depthstyle.io import DEFAULT_MAX_PIXELS, load_image, resize_image
 from depthstyle.models import StyleModel, load_model
 from depthstyle.models.encoder import level_index
-from depthstyle.ops import luminance_transfer, match_color_histogram
 from depthstyle.settings import ColorMode, StyleSettings
 from depthstyle.strength import strength_from_proximity
 

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from depthstyle.ops import calc_mean_std, rgb_to_yiq
+from depthstyle.color import rgb_to_yiq
+from depthstyle.ops import calc_mean_std
 
 __all__ = [
     "gram",

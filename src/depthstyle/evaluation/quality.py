@@ -26,8 +26,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from depthstyle.color import rgb_to_yiq
 from depthstyle.evaluation.metrics import gram, ssim, style_distances
-from depthstyle.ops import rgb_to_yiq
 from depthstyle.settings import StyleSettings
 
 __all__ = ["psnr", "border_ratio", "gradient_descriptor", "texture_features", "texture_distance",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from depthstyle.ops import rgb_to_yiq
+from depthstyle.color import rgb_to_yiq
 
 __all__ = ["smooth_map", "change_mask", "blend_previous", "temporal_difference"]
 
