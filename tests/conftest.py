@@ -15,7 +15,9 @@ from torch import nn
 
 from depthstyle.models import StyleModel, build_decoder, build_encoder
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+# ../shared beside the project; DEPTHSTYLE_SHARED points elsewhere (e.g. from mutmut's copy)
+SHARED = Path(os.environ.get("DEPTHSTYLE_SHARED")
+              or Path(__file__).resolve().parents[1].parent / "shared")
 
 # No test may reach the network: `--depth auto` (the default) would otherwise try to download the
 # depth model. The download tests lift this against a server on 127.0.0.1.

@@ -1,5 +1,6 @@
 import pytest
 import torch
+import torch.nn.functional as F
 
 from depthstyle.color import luminance_transfer, match_color_histogram, rgb_to_yiq, yiq_to_rgb
 from depthstyle.ops import (
@@ -112,3 +113,55 @@ def test_match_color_histogram_matches_mean_and_covariance():
     co = torch.cov(out.flatten(2)[0])
     ct = torch.cov(tgt.flatten(2)[0])
     torch.testing.assert_close(co, ct, atol=2e-3, rtol=0)
+
+
+# --- guards found by mutation testing (docs/testing.md) ----------------------------------------
+
+def test_error_messages_name_the_argument_and_the_shapes():
+    from depthstyle.ops import calc_mean_std
+
+    with pytest.raises(ValueError, match=r"content must have shape \(B, C, H, W\), got \(3, 4\)"):
+        adain(torch.rand(3, 4), torch.rand(1, 3, 4, 4))
+    with pytest.raises(ValueError, match=r"style must have shape .* got \(3, 4, 4\)"):
+        adain(torch.rand(1, 3, 4, 4), torch.rand(3, 4, 4))
+    with pytest.raises(ValueError, match="content has 3 channels but style has 5"):
+        adain(torch.rand(1, 3, 6, 4), torch.rand(1, 5, 4, 6))
+    with pytest.raises(ValueError, match=r"feat must have shape .* got \(2, 2\)"):
+        calc_mean_std(torch.rand(2, 2))
+    with pytest.raises(ValueError, match=r"shapes differ: \(1, 2, 4, 4\) vs \(1, 2, 4, 5\)"):
+        blend(torch.rand(1, 2, 4, 4), torch.rand(1, 2, 4, 5), 0.5)
+    with pytest.raises(ValueError, match="content must have shape"):
+        masked_adain(torch.rand(2, 4, 4), [(torch.zeros(1, 2, 1, 1), torch.ones(1, 2, 1, 1))],
+                     torch.ones(1, 1, 4, 4))
+
+
+def test_eps_reaches_every_statistic():
+    """A large eps changes the result exactly as the formula says, for the function and the
+    module twin (a dropped eps falls back to the default 1e-5)."""
+    g = torch.Generator().manual_seed(3)
+    c, s = torch.rand(1, 2, 5, 5, generator=g), torch.rand(1, 2, 5, 5, generator=g)
+    eps = 0.5
+    cm, cs = c.mean((2, 3), keepdim=True), torch.sqrt(c.var((2, 3), unbiased=False,
+                                                             keepdim=True) + eps)
+    sm, ss = s.mean((2, 3), keepdim=True), torch.sqrt(s.var((2, 3), unbiased=False,
+                                                             keepdim=True) + eps)
+    want = (c - cm) / cs * ss + sm
+    torch.testing.assert_close(adain(c, s, eps), want)
+    torch.testing.assert_close(AdaIN(eps)(c, s), want)
+    assert float((adain(c, s) - want).abs().max()) > 1e-3
+
+
+def test_resize_map_paths():
+    from depthstyle.ops import resize_map
+
+    m = torch.arange(32.0).view(1, 1, 4, 8)
+    assert resize_map(m, (4, 8)) is m  # same size: untouched
+    # shrinking both sides: area average
+    torch.testing.assert_close(resize_map(m, (2, 4)), F.avg_pool2d(m, 2))
+    # one side grows: bilinear, not area
+    torch.testing.assert_close(resize_map(m, (8, 4)),
+                               F.interpolate(m, size=(8, 4), mode="bilinear",
+                                             align_corners=False))
+    torch.testing.assert_close(resize_map(m, (2, 16)),
+                               F.interpolate(m, size=(2, 16), mode="bilinear",
+                                             align_corners=False))

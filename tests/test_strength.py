@@ -70,3 +70,40 @@ def test_bad_parameters(kwargs, match):
 def test_bad_shape():
     with pytest.raises(ValueError, match=r"\(B, 1, H, W\)"):
         strength_from_proximity(torch.rand(1, 3, 4, 4))
+
+
+# --- guards found by mutation testing (docs/testing.md) ----------------------------------------
+
+def test_each_image_of_a_batch_is_transformed_on_its_own():
+    """Mean and flatness are per image: a second, different map in the batch changes nothing."""
+    a = ramp()
+    b = torch.full_like(a, 0.3)  # flat: uniform strength
+    b[..., :8] = 0.9
+    both = strength_from_proximity(torch.cat([a, b]), 0.2, 10.0)
+    torch.testing.assert_close(both[:1], strength_from_proximity(a, 0.2, 10.0))
+    torch.testing.assert_close(both[1:], strength_from_proximity(b, 0.2, 10.0))
+    flat = strength_from_proximity(torch.cat([a, torch.full_like(a, 0.4)]), 0.2, 10.0, alpha=0.6)
+    assert torch.allclose(flat[1], torch.tensor(0.6))  # a flat map gives uniform alpha
+
+
+def test_proximity_outside_0_1_is_clamped_first():
+    p = torch.tensor([-0.5, 0.0, 0.5, 1.0, 1.5]).view(1, 1, 1, 5)
+    torch.testing.assert_close(strength_from_proximity(p, 0.2, 10.0),
+                               strength_from_proximity(p.clamp(0, 1), 0.2, 10.0))
+
+
+def test_invert_swaps_near_and_far_exactly():
+    p = ramp()
+    torch.testing.assert_close(strength_from_proximity(p, 0.2, 10.0, invert=True),
+                               strength_from_proximity(1 - p, 0.2, 10.0))
+
+
+def test_module_defaults_and_checks():
+    torch.testing.assert_close(StrengthTransform(0.2, 10.0)(ramp()),
+                               strength_from_proximity(ramp(), 0.2, 10.0))
+    for kwargs in ({"contrast": -1.0}, {"contrast": float("inf")}, {"alpha": 1.5},
+                   {"alpha": -0.1}, {"offset": 1.2}):
+        with pytest.raises(SettingsError):
+            StrengthTransform(**{"offset": 0.2, "contrast": 10.0, **kwargs})
+    with pytest.raises(SettingsError, match="contrast"):
+        strength_from_proximity(ramp(), 0.2, float("inf"))

@@ -78,3 +78,48 @@ def test_shared_ground_truth_disparity_decodes(shared):
     d = DepthMapFile(shared / "depth" / "middlebury2005_books.depth.png", "disparity")
     p = d(torch.rand(1, 3, 370, 463))
     assert p.shape == (1, 1, 370, 463) and float(p.std()) > 0.1
+
+
+# --- guards found by mutation testing (docs/testing.md) ----------------------------------------
+
+def test_errors_name_the_map_and_its_shape():
+    with pytest.raises(DepthMapError, match=r"room\.npy: expected an \(H, W\) map, got shape "
+                                            r"\(2, 3, 4\)"):
+        proximity_from_values(np.ones((2, 3, 4)), "depth", name="room.npy")
+    with pytest.raises(DepthMapError, match=r"room\.npy: expected an .* \(1, 2, 3, 4\)"):
+        proximity_from_values(torch.ones(1, 2, 3, 4), "depth", name="room.npy")
+    with pytest.raises(DepthMapError, match=r"room\.npy: no valid values"):
+        proximity_from_values(np.zeros((3, 3)), "depth", name="room.npy")
+    with pytest.raises(DepthMapError, match=r"depth map: kind must be"):
+        proximity_from_values(np.ones((3, 3)), "inverse")
+
+
+def test_size_resizes_after_filling():
+    v = np.tile(np.linspace(1, 4, 8, dtype=np.float32), (4, 1))  # depth grows to the right
+    p = proximity_from_values(v, "depth", size=(8, 16))
+    assert p.shape == (1, 1, 8, 16)
+    want = torch.nn.functional.interpolate(proximity_from_values(v, "depth"), size=(8, 16),
+                                           mode="bilinear", align_corners=False)
+    torch.testing.assert_close(p, want)
+    assert proximity_from_values(v, "depth", size=(4, 8)).shape == (1, 1, 4, 8)
+
+
+def test_normalisation_is_per_image():
+    from depthstyle.depth.maps import normalize_proximity
+
+    a = torch.linspace(0, 1, 16).view(1, 1, 4, 4)
+    b = a * 100 + 50  # another range entirely
+    both = normalize_proximity(torch.cat([a, b]))
+    torch.testing.assert_close(both[0], normalize_proximity(a)[0])
+    torch.testing.assert_close(both[1], normalize_proximity(b)[0])
+    flat = normalize_proximity(torch.cat([a, torch.full_like(a, 7.0)]))
+    assert float(flat[1].abs().max()) == 0 and float(flat[0].max()) == 1
+
+
+def test_one_valid_pixel_fills_a_long_map():
+    """The window grows until it reaches the farthest pixel, also along the long side."""
+    v = torch.zeros(1, 1, 3, 61)
+    valid = torch.zeros(1, 1, 3, 61, dtype=torch.bool)
+    v[0, 0, 1, 0], valid[0, 0, 1, 0] = 5.0, True
+    out = fill_invalid(v, valid)
+    assert torch.allclose(out, torch.full_like(out, 5.0))

@@ -42,14 +42,16 @@ def fill_invalid(values: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     out = torch.where(valid, values, torch.zeros_like(values))
     m = valid.to(values.dtype)
     k = 3
-    limit = 2 * max(values.shape[-2:]) + 1
-    while bool((m == 0).any()) and k <= limit:
+    limit = 2 * max(values.shape[-2:]) + 1  # a window this wide reaches every pixel
+    while bool((m == 0).any()):
         num = F.avg_pool2d(out * m, k, stride=1, padding=k // 2, count_include_pad=False)
         den = F.avg_pool2d(m, k, stride=1, padding=k // 2, count_include_pad=False)
         newly = (m == 0) & (den > 0)
+        if not bool(newly.any()):  # only images without any valid pixel are left
+            break
         out = torch.where(newly, num / den.clamp_min(1e-12), out)
         m = torch.where(newly, torch.ones_like(m), m)
-        k = 2 * k + 1
+        k = min(2 * k + 1, limit)
     return out
 
 
