@@ -165,3 +165,28 @@ def test_resize_map_paths():
     torch.testing.assert_close(resize_map(m, (2, 16)),
                                F.interpolate(m, size=(2, 16), mode="bilinear",
                                              align_corners=False))
+
+
+def test_blend_with_a_scalar_is_the_lerp():
+    g = torch.Generator().manual_seed(5)
+    c, s = torch.rand(1, 2, 3, 3, generator=g), torch.rand(1, 2, 3, 3, generator=g)
+    torch.testing.assert_close(blend(c, s, 0.25), c + 0.25 * (s - c))
+
+
+def test_style_mixing_and_region_checks():
+    from depthstyle.ops import masked_style_stats
+
+    a = (torch.zeros(1, 2, 1, 1), torch.ones(1, 2, 1, 1))
+    b = (torch.full((1, 2, 1, 1), 4.0), torch.full((1, 2, 1, 1), 3.0))
+    for bad in ([float("nan"), 1.0], [float("inf"), 1.0], [0.0, 0.0], [-1.0, 2.0]):
+        with pytest.raises(ValueError, match="non-negative with a positive sum"):
+            mix_style_stats([a, b], bad)
+    # pixels covered by no mask share all styles equally
+    masks = torch.zeros(1, 2, 4, 4)
+    masks[:, 0, :, :2] = 1.0  # left half: style a; right half: no mask
+    mean, std = masked_style_stats([a, b], masks, (4, 4))
+    assert torch.allclose(mean[0, :, :, :2], torch.tensor(0.0))
+    assert torch.allclose(mean[0, :, :, 2:], torch.tensor(2.0))  # (0 + 4) / 2
+    assert torch.allclose(std[0, :, :, 2:], torch.tensor(2.0))  # (1 + 3) / 2
+    with pytest.raises(ValueError, match=r"masks must be \(B, 2, H, W\), got \(2, 4, 4\)"):
+        masked_style_stats([a, b], torch.ones(2, 4, 4), (4, 4))

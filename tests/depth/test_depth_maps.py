@@ -123,3 +123,27 @@ def test_one_valid_pixel_fills_a_long_map():
     v[0, 0, 1, 0], valid[0, 0, 1, 0] = 5.0, True
     out = fill_invalid(v, valid)
     assert torch.allclose(out, torch.full_like(out, 5.0))
+
+
+def test_an_image_without_valid_values_in_a_batch_stays_zero():
+    from depthstyle.depth.maps import normalize_proximity
+
+    p = torch.cat([torch.linspace(0, 1, 16).view(1, 1, 4, 4), torch.zeros(1, 1, 4, 4)])
+    valid = torch.cat([torch.ones(1, 1, 4, 4, dtype=torch.bool),
+                       torch.zeros(1, 1, 4, 4, dtype=torch.bool)])
+    out = normalize_proximity(p, valid)
+    assert float(out[1].abs().max()) == 0 and float(out[0].max()) == 1
+    filled = fill_invalid(p, valid)
+    assert filled is not None and float(filled[1].abs().max()) == 0
+    torch.testing.assert_close(filled[0], p[0])
+
+
+def test_nearly_flat_map_falls_back_to_min_max():
+    """Robust quantiles of a map that is constant except for a few pixels coincide; the
+    extremes then decide, so the few pixels still stand out instead of everything going flat."""
+    from depthstyle.depth.maps import normalize_proximity
+
+    p = torch.full((1, 1, 40, 40), 0.3)
+    p[0, 0, 0, 0] = 0.8
+    out = normalize_proximity(p)
+    assert float(out[0, 0, 0, 0]) == 1.0 and float(out[0, 0, 5, 5]) == 0.0

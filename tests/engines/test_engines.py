@@ -243,3 +243,15 @@ def test_trunk_of_a_skip_decoder_is_the_decoder_with_closed_skips(lite0):
     with torch.no_grad():
         torch.testing.assert_close(trunk(feats), skip(feats, 1.0), atol=1e-5, rtol=1e-5)
         assert float((trunk(feats) - skip(feats, 0.0)).abs().max()) > 1e-3
+
+
+def test_restyle_encode_takes_one_map_per_level(lite0):
+    """Learned strength gives each level its own map (list): level i uses maps[i]."""
+    x = make_image(32, 32, 3)
+    stats = [calc_mean_std(f) for f in lite0(make_image(32, 32, 4), upto=1)]
+    zeros, ones = torch.zeros(1, 1, 32, 32), torch.ones(1, 1, 32, 32)
+    got = restyle_encode(lite0.stages[:2], x, lite0.strides, stats, [zeros, ones], [0, 1])
+    plain = lite0(x, upto=1)
+    torch.testing.assert_close(got[0], plain[0])  # level 0 at strength 0: untouched
+    torch.testing.assert_close(got[1], adain(plain[1], lite0(make_image(32, 32, 4), upto=1)[1]),
+                               atol=1e-5, rtol=1e-5)  # level 1 at strength 1: AdaIN
