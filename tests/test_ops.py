@@ -190,3 +190,27 @@ def test_style_mixing_and_region_checks():
     assert torch.allclose(std[0, :, :, 2:], torch.tensor(2.0))  # (1 + 3) / 2
     with pytest.raises(ValueError, match=r"masks must be \(B, 2, H, W\), got \(2, 4, 4\)"):
         masked_style_stats([a, b], torch.ones(2, 4, 4), (4, 4))
+
+
+def test_area_and_masks_beyond_the_easy_cases():
+    from depthstyle.ops import adain_from_stats, masked_style_stats, resize_map
+
+    m = torch.arange(32.0).view(1, 1, 4, 8)
+    # a factor of 4 (bilinear would sample between two pixels, not average four)
+    torch.testing.assert_close(resize_map(m, (1, 2)), F.avg_pool2d(m, 4))
+    torch.testing.assert_close(resize_map(m, (1, 8)), F.avg_pool2d(m, (4, 1)))
+    a = (torch.zeros(1, 2, 1, 1), torch.ones(1, 2, 1, 1))
+    b = (torch.full((1, 2, 1, 1), 4.0), torch.full((1, 2, 1, 1), 3.0))
+    with pytest.raises(ValueError, match=r"masks must be \(B, 2, H, W\), got \(1, 3, 4, 4\)"):
+        masked_style_stats([a, b], torch.ones(1, 3, 4, 4), (4, 4))
+    # overlapping masks are normalised to sum to 1
+    mean, _ = masked_style_stats([a, b], torch.ones(1, 2, 4, 4) * 2.0, (4, 4))
+    assert torch.allclose(mean, torch.tensor(2.0))
+    # whole-image content statistics are used when given (tiling)
+    g = torch.Generator().manual_seed(7)
+    c = torch.rand(1, 2, 4, 4, generator=g)
+    cs = (torch.full((1, 2, 1, 1), 0.2), torch.full((1, 2, 1, 1), 0.5))
+    got = masked_adain(c, [a, b], torch.ones(1, 2, 4, 4), content_stats=cs)
+    torch.testing.assert_close(got, adain_from_stats(c, torch.full((1, 2, 1, 1), 2.0),
+                                                     torch.full((1, 2, 1, 1), 2.0),
+                                                     content_stats=cs))

@@ -147,3 +147,17 @@ def test_nearly_flat_map_falls_back_to_min_max():
     p[0, 0, 0, 0] = 0.8
     out = normalize_proximity(p)
     assert float(out[0, 0, 0, 0]) == 1.0 and float(out[0, 0, 5, 5]) == 0.0
+
+
+def test_normalisation_is_robust_to_outliers_and_to_an_empty_first_image():
+    from depthstyle.depth.maps import normalize_proximity
+
+    ramp = torch.linspace(0, 1, 400).view(1, 1, 20, 20).clone()
+    ramp[0, 0, 0, 0] = 100.0  # one wild pixel does not squash the rest
+    out = normalize_proximity(ramp)
+    assert float(out[0, 0, 10, 10]) > 0.4
+    p = torch.cat([torch.zeros(1, 1, 20, 20), torch.linspace(0, 1, 400).view(1, 1, 20, 20)])
+    valid = torch.cat([torch.zeros(1, 1, 20, 20, dtype=torch.bool),
+                       torch.ones(1, 1, 20, 20, dtype=torch.bool)])
+    out = normalize_proximity(p, valid)
+    assert float(out[1].max()) == 1.0 and float(out[0].abs().max()) == 0.0
