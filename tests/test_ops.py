@@ -214,3 +214,15 @@ def test_area_and_masks_beyond_the_easy_cases():
     torch.testing.assert_close(got, adain_from_stats(c, torch.full((1, 2, 1, 1), 2.0),
                                                      torch.full((1, 2, 1, 1), 2.0),
                                                      content_stats=cs))
+
+
+def test_resize_map_chooses_area_exactly_when_no_side_grows():
+    from depthstyle.ops import resize_map
+
+    g = torch.Generator().manual_seed(11)
+    m = torch.rand(1, 1, 8, 8, generator=g)
+    for size in ((2, 2), (8, 2), (2, 8), (4, 6)):  # shrink (or keep) both sides: area
+        torch.testing.assert_close(resize_map(m, size), F.adaptive_avg_pool2d(m, size))
+    for size in ((16, 2), (2, 16)):  # one side grows: bilinear
+        torch.testing.assert_close(resize_map(m, size), F.interpolate(
+            m, size=size, mode="bilinear", align_corners=False))

@@ -107,3 +107,11 @@ def test_module_defaults_and_checks():
             StrengthTransform(**{"offset": 0.2, "contrast": 10.0, **kwargs})
     with pytest.raises(SettingsError, match="contrast"):
         strength_from_proximity(ramp(), 0.2, float("inf"))
+
+
+def test_check_strength_params_defaults_to_full_alpha():
+    from depthstyle.strength import check_strength_params
+
+    check_strength_params(0.2, 10.0)  # alpha defaults to 1, which is valid
+    with pytest.raises(SettingsError, match="alpha"):
+        check_strength_params(0.2, 10.0, 1.01)

@@ -1,0 +1,129 @@
+"""Summarise a finished ``mutmut run`` as the tables of docs/testing.md.
+
+Reads ``mutmut results --all true`` (every mutant's status) and ``mutmut show`` (each
+survivor's diff), counts killed/survived per module, and gives each survivor a one-line reason:
+either a rule that recognises an equivalent mutant (the same behaviour on every input the code
+accepts) or a reason written for that mutant below. Survivors without a reason are listed as
+"NOT CLASSIFIED", so a new gap cannot hide.
+
+    OMP_NUM_THREADS=1 DEPTHSTYLE_SHARED=../shared mutmut run --max-children 2
+    python tools/mutation_report.py > /tmp/mutation.md
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections import Counter, defaultdict
+
+# (regex on the mutated lines, reason): mutants that cannot change behaviour here
+RULES = [
+    (r"shape\[\+[12]\]|shape\[\+2:\]", "equivalent: index +2/+1 is the same axis as -2/-1 on "
+                                       "the 4-D tensors these functions take"),
+    (r"dtype=None|device=None|\.to\(None\)|dtype=stats\[[01]\]\[[01]\]|device=stats\[[01]\]"
+     r"\[[01]\]|tensor\(\[float\(x\) for x in weights\], device|^\s*\+\s*\)\)?\.tolist\(\)|"
+     r"_QUANTILES, device=p\.device\)|^\s*\+\s*\)$",
+     "equivalent: every statistic shares one dtype and device (and the defaults are CPU float32)"),
+    (r"strict=(None|False)|stats, \)\)", "equivalent: the lengths are checked before the zip"),
+    (r"align_corners=None|mode=\"bilinear\", \)", "equivalent: bilinear with align_corners=None "
+                                                  "is align_corners=False"),
+    (r"\.clamp\(", "equivalent: the bound cannot bind (the values are already in range)"),
+    (r"vals\.numel\(\)", "sampling of maps over 1 MP for the quantiles: a subsample's quantiles, "
+                         "not exercised by the tests (maps that large are slow to test)"),
+    (r"1e-12|1\.000000000001", "tolerance of the flatness test: equivalent except for spreads "
+                               "within float rounding of zero"),
+    (r"limit = |k = min\(2 \* k - 1|while bool\(\(m (!=|==) [01]\)", "equivalent: the hole "
+     "filling stops when a pass fills nothing, so the window limit, its growth and the loop "
+     "test only change how many passes it takes"),
+    (r"isinstance\(values, torch\.Tensor\)", "equivalent: np.asarray of a CPU tensor and the "
+                                             "tensor itself give the same values"),
+    (r"raise \w+\(None\)|XX|tuple\(None\)|f\"\{strength\.shape\[2\]\}|\{feat\.shape\[2\]\}",
+     "message text only (the error is still raised)"),
+]
+
+# mutant name prefix -> reason, for survivors no rule above recognises
+MANUAL = {
+    "depthstyle.strength.x_check_strength_params__mutmut_15":
+        "equivalent: float('INF') is infinity too",
+    "depthstyle.strength.x_strength_from_proximity__mutmut_26":
+        "equivalent: strength depends on p - mean(p), so 2 - p and 1 - p give the same map",
+    "depthstyle.strength.x_strength_core__mutmut_44":
+        "equivalent except for a spread of exactly the flatness threshold",
+    "depthstyle.ops.x_blend__mutmut_16":
+        "equivalent: torch.lerp with a float weight is the scalar formula",
+    "depthstyle.ops.x_restyle__mutmut_21":
+        "equivalent: with one strength group the grouped path is the plain one",
+    "depthstyle.ops.x_restyle__mutmut_22":
+        "equivalent: with one strength group the grouped path is the plain one",
+    "depthstyle.ops.x_restyle__mutmut_20": "message text only (the error is still raised)",
+    "depthstyle.ops.x_masked_style_stats__mutmut_22":
+        "equivalent for batch 1: the pipeline's masks are (1, K, H, W)",
+    "depthstyle.ops.x_masked_style_stats__mutmut_24":
+        "equivalent for batch 1: the pipeline's masks are (1, K, H, W)",
+    "depthstyle.ops.x_masked_style_stats__mutmut_32":
+        "equivalent except for a mask sum of exactly 1e-6",
+    "depthstyle.ops.x_masked_style_stats__mutmut_36":
+        "equivalent for masks that sum to at least 1 where they cover a pixel (0/1 masks)",
+    "depthstyle.depth.maps.x_proximity_from_values__mutmut_62":
+        "equivalent: resizing to the map's own size is the identity",
+    "depthstyle.depth.maps.x_normalize_proximity__mutmut_34":
+        "equivalent: the quantile tensor defaults to float32 on the CPU",
+    "depthstyle.ops.x_masked_style_stats__mutmut_15":
+        "equivalent: every statistic shares one dtype",
+    "depthstyle.ops.x_masked_style_stats__mutmut_16":
+        "equivalent: every statistic shares one dtype",
+    "depthstyle.ops.x_mix_style_stats__mutmut_11":
+        "equivalent: the weights default to the CPU, where the statistics are",
+    "depthstyle.strength.x_strength_core__mutmut_21":
+        "equivalent: a 0-d float32 bound does not change the map's dtype",
+    "depthstyle.strength.x_strength_core__mutmut_22":
+        "equivalent on the CPU (a 0-d CPU tensor mixes with any device)",
+    "depthstyle.depth.maps.x_normalize_proximity__mutmut_36":
+        "tolerance of the flatness test: equivalent except for spreads within float rounding "
+        "of zero",
+}
+
+
+def _mutmut(*args: str) -> str:
+    return subprocess.run(["mutmut", *args], capture_output=True, text=True, check=False).stdout
+
+
+def main() -> None:
+    status = {}
+    for line in _mutmut("results", "--all", "true").splitlines():
+        m = re.match(r"\s*(\S+): (\w+)", line)
+        if m:
+            status[m.group(1)] = m.group(2)
+    per_module: dict[str, Counter] = defaultdict(Counter)
+    for name, st in status.items():
+        module = name.split(".x_")[0].split(".xǁ")[0]
+        per_module[module][st] += 1
+    print("| module | mutants | killed | timeout | survived | killed % |")
+    print("|---|---|---|---|---|---|")
+    total = Counter()
+    for module in sorted(per_module):
+        c = per_module[module]
+        total.update(c)
+        n = sum(c.values())
+        print(f"| `{module}` | {n} | {c['killed']} | {c['timeout']} | {c['survived']} | "
+              f"{100 * (c['killed'] + c['timeout']) / n:.1f} |")
+    n = sum(total.values())
+    print(f"| **all** | {n} | {total['killed']} | {total['timeout']} | {total['survived']} | "
+          f"{100 * (total['killed'] + total['timeout']) / n:.1f} |")
+    print()
+    print("| surviving mutant | change | reason |")
+    print("|---|---|---|")
+    for name in sorted(k for k, v in status.items() if v == "survived"):
+        diff = [ln for ln in _mutmut("show", name).splitlines()
+                if ln.startswith(("+ ", "- ", "+\t", "-\t")) or re.match(r"^[+-]\s", ln)]
+        added = " ".join(ln[1:].strip() for ln in diff if ln.startswith("+"))
+        reason = MANUAL.get(name) or next((why for pat, why in RULES
+                                           if re.search(pat, added, re.M)), "NOT CLASSIFIED")
+        change = added.replace("|", "\\|")
+        if len(change) > 90:
+            change = change[:87] + "..."
+        print(f"| `{name.replace('depthstyle.', '')}` | `{change}` | {reason} |")
+
+
+if __name__ == "__main__":
+    main()
