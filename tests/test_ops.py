@@ -226,3 +226,5 @@ def test_resize_map_chooses_area_exactly_when_no_side_grows():
     for size in ((16, 2), (2, 16)):  # one side grows: bilinear
         torch.testing.assert_close(resize_map(m, size), F.interpolate(
             m, size=size, mode="bilinear", align_corners=False))
+    wide = torch.rand(1, 1, 8, 12, generator=g)  # not square: each side checked on its own
+    torch.testing.assert_close(resize_map(wide, (4, 10)), F.adaptive_avg_pool2d(wide, (4, 10)))
