@@ -36,8 +36,7 @@ from depthstyle.depth.sources import ConstantDepth, DepthMapFile, DepthSource, k
 from depthstyle.depth.transformers_backend import DEFAULT_DEPTH_MODEL, TransformersDepth
 from depthstyle.errors import DepthStyleError
 
-__all__ = ["AutoDepth", "DepthOrigin", "origin_of", "kind_from_name", "map_beside",
-           "BESIDE_SUFFIXES"]
+__all__ = ["AutoDepth", "DepthOrigin", "origin_of", "map_beside", "BESIDE_SUFFIXES"]
 
 log = logging.getLogger(__name__)
 BESIDE_SUFFIXES = (".png", ".npy", ".pfm", ".tif", ".tiff")
@@ -49,7 +48,8 @@ class DepthOrigin:
 
     Attributes:
         source: ``"file"`` (given by the user), ``"beside"`` (a map next to the photo),
-            ``"model"`` (a monocular model), ``"uniform"`` (no depth: uniform strength),
+            ``"embedded"`` (stored in the photo), ``"model"`` (a monocular model or any other
+            callable source), ``"uniform"`` (no depth: uniform strength),
             ``"given"`` (a proximity tensor passed in) or ``"off"`` (depth-aware off).
         detail: the map's path or the model's name; for ``"uniform"`` the reason.
         kind: ``"depth"`` or ``"disparity"`` for maps, ``"relative depth"`` for models,
@@ -61,7 +61,11 @@ class DepthOrigin:
     kind: str = ""
 
     def describe(self) -> str:
-        """One human line, e.g. ``depth from books.disparity.png beside the photo (disparity)``."""
+        """One human line.
+
+        For example ``depth from the map beside the photo books.disparity.png, read as
+        disparity``.
+        """
         if self.source == "uniform":
             return f"no depth ({self.detail}): uniform strength"
         if self.source == "off":

@@ -129,7 +129,7 @@ def make_depth_source(spec: str | os.PathLike | None, *, kind: DepthKind | None 
         resolution: input size of the depth model (short side).
     """
     if spec is None or str(spec) == "none":
-        return ConstantDepth("--depth none")
+        return ConstantDepth("depth source 'none'")
     if str(spec) == "auto":
         from depthstyle.depth.resolve import AutoDepth
 
