@@ -83,6 +83,19 @@ def test_registry_metadata_is_complete():
             assert wf.bundled or wf.urls
 
 
+def test_verify_reports_a_tampered_file(tmp_path, monkeypatch):
+    """A file whose bytes changed after pinning is reported as MISMATCH, not ok."""
+    wf = W.WeightFile("w.bin", hashlib.sha256(b"original").hexdigest(), ("http://x/w.bin",))
+    entry = W.ModelEntry(name="t", description="t", encoder="lite0", files={"decoder": wf},
+                         license="-", source="-", training_data="-", input_normalisation="-")
+    monkeypatch.setitem(W.REGISTRY, "t", entry)
+    monkeypatch.setenv("DEPTHSTYLE_WEIGHTS_DIR", str(tmp_path))
+    (tmp_path / "w.bin").write_bytes(b"original")
+    assert W.verify_model("t") == {"decoder": "ok"}
+    (tmp_path / "w.bin").write_bytes(b"tampered")
+    assert W.verify_model("t")["decoder"].startswith("MISMATCH")
+
+
 def test_bundled_files_match_their_digests():
     for name, entry in W.REGISTRY.items():
         if all(wf.bundled for wf in entry.files.values()):

@@ -73,10 +73,25 @@ def test_compare_at_equal_style_sign():
     assert cmp["far"]["compared"] == 0 and cmp["far"]["outside"] == 1
 
 
-def test_scatter_svg_is_svg():
-    svg = scatter_svg([{"label": "a", "color": "#000", "points": [(0, 1), (1, 2)], "line": True}],
-                      "x", "y")
-    assert svg.startswith("<svg") and "polyline" in svg
+def test_scatter_svg_places_points_and_escapes_labels():
+    """Parsed as XML: the points land where the axes say (x grows right, y grows up), the
+    line joins them in order, and labels are escaped."""
+    import xml.etree.ElementTree as ET
+
+    svg = scatter_svg([{"label": "a<b", "color": "#123", "points": [(0, 1), (1, 2)],
+                        "line": True}], "style & distance", "1 - SSIM", width=420, height=300)
+    root = ET.fromstring(svg)  # well-formed XML, or this raises
+    ns = "{http://www.w3.org/2000/svg}"
+    circles = root.findall(f".//{ns}circle")
+    assert len(circles) == 2
+    (xa, ya), (xb, yb) = ((float(c.get("cx")), float(c.get("cy"))) for c in circles)
+    assert xb > xa and yb < ya  # (1, 2) is right of and above (0, 1)
+    assert 58 <= xa < xb <= 420 - 12 and 12 <= yb < ya <= 300 - 42  # inside the plot frame
+    line = root.find(f".//{ns}polyline")
+    assert line is not None and line.get("stroke") == "#123"
+    texts = "".join(t.text or "" for t in root.iter(f"{ns}text"))
+    assert "style & distance" in texts and "a<b" in texts
+    assert scatter_svg([], "x", "y") == "<svg/>"
 
 
 def test_eval_cli_end_to_end_and_resume(tmp_path, tiny_decoder_file):

@@ -178,17 +178,46 @@ def test_bad_inputs(tmp_path, tiny_model, image_files):
     assert not (tmp_path / "o.mp4").exists() and not (tmp_path / "o2.mp4").exists()
 
 
-def test_corrupt_packets_are_skipped(tmp_path, tiny_model, image_files):
+def test_corrupt_packets_are_skipped(tmp_path, tiny_model, image_files, monkeypatch):
+    """A packet the decoder refuses is skipped and counted; every other frame is written.
+
+    (Zeroing bytes in a file rarely makes FFmpeg *refuse* a packet, it decodes garbage instead,
+    so the refusal is injected: the 6th video packet's decode raises FFmpeg's own error.)
+    """
+    import depthstyle.video.stylize as vs
+
     _, style = image_files
     src = make_clip(tmp_path / "in.mp4", frames=24, audio=False, size=(96, 64))
-    data = bytearray(src.read_bytes())
-    mid = len(data) // 2
-    data[mid: mid + 400] = bytes(400)  # damage the middle of the stream
-    bad = tmp_path / "bad.mp4"
-    bad.write_bytes(bytes(data))
-    report = stylize_video(bad, tmp_path / "out.mp4", Stylizer(tiny_model), style,
+    real_open = vs.open_video
+
+    class Refused:
+        def __init__(self, packet):
+            self.stream, self.dts = packet.stream, packet.dts
+
+        def decode(self):
+            raise av.error.InvalidDataError(1094995529, "Invalid data found when processing")
+
+    class Container:  # the real one, with one refused packet in its stream
+        def __init__(self, real):
+            self.real = real
+
+        def demux(self, *streams):
+            for i, packet in enumerate(self.real.demux(*streams)):
+                yield Refused(packet) if i == 5 else packet
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+    def open_with_a_bad_packet(path):
+        container, vin, ain = real_open(path)
+        return Container(container), vin, ain
+
+    monkeypatch.setattr(vs, "open_video", open_with_a_bad_packet)
+    report = stylize_video(src, tmp_path / "out.mp4", Stylizer(tiny_model), style,
                            progress=False)
-    assert 0 < report.frames <= 24
+    assert report.skipped_packets == 1 and report.frames == 23
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        assert sum(1 for _ in c.decode(video=0)) == 23
 
 
 def test_video_cli_and_eval_flicker(tmp_path, tiny_decoder_file, image_files, capsys):
