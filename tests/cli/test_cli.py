@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from conftest import make_image
@@ -77,6 +78,37 @@ def test_style_weights_and_masks(tmp_path, image_files, tiny_decoder_file):
                 "-o", tmp_path / "mask.png", "--model", tiny_decoder_file]) == 0
     assert run(["stylize", content, "-s", style, "--style-weights", "1,2", "-o",
                 tmp_path / "x.png", "--model", tiny_decoder_file]) == 2
+
+
+def test_style_weights_and_masks_change_the_pixels_as_asked(tmp_path, image_files):
+    """With the bundled model (which responds to its inputs): weights 1,0 give the first
+    style's output, 0.5,0.5 something between the two; a mask gives each half its style."""
+    content, _ = image_files
+    a = save_image(make_image(48, 48, 11), tmp_path / "a.png")
+    b = save_image(torch.flip(make_image(48, 48, 12), dims=[1]) * 0.3, tmp_path / "b.png")
+
+    def out(name, *args):
+        path = tmp_path / f"out_{name}.png"
+        assert run(["stylize", content, *args, "-o", path, "--depth", "none",
+                    "--content-size", "96"]) == 0
+        return load_image(path)
+
+    only_a, only_b = out("a", "-s", a), out("b", "-s", b)
+    assert float((only_a - only_b).abs().mean()) > 0.05  # the two styles differ clearly
+    first = out("w10", "-s", a, "-s", b, "--style-weights", "1,0")
+    assert float((first - only_a).abs().max()) <= 2 / 255
+    half = out("w55", "-s", a, "-s", b, "--style-weights", "0.5,0.5")
+    d_a, d_b = float((half - only_a).abs().mean()), float((half - only_b).abs().mean())
+    assert d_a > 0.01 and d_b > 0.01  # between the two, equal to neither
+    mask = tmp_path / "m.png"
+    Image.fromarray(((np.arange(96)[None, :] < 48).repeat(64, 0) * 255).astype(np.uint8)).save(
+        mask)
+    masked = out("mask", "-s", a, "-s", b, "--mask", mask)
+    left, right = (slice(None), slice(8, 40)), (slice(None), slice(56, 88))
+    for region, near, far in ((left, only_a, only_b), (right, only_b, only_a)):
+        got = masked[..., region[0], region[1]]
+        assert float((got - near[..., region[0], region[1]]).abs().mean()) < \
+            0.5 * float((got - far[..., region[0], region[1]]).abs().mean())
 
 
 @pytest.mark.parametrize("extra,code", [(["--alpha", "1.5"], 2), (["--contrast", "-1"], 2),
