@@ -89,11 +89,18 @@ def _mutmut(*args: str) -> str:
 
 
 def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--detail", nargs="*", metavar="MODULE",
+                    default=["depthstyle.strength", "depthstyle.depth.maps", "depthstyle.ops"],
+                    help="modules whose survivors are listed one by one (default: the core)")
+    args = ap.parse_args()
     status = {}
     for line in _mutmut("results", "--all", "true").splitlines():
-        m = re.match(r"\s*(\S+): (\w+)", line)
+        m = re.match(r"\s*(\S+): (\w[\w ]*)", line)
         if m:
-            status[m.group(1)] = m.group(2)
+            status[m.group(1)] = m.group(2).strip()
     per_module: dict[str, Counter] = defaultdict(Counter)
     for name, st in status.items():
         module = name.split(".x_")[0].split(".xǁ")[0]
@@ -105,15 +112,20 @@ def main() -> None:
         c = per_module[module]
         total.update(c)
         n = sum(c.values())
-        print(f"| `{module}` | {n} | {c['killed']} | {c['timeout']} | {c['survived']} | "
+        untested = f" ({c['no tests']} not reached by the selected tests)" if c["no tests"] \
+            else ""
+        print(f"| `{module}` | {n} | {c['killed']} | {c['timeout']} | "
+              f"{c['survived'] + c['no tests']}{untested} | "
               f"{100 * (c['killed'] + c['timeout']) / n:.1f} |")
     n = sum(total.values())
-    print(f"| **all** | {n} | {total['killed']} | {total['timeout']} | {total['survived']} | "
+    print(f"| **all** | {n} | {total['killed']} | {total['timeout']} | "
+          f"{total['survived'] + total['no tests']} | "
           f"{100 * (total['killed'] + total['timeout']) / n:.1f} |")
     print()
     print("| surviving mutant | change | reason |")
     print("|---|---|---|")
-    for name in sorted(k for k, v in status.items() if v == "survived"):
+    for name in sorted(k for k, v in status.items() if v == "survived"
+                       and k.split(".x_")[0].split(".xǁ")[0] in args.detail):
         diff = [ln for ln in _mutmut("show", name).splitlines()
                 if ln.startswith(("+ ", "- ", "+\t", "-\t")) or re.match(r"^[+-]\s", ln)]
         added = " ".join(ln[1:].strip() for ln in diff if ln.startswith("+"))
