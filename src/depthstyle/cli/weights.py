@@ -129,11 +129,9 @@ def _cmd_weights(args: argparse.Namespace) -> int:
 
 def _depth_weights(args: argparse.Namespace) -> int:
     """``weights ACTION <depth model>``: download, locate, verify or describe a depth model."""
-    from tqdm.auto import tqdm
-
     from depthstyle.depth.download import (
         DEPTH_DOWNLOADS,
-        download_depth_model,
+        download_with_progress,
         find_depth_model,
         model_cache_dir,
     )
@@ -141,17 +139,7 @@ def _depth_weights(args: argparse.Namespace) -> int:
     entry = DEPTH_DOWNLOADS[args.name]
     found = find_depth_model(args.name)
     if args.action == "download" and found is None:
-        bars: dict[str, tqdm] = {}
-
-        def progress(filename, done, total):
-            bar = bars.setdefault(filename, tqdm(total=total, unit="B", unit_scale=True,
-                                                 desc=filename, disable=None))
-            bar.update(done - bar.n)
-        try:
-            found = download_depth_model(args.name, progress=progress)
-        finally:
-            for bar in bars.values():
-                bar.close()
+        found = download_with_progress(args.name)
     if args.action == "list":
         print(f"{args.name}: depth model {entry.repo}@{entry.pinned_revision} "
               f"(licence {entry.license})")

@@ -35,8 +35,8 @@ from pathlib import Path
 from depthstyle.errors import WeightsError
 
 __all__ = ["HubDepthModel", "DEPTH_DOWNLOADS", "hub_endpoint", "downloads_disabled",
-           "find_depth_model", "download_depth_model", "model_cache_dir", "describe_missing",
-           "LOCK_FILE"]
+           "find_depth_model", "download_depth_model", "download_with_progress",
+           "model_cache_dir", "describe_missing", "LOCK_FILE"]
 
 log = logging.getLogger(__name__)
 LOCK_FILE = "depthstyle-lock.json"
@@ -212,6 +212,29 @@ def download_depth_model(name: str, *,
         indent=2) + "\n")
     log.info("depth model %s downloaded to %s", entry.repo, folder)
     return folder
+
+
+def download_with_progress(name: str) -> Path:
+    """:func:`download_depth_model` with one progress bar per file.
+
+    The bars are hidden without a terminal.
+    """
+    from tqdm.auto import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def progress(filename: str, done: int, total: int | None) -> None:
+        bar = bars.get(filename)
+        if bar is None:
+            bar = bars[filename] = tqdm(total=total, unit="B", unit_scale=True,
+                                        desc=f"downloading {filename}", disable=None)
+        bar.update(done - bar.n)
+
+    try:
+        return download_depth_model(name, progress=progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
 
 
 def describe_missing(name: str) -> str:

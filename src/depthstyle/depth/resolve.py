@@ -158,7 +158,12 @@ class AutoDepth:
             return self._model if self._model is not None else self._fallback
 
     def _load(self) -> DepthSource:
-        from depthstyle.depth.download import _entry, downloads_disabled, find_depth_model
+        from depthstyle.depth.download import (
+            _entry,
+            download_with_progress,
+            downloads_disabled,
+            find_depth_model,
+        )
         from depthstyle.depth.transformers_backend import load_transformers_depth, transformers_ok
 
         transformers_ok()  # one clear error first if the package is missing
@@ -168,7 +173,8 @@ class AutoDepth:
             if off or _entry(self.model_name) is None:
                 raise DepthStyleError(f"depth model {self.model_name!r} is not on this machine"
                                       + (f" and downloads are off ({off})" if off else ""))
-            found = _download_with_progress(self.model_name)
+            log.info("downloading depth model %s (first use)", self.model_name)
+            found = download_with_progress(self.model_name)
         backend = load_transformers_depth(str(found), device=self.device,
                                           resolution=self.resolution)
         backend.name = self.model_name
@@ -234,25 +240,3 @@ def _embedded(photo: Path) -> DepthMapFile | None:
         log.warning("%s: its embedded depth map is not usable (%s); trying the next source",
                     photo.name, exc)
         return None
-
-
-def _download_with_progress(name: str) -> Path:
-    from tqdm.auto import tqdm
-
-    from depthstyle.depth.download import download_depth_model
-
-    bars: dict[str, tqdm] = {}
-
-    def progress(filename: str, done: int, total: int | None) -> None:
-        bar = bars.get(filename)
-        if bar is None:
-            bar = bars[filename] = tqdm(total=total, unit="B", unit_scale=True,
-                                        desc=f"downloading {filename}", disable=None)
-        bar.update(done - bar.n)
-
-    log.info("downloading depth model %s (first use)", name)
-    try:
-        return download_depth_model(name, progress=progress)
-    finally:
-        for bar in bars.values():
-            bar.close()
