@@ -80,8 +80,10 @@ def check_outputs(paths: Sequence[Path], overwrite: bool) -> None:
         DepthStyleError: the first problem, naming the output.
     """
     existing = [p for p in paths if p.exists()]
+    if len(existing) == 1 and not overwrite:
+        raise DepthStyleError(f"{existing[0]}: exists; add --overwrite to replace it")
     if existing and not overwrite:
-        raise DepthStyleError(f"{len(existing)} output file(s) exist, e.g. {existing[0]}; "
+        raise DepthStyleError(f"{len(existing)} output files exist, e.g. {existing[0]}; "
                               "add --overwrite to replace them")
     for p in paths:
         for parent in (p.parent, *p.parent.parents):

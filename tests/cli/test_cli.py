@@ -272,3 +272,17 @@ def test_mask_with_another_aspect_ratio_is_refused_like_a_depth_map(tmp_path, im
                 "-o", tmp_path / "o.png", "--model", tiny_decoder_file]) == 1
     assert "mask aspect ratio 50x50 does not match the content" in capsys.readouterr().err
     assert not (tmp_path / "o.png").exists()
+
+
+def test_single_output_commands_share_the_output_checks(tmp_path, capsys):
+    """video and optimize check their one output like stylize checks a batch's."""
+    from depthstyle.cli.common import check_output
+    from depthstyle.errors import DepthStyleError
+
+    (tmp_path / "afile").write_bytes(b"x")
+    with pytest.raises(DepthStyleError, match="afile is a file, not a folder"):
+        check_output(tmp_path / "afile" / "clip.mp4", overwrite=True)
+    (tmp_path / "o.mp4").write_bytes(b"x")
+    with pytest.raises(DepthStyleError, match=r"o\.mp4: exists; add --overwrite"):
+        check_output(tmp_path / "o.mp4", overwrite=False)
+    assert check_output(tmp_path / "o.mp4", overwrite=True) == tmp_path / "o.mp4"

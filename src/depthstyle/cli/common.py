@@ -6,8 +6,6 @@ import argparse
 import logging
 from pathlib import Path
 
-from depthstyle.errors import DepthStyleError
-
 __all__ = [
     "float_list", "unit_float", "nonneg_float", "positive_float", "positive_int", "levels_arg",
     "add_model_options", "add_backend_options", "make_stylizer", "add_strength_options",
@@ -180,10 +178,11 @@ def depth_source_from_args(args: argparse.Namespace, device=None):
 
 
 def check_output(path: str | Path, overwrite: bool) -> Path:
-    """The output path, refused if it exists and ``--overwrite`` is not given."""
+    """The output path, checked as :func:`depthstyle.jobs.check_outputs` checks a batch's."""
+    from depthstyle.jobs import check_outputs
+
     out = Path(path)
-    if out.exists() and not overwrite:
-        raise DepthStyleError(f"{out}: exists (use --overwrite to replace it)")
+    check_outputs([out], overwrite)
     return out
 
 
