@@ -3,17 +3,50 @@
 from __future__ import annotations
 
 import glob
+import random
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from depthstyle.errors import DepthStyleError, SettingsError
 
-__all__ = ["map_outputs", "check_outputs", "expand_inputs", "plan_outputs", "load_masks"]
+__all__ = ["Job", "map_outputs", "check_outputs", "expand_inputs", "expand_tree", "plan_outputs",
+           "draw_styles", "load_masks"]
 
 
-def expand_inputs(items: Sequence[str]) -> list[Path]:
-    """Files, folders (their images, sorted) and glob patterns -> image paths.
+class Job(NamedTuple):
+    """One output: a content image, the style(s) it takes, the file it is written to."""
 
+    content: Path
+    styles: list[Path]
+    output: Path
+
+
+def _images_in(folder: Path, recursive: bool) -> list[Path]:
+    """A folder's images, sorted, without hidden files and the depth maps beside its photos.
+
+    ``photo.disparity.png`` beside ``photo.jpg`` is the photo's depth, not a content.
+    """
+    from depthstyle.io import IMAGE_EXTENSIONS
+
+    walk = folder.rglob("*") if recursive else folder.iterdir()
+    found = sorted(f for f in walk if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS
+                   and not any(part.startswith(".") for part in f.relative_to(folder).parts))
+    stems = {(f.parent, f.stem) for f in found}
+
+    def is_map(f: Path) -> bool:
+        base, _, tag = f.stem.rpartition(".")
+        return tag.lower() in ("depth", "disparity") and (f.parent, base) in stems
+
+    return [f for f in found if not is_map(f)]
+
+
+def expand_tree(items: Sequence[str], recursive: bool = False) -> list[tuple[Path, Path]]:
+    """Files, folders and glob patterns -> (image path, its path under the folder given).
+
+    A folder's images keep their place below it (``photos/cat/1.jpg`` given as ``photos`` ->
+    ``cat/1.jpg``), so a batch can mirror class folders; a file or a pattern's match is its
+    name alone. ``recursive`` walks sub-folders (hidden files and folders are left out).
     Missing plain files are kept, so a batch reports them one by one and goes on.
 
     Raises:
@@ -21,47 +54,89 @@ def expand_inputs(items: Sequence[str]) -> list[Path]:
     """
     from depthstyle.io import IMAGE_EXTENSIONS
 
-    out: list[Path] = []
+    out: list[tuple[Path, Path]] = []
     for item in items:
         p = Path(item)
         if p.is_dir():
-            found = sorted(f for f in p.iterdir() if f.is_file()
-                           and f.suffix.lower() in IMAGE_EXTENSIONS and not f.name.startswith("."))
+            found = _images_in(p, recursive)
             if not found:
-                raise DepthStyleError(
-                    f"{p}: folder holds no images ({', '.join(IMAGE_EXTENSIONS)})")
-            out += found
+                raise DepthStyleError(f"{p}: folder holds no images "
+                                      f"({', '.join(IMAGE_EXTENSIONS)})"
+                                      + ("" if recursive else "; add --recursive for "
+                                         "sub-folders"))
+            out += [(f, f.relative_to(p)) for f in found]
         elif any(c in item for c in "*?["):
             matches = sorted(Path(m) for m in glob.glob(item, recursive=True))
             if not matches:
                 raise DepthStyleError(f"{item}: pattern matches no file")
-            out += [m for m in matches if m.is_file()]
+            out += [(m, Path(m.name)) for m in matches if m.is_file()]
         else:
-            out.append(p)  # missing files are reported per file, with the others still done
+            out.append((p, Path(p.name)))  # missing files are reported per file
     return out
 
 
-def plan_outputs(contents: list[Path], styles: list[Path], out: Path, fmt: str, combine: bool
-                  ) -> list[tuple[Path, list[Path], Path]]:
-    """(content, styles of this job, output path) for every job."""
+def expand_inputs(items: Sequence[str], recursive: bool = False) -> list[Path]:
+    """Files, folders (their images, sorted) and glob patterns -> image paths.
+
+    :func:`expand_tree` without the places.
+    """
+    return [p for p, _ in expand_tree(items, recursive)]
+
+
+def draw_styles(styles: Sequence[Path], k: int, seed: int, key: str) -> list[Path]:
+    """``k`` different styles drawn at random for the content named ``key``.
+
+    The draw depends only on ``seed``, ``key`` and the style pool (in sorted order), not on
+    which other contents are in the run or in what order, so a rerun or a run on part of a
+    dataset draws the same styles for the same image.
+
+    Raises:
+        SettingsError: ``k`` larger than the pool.
+    """
+    if not 1 <= k <= len(styles):
+        raise SettingsError(f"--styles-per-image {k} needs between 1 and {len(styles)} styles "
+                            f"(the pool has {len(styles)})")
+    pool = sorted(styles, key=str)
+    return random.Random(f"{seed}:{key}").sample(pool, k)
+
+
+def plan_outputs(contents: Sequence[Path], styles: list[Path], out: Path, fmt: str,
+                 combine: bool, *, places: Sequence[Path] | None = None,
+                 styles_per_image: int | None = None, seed: int = 0) -> list[Job]:
+    """Every job of a run: content, its style(s), the output path.
+
+    Outputs are ``OUT/<place's folder>/<content stem>_<style stems>.<fmt>``: ``places``
+    (from :func:`expand_tree`) mirror the inputs' folders; without them every output lands in
+    ``OUT``. ``combine`` makes all styles one group (weights or masks); ``styles_per_image``
+    gives each content that many styles drawn with :func:`draw_styles` instead of every style.
+    """
+    if combine and styles_per_image:
+        raise SettingsError("--styles-per-image draws separate styles; it cannot be combined "
+                            "with --style-weights or --mask")
     style_groups = [styles] if combine else [[s] for s in styles]
-    single = len(contents) == 1 and len(style_groups) == 1
-    if single and out.suffix:
-        return [(contents[0], style_groups[0], out)]
+    n_out = len(contents) * (styles_per_image or len(style_groups))
+    if n_out == 1 and out.suffix:
+        group = draw_styles(styles, 1, seed, str(contents[0])) if styles_per_image \
+            else style_groups[0]
+        return [Job(contents[0], group, out)]
     if out.suffix and out.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff",
                                              ".bmp"):
-        raise SettingsError(f"{out}: several outputs ({len(contents) * len(style_groups)}) need "
-                            "an output folder, not a file name")
-    jobs, seen = [], {}
-    for c in contents:
-        for group in style_groups:
+        raise SettingsError(f"{out}: several outputs ({n_out}) need an output folder, not a "
+                            "file name")
+    places = places if places is not None else [Path(c.name) for c in contents]
+    jobs: list[Job] = []
+    seen: dict[Path, Path] = {}
+    for c, place in zip(contents, places, strict=True):
+        groups = style_groups if not styles_per_image else \
+            [[s] for s in draw_styles(styles, styles_per_image, seed, place.as_posix())]
+        for group in groups:
             tag = "+".join(s.stem for s in group)
-            path = out / f"{c.stem}_{tag}.{fmt}"
+            path = out / place.parent / f"{c.stem}_{tag}.{fmt}"
             if path in seen:
                 raise SettingsError(f"{seen[path]} and {c} would both be written to {path}: "
                                     "rename one, or stylize them in separate runs")
             seen[path] = c
-            jobs.append((c, group, path))
+            jobs.append(Job(c, group, path))
     return jobs
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 __all__ = [
     "float_list", "unit_float", "nonneg_float", "positive_float", "positive_int", "levels_arg",
-    "add_model_options", "add_backend_options", "make_stylizer", "add_strength_options",
+    "add_model_options", "add_backend_options", "make_stylizer", "stylizer_spec",
+    "add_strength_options",
     "settings_from_args", "add_depth_options", "add_common", "resolve_device", "log",
     "depth_source_from_args", "check_output",
     "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_INTERRUPTED",
@@ -73,7 +74,6 @@ def levels_arg(text: str) -> tuple[str, ...]:
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
     """Add ``--model``, ``--device`` and ``--half``."""
-    """Option type: comma-separated encoder levels (numbers or tap names)."""
     g = p.add_argument_group("model")
     g.add_argument("--model", default="depthstyle-lite0", metavar="NAME|FILE",
                    help="registry name (see `depthstyle weights list`) or a decoder .safetensors "
@@ -93,17 +93,27 @@ def add_backend_options(p: argparse.ArgumentParser) -> None:
                         "once into the cache for --model)")
 
 
-def make_stylizer(args: argparse.Namespace, depth=None, tile_size=None):
-    """The Stylizer of the chosen backend (shared by stylize and serve)."""
-    from depthstyle.pipeline import Stylizer
+def stylizer_spec(args: argparse.Namespace, **fields):
+    """The :class:`~depthstyle.batch.StylizerSpec` of the model, backend and depth options.
 
-    if getattr(args, "backend", "torch") == "onnxruntime":
-        from depthstyle.export.cache import cached_export
+    ``fields`` override what the options say (e.g. ``depth="none"``, ``tile_size=...``).
+    """
+    from depthstyle.batch import StylizerSpec
 
-        folder = Path(args.onnx_dir) if args.onnx_dir else cached_export(args.model)
-        return Stylizer.from_onnx(folder, depth=depth, max_pixels=args.max_pixels)
-    return Stylizer(args.model, depth=depth, device=args.device, half=args.half,
-                    max_pixels=args.max_pixels, tile_size=tile_size)
+    values = dict(model=args.model, device=args.device, half=args.half,
+                  backend=getattr(args, "backend", "torch"),
+                  onnx_dir=getattr(args, "onnx_dir", None), max_pixels=args.max_pixels,
+                  depth=getattr(args, "depth", "none"),
+                  depth_kind=getattr(args, "depth_kind", None),
+                  depth_model=getattr(args, "depth_model", None),
+                  depth_resolution=getattr(args, "depth_resolution", None))
+    values.update(fields)
+    return StylizerSpec(**values)
+
+
+def make_stylizer(args: argparse.Namespace, tile_size=None):
+    """The Stylizer of the chosen model and backend, without a default depth source (serve)."""
+    return stylizer_spec(args, depth="none", tile_size=tile_size).build()
 
 
 def add_strength_options(p: argparse.ArgumentParser) -> None:

@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("depthstyle").setLevel(logging.INFO)
     if not args.quiet:  # where each photo's depth came from, and depth-model downloads
         for name in ("depthstyle.pipeline", "depthstyle.depth", "depthstyle.progress",
-                     "depthstyle.video"):
+                     "depthstyle.video", "depthstyle.batch"):
             if not logging.getLogger(name).isEnabledFor(logging.INFO):
                 logging.getLogger(name).setLevel(logging.INFO)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
 from pathlib import Path
 
@@ -14,15 +15,22 @@ from depthstyle.cli.common import (
     add_depth_options,
     add_model_options,
     add_strength_options,
-    depth_source_from_args,
     float_list,
     log,
-    make_stylizer,
+    positive_float,
     positive_int,
     settings_from_args,
+    stylizer_spec,
 )
-from depthstyle.errors import DepthStyleError, SettingsError
-from depthstyle.jobs import check_outputs, expand_inputs, load_masks, map_outputs, plan_outputs
+from depthstyle.errors import SettingsError
+from depthstyle.jobs import (
+    check_outputs,
+    expand_inputs,
+    expand_tree,
+    load_masks,
+    map_outputs,
+    plan_outputs,
+)
 
 STYLIZE_EXAMPLES = """\
 examples:
@@ -47,92 +55,116 @@ named <content-stem>.depth.png, .png, .npy, .pfm) gives the maps; a name contain
 
 # --- stylize -----------------------------------------------------------------------------------
 
-
-
-
-
-
-
-
-
-
-
-
-
 progress_log = logging.getLogger("depthstyle.progress")
 
 
+def _spec_and_options(args: argparse.Namespace, settings, masks, depth_dir):
+    from depthstyle.batch import JobOptions
+
+    spec = stylizer_spec(args, tile_size=args.tile or None,
+                         depth="dir" if depth_dir is not None else args.depth)
+    opts = JobOptions(settings=settings, save_maps=args.save_maps, quality=args.quality,
+                      alpha_mode=args.alpha_mode, max_pixels=args.max_pixels,
+                      overwrite=args.overwrite, resume=args.resume or args.engine == "ray",
+                      depth_dir=str(depth_dir) if depth_dir is not None else None,
+                      depth_kind=args.depth_kind, masks=masks)
+    return spec, opts
+
+
+def _local_records(jobs, spec, opts, args):
+    """The local engine: this process, one job after another."""
+    from depthstyle.batch import run_job
+
+    stylizer = spec.build()
+    stylizer.check(opts.settings)
+    log.info("%s on %s (%s); %d job(s)", args.model, stylizer.device, args.backend, len(jobs))
+    for job in jobs:
+        record = run_job(stylizer, job, opts)
+        if record["status"] == "ok":
+            log.info("wrote %s", job.output)
+        yield record
+
+
+def _ray_records(jobs, spec, opts, args):
+    from depthstyle.ray_batch import RayOptions, run_on_ray
+
+    opts.settings.validate()
+    yield from run_on_ray(jobs, spec, opts, RayOptions(
+        address=args.ray_address, actors=args.actors, batch_size=args.batch_size,
+        cpus_per_actor=args.cpus_per_actor))
+
+
 def _cmd_stylize(args: argparse.Namespace) -> int:
-    import torch
     from tqdm.auto import tqdm
 
-    from depthstyle.depth import DepthMapFile, find_depth_file
-    from depthstyle.io import load_image_with_alpha, save_image
+    from depthstyle.batch import MANIFEST_NAME, Manifest, settings_record, split_done
 
     settings = settings_from_args(args, preserve_color=args.preserve_color,
                          style_weights=args.style_weights, content_size=args.content_size,
                          style_size=args.style_size, crop=args.crop)
-    contents = expand_inputs(args.content)
+    tree = expand_tree(args.content, recursive=args.recursive)
+    contents = [p for p, _ in tree]
     styles = expand_inputs(args.style)
     combine = bool(args.style_weights) or bool(args.mask)
     if args.style_weights and len(args.style_weights) != len(styles):
         raise SettingsError(f"--style-weights has {len(args.style_weights)} values for "
                             f"{len(styles)} styles")
-    jobs = plan_outputs(contents, styles, Path(args.output), args.format, combine)
-    check_outputs([p for _, _, o in jobs for p in [o, *(map_outputs(o) if args.save_maps
-                                                         else [])]], args.overwrite)
+    out = Path(args.output)
+    jobs = plan_outputs(contents, styles, out, args.format, combine,
+                        places=[place for _, place in tree],
+                        styles_per_image=args.styles_per_image, seed=args.seed)
+    dataset_run = args.engine == "ray" or args.resume
+    if dataset_run and len(jobs) == 1 and out.suffix:
+        raise SettingsError(f"--engine ray and --resume write into an output folder (with its "
+                            f"{MANIFEST_NAME}); {out} is a file name")
+    if not dataset_run:
+        check_outputs([p for j in jobs for p in [j.output, *(map_outputs(j.output)
+                                                             if args.save_maps else [])]],
+                      args.overwrite)
+    else:
+        check_outputs([out / MANIFEST_NAME], overwrite=True)
     depth_dir = None
     if args.depth not in ("none", "auto") and Path(args.depth).is_dir():
         depth_dir = Path(args.depth)
     if depth_dir is None and args.depth not in ("none", "auto") and len(contents) > 1:
         raise SettingsError("--depth FILE applies to one content image; for several give a "
                             "folder of maps named after the contents, or --depth auto")
-    default_depth = None
-    if depth_dir is None:
-        default_depth = depth_source_from_args(args)
     if args.backend == "onnxruntime" and args.mask:
         raise SettingsError("--mask is not supported with --backend onnxruntime")
-    stylizer = make_stylizer(args, depth=default_depth, tile_size=args.tile or None)
-    stylizer.check(settings)
-    log.info("%s on %s (%s); %d job(s)", args.model, stylizer.device, args.backend, len(jobs))
-
+    if args.engine == "ray" and args.backend != "torch":
+        raise SettingsError("--engine ray runs the PyTorch backend; leave out --backend")
     # with masks all styles form one group, so the masks are the same for every job
     masks = load_masks(args.mask, len(styles)) if args.mask else None
+    spec, opts = _spec_and_options(args, settings, masks, depth_dir)
+    todo, done = split_done(jobs, opts)
+    engine = _ray_records if args.engine == "ray" else _local_records
+    records = itertools.chain(done, engine(todo, spec, opts, args) if todo else ())
+    manifest = Manifest(out / MANIFEST_NAME, settings_record(opts, spec)) if dataset_run \
+        else None
     failures: list[str] = []
-    bar = tqdm(jobs, desc="stylize", unit="img", disable=None if len(jobs) > 1 else True)
+    counts = {"ok": 0, "skipped": 0, "failed": 0}
+    bar = tqdm(total=len(jobs), desc="stylize", unit="img",
+               disable=None if len(jobs) > 1 else True)
     # without a terminal (logs, CI) the bar is off: say how far the batch is every 10 %
     every = max(1, len(jobs) // 10) if bar.disable and len(jobs) > 1 else 0
-    for i, (content, group, out) in enumerate(bar):
-        if every and i and i % every == 0:
-            progress_log.info("%d of %d done (%d %%)", i, len(jobs), 100 * i // len(jobs))
-        try:
-            rgb, alpha = load_image_with_alpha(content, max_pixels=args.max_pixels)
-            if alpha is not None and args.alpha_mode == "composite":
-                rgb, alpha = rgb * alpha + (1 - alpha), None
-            if depth_dir is not None:
-                dfile = find_depth_file(depth_dir, content.stem)
-                if dfile is None:
-                    raise DepthStyleError(f"{content}: no depth map named {content.stem}.* in "
-                                          f"{depth_dir}")
-                depth = DepthMapFile(dfile, args.depth_kind)
-            else:  # --depth auto looks beside the photo first
-                depth = stylizer.depth_source(content)
-            result = stylizer(rgb, group, settings, depth=depth, masks=masks,
-                              name=content.name)
-            if alpha is not None:
-                alpha = torch.nn.functional.interpolate(alpha, size=result.image.shape[-2:],
-                                                        mode="bilinear", align_corners=False)
-            save_image(result.image, out, overwrite=args.overwrite, alpha=alpha,
-                       quality=args.quality)
-            if args.save_maps:
-                for path, m in zip(map_outputs(out), (result.proximity, result.strength),
-                                   strict=True):
-                    save_image(m.expand(-1, 3, -1, -1), path, overwrite=args.overwrite)
-            log.info("wrote %s", out)
-        except (DepthStyleError, ValueError, OSError) as exc:
-            msg = str(exc) if str(content) in str(exc) else f"{content}: {exc}"
-            failures.append(msg)
-            log.error("%s", msg)
+    try:
+        for i, record in enumerate(records, 1):
+            bar.update(1)
+            counts[record["status"]] += 1
+            if manifest is not None:
+                manifest.append(record)
+            if record["status"] == "failed":
+                failures.append(record["error"])
+                log.error("%s", record["error"])
+            if every and i < len(jobs) and i % every == 0:
+                progress_log.info("%d of %d done (%d %%)", i, len(jobs), 100 * i // len(jobs))
+    finally:
+        bar.close()
+        if manifest is not None:
+            manifest.close()
+    if dataset_run:
+        progress_log.info("%d written, %d skipped (done before), %d failed; manifest: %s", counts["ok"],
+                 counts["skipped"], counts["failed"], out / MANIFEST_NAME)
     if failures:
         if len(failures) == len(jobs):
             log.error("%s failed; nothing was written", "the job" if len(jobs) == 1 else
@@ -141,8 +173,8 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
             log.error("%d of %d jobs failed; the other %d outputs were written", len(failures),
                       len(jobs), len(jobs) - len(failures))
         return EXIT_ERROR
-    if not args.quiet and len(jobs) == 1:
-        print(jobs[0][2])
+    if not args.quiet and len(jobs) == 1 and not dataset_run:
+        print(jobs[0].output)
     return EXIT_OK
 
 
@@ -188,9 +220,42 @@ def add_parser(sub) -> None:
                    help="process contents larger than PX in PX tiles with whole-image statistics "
                         "(bounded memory, no seams); 0 = never (default: 2048)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("-r", "--recursive", action="store_true",
+                   help="also take the images in sub-folders of a content folder; outputs mirror "
+                        "the folders (class folders stay class folders)")
     add_strength_options(p)
     add_depth_options(p)
     add_model_options(p)
     add_backend_options(p)
+    add_scale_options(p)
     add_common(p)
     p.set_defaults(func=_cmd_stylize)
+
+
+def add_scale_options(p: argparse.ArgumentParser) -> None:
+    """Dataset runs: engines, resuming, the style draw (docs/scaling.md)."""
+    g = p.add_argument_group("datasets and scale-out (docs/scaling.md)")
+    g.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: this process (default); ray: an actor pool on a Ray cluster "
+                        "(needs the 'ray' extra). A ray run skips outputs that exist and "
+                        "writes OUT/manifest.jsonl")
+    g.add_argument("--resume", action="store_true",
+                   help="local engine: skip jobs whose output exists and append every job to "
+                        "OUT/manifest.jsonl (what --engine ray always does)")
+    g.add_argument("--styles-per-image", type=positive_int, default=None, metavar="K",
+                   help="give each content K styles drawn at random from the style pool "
+                        "instead of every style (the Stylized-ImageNet recipe)")
+    g.add_argument("--seed", type=int, default=0,
+                   help="seed of the --styles-per-image draw; the same seed draws the same "
+                        "styles for the same file (default: 0)")
+    g.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="join this Ray cluster (host:port, ray://host:10001 or auto) "
+                        "instead of starting one on this machine")
+    g.add_argument("--actors", type=positive_int, default=None, metavar="N",
+                   help="size of the actor pool (default: one per GPU, else CPUs / "
+                        "--cpus-per-actor)")
+    g.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
+                   help="jobs per actor call (default: from the job count, 1 to 8)")
+    g.add_argument("--cpus-per-actor", type=positive_float, default=1.0, metavar="C",
+                   help="CPUs each actor reserves on a CPU cluster; fractions allowed "
+                        "(default: 1)")
