@@ -163,8 +163,8 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
         if manifest is not None:
             manifest.close()
     if dataset_run:
-        progress_log.info("%d written, %d skipped (done before), %d failed; manifest: %s", counts["ok"],
-                 counts["skipped"], counts["failed"], out / MANIFEST_NAME)
+        progress_log.info("%d written, %d skipped (done before), %d failed; manifest: %s",
+                          counts["ok"], counts["skipped"], counts["failed"], out / MANIFEST_NAME)
     if failures:
         if len(failures) == len(jobs):
             log.error("%s failed; nothing was written", "the job" if len(jobs) == 1 else
