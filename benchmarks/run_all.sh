@@ -29,3 +29,6 @@ for m in v1 v2; do
         --split benchmarks/validation-split.json -o benchmarks/results/border_bands_$m.json
 done
 python benchmarks/strength_sweep.py --model depthstyle-lite0-v2
+# dataset runs: local engine vs Ray with 1 and 2 actors (fifth session)
+python benchmarks/bench_ray.py --photos ../shared/train/content --styles ../shared/images/style \
+    --out benchmarks/results/ray_cpu.json

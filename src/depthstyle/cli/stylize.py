@@ -42,6 +42,12 @@ examples:
   depthstyle stylize photo.jpg -s a.jpg -s b.jpg --mask mask.png -o regions.png
   depthstyle stylize photo.jpg -s painting.jpg --depth auto --offset 0.3 --contrast 20 -o out.png
   depthstyle stylize photo.jpg -s painting.jpg --depth none --alpha 0.6 -o plain_adain.png
+  depthstyle stylize imagenet/ -r -s paintings/ --styles-per-image 1 -o out/ --resume
+  depthstyle stylize imagenet/ -r -s paintings/ --styles-per-image 1 -o out/ --engine ray
+
+datasets (docs/scaling.md): -r mirrors sub-folders under OUT; --resume (always on with
+--engine ray) skips outputs that exist and appends every job to OUT/manifest.jsonl, so a
+rerun finishes a stopped run; failed inputs are recorded there and the rest go on.
 
 depth (--depth auto, the default, tries in this order): a map beside the photo
 (<stem>.depth.png or <stem>.disparity.png; also .npy .pfm .tif), the depth model
