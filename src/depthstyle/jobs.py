@@ -102,14 +102,20 @@ def draw_styles(styles: Sequence[Path], k: int, seed: int, key: str) -> list[Pat
 
 def plan_outputs(contents: Sequence[Path], styles: list[Path], out: Path, fmt: str,
                  combine: bool, *, places: Sequence[Path] | None = None,
-                 styles_per_image: int | None = None, seed: int = 0) -> list[Job]:
+                 styles_per_image: int | None = None, seed: int = 0,
+                 name: str = "{content}_{style}") -> list[Job]:
     """Every job of a run: content, its style(s), the output path.
 
     Outputs are ``OUT/<place's folder>/<content stem>_<style stems>.<fmt>``: ``places``
     (from :func:`expand_tree`) mirror the inputs' folders; without them every output lands in
     ``OUT``. ``combine`` makes all styles one group (weights or masks); ``styles_per_image``
     gives each content that many styles drawn with :func:`draw_styles` instead of every style.
+    ``name`` is the file name's template: ``{content}`` and ``{style}`` (the stems; several
+    styles joined with ``+``), e.g. ``{content}__{style}`` for ``depthstyle study``.
     """
+    if "{content}" not in name or "{style}" not in name or "/" in name:
+        raise SettingsError(f"--name {name!r} must contain {{content}} and {{style}} and no "
+                            "'/'")
     if combine and styles_per_image:
         raise SettingsError("--styles-per-image draws separate styles; it cannot be combined "
                             "with --style-weights or --mask")
@@ -131,7 +137,8 @@ def plan_outputs(contents: Sequence[Path], styles: list[Path], out: Path, fmt: s
             [[s] for s in draw_styles(styles, styles_per_image, seed, place.as_posix())]
         for group in groups:
             tag = "+".join(s.stem for s in group)
-            path = out / place.parent / f"{c.stem}_{tag}.{fmt}"
+            path = out / place.parent / (name.replace("{content}", c.stem)
+                                         .replace("{style}", tag) + f".{fmt}")
             if path in seen:
                 raise SettingsError(f"{seen[path]} and {c} would both be written to {path}: "
                                     "rename one, or stylize them in separate runs")

@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from depthstyle.cli import evaluate, optimize, serve, stylize, train, video, weights
+from depthstyle.cli import evaluate, optimize, serve, study, stylize, train, video, weights
 from depthstyle.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
 from depthstyle.errors import DepthStyleError, SettingsError
 
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_parser(sub)
     video.add_parser(sub)
     serve.add_parser(sub)
+    study.add_parser(sub)
     optimize.add_parser(sub)
     return parser
 
@@ -61,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("depthstyle").setLevel(logging.INFO)
     if not args.quiet:  # where each photo's depth came from, and depth-model downloads
         for name in ("depthstyle.pipeline", "depthstyle.depth", "depthstyle.progress",
-                     "depthstyle.video", "depthstyle.batch"):
+                     "depthstyle.video", "depthstyle.batch", "depthstyle.study"):
             if not logging.getLogger(name).isEnabledFor(logging.INFO):
                 logging.getLogger(name).setLevel(logging.INFO)
     try:

@@ -46,8 +46,20 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                 raise DepthStyleError(f"no depth model {args.depth_model!r} and "
                                       "--depth-model-required was given")
             depth_model = None
+    study_store = None
+    if args.study_db:
+        from depthstyle.study import StudyStore
+
+        study_store = StudyStore(args.study_db)
+        names = study_store.studies()
+        if not names:
+            raise DepthStyleError(f"{args.study_db}: no studies yet; create one with "
+                                  "depthstyle study create")
+        for name in names:
+            log.info("study page: http://%s:%d/study/%s", args.host, args.port, name)
     app = create_app(stylizer, config, depth_model=depth_model,
-                     depth_model_name=args.depth_model if depth_model is not None else None)
+                     depth_model_name=args.depth_model if depth_model is not None else None,
+                     study_store=study_store)
     log.info("serving %s on http://%s:%d (Ctrl+C stops)", stylizer.model_name, args.host,
              args.port)
     uvicorn.run(app, host=args.host, port=args.port,
@@ -98,6 +110,9 @@ def add_parser(sub) -> None:
                    help="largest output side a request may ask for (default: %(default)s)")
     g.add_argument("--preview-side", type=positive_int, default=320, metavar="PX",
                    help="output side of the live preview (default: %(default)s)")
+    g.add_argument("--study-db", default=None, metavar="PATH|URL",
+                   help="also serve the preference studies of this database at /study/NAME "
+                        "(SQLite file or postgresql:// URL; `depthstyle study create`)")
     add_model_options(p)
     add_backend_options(p)
     g = p.add_argument_group("depth")

@@ -118,7 +118,8 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     out = Path(args.output)
     jobs = plan_outputs(contents, styles, out, args.format, combine,
                         places=[place for _, place in tree],
-                        styles_per_image=args.styles_per_image, seed=args.seed)
+                        styles_per_image=args.styles_per_image, seed=args.seed,
+                        name=args.name)
     dataset_run = args.engine == "ray" or args.resume
     if dataset_run and len(jobs) == 1 and out.suffix:
         raise SettingsError(f"--engine ray and --resume write into an output folder (with its "
@@ -214,6 +215,9 @@ def add_parser(sub) -> None:
     p.add_argument("--crop", action="store_true", help="centre-crop the content to a square")
     p.add_argument("--save-maps", action="store_true",
                    help="also write OUT.proximity.png and OUT.strength.png")
+    p.add_argument("--name", default="{content}_{style}", metavar="TEMPLATE",
+                   help="output file names in a folder: {content} and {style} are the stems "
+                        "(default: %(default)s; '{content}__{style}' for `depthstyle study`)")
     p.add_argument("--format", default="png", choices=("png", "jpg", "webp", "tif"),
                    help="file type in an output folder (default: png)")
     p.add_argument("--quality", type=positive_int, default=95, help="JPEG/WebP quality")

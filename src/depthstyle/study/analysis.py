@@ -71,8 +71,11 @@ def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
 
 
 def binomial_test(k: int, n: int, p: float = 0.5) -> float:
-    """Exact two-sided binomial test: the probability, under ``p``, of an outcome no more
-    likely than ``k`` successes in ``n`` (the method of R's ``binom.test``)."""
+    """Exact two-sided binomial test of ``k`` successes in ``n`` against rate ``p``.
+
+    The probability, under ``p``, of an outcome no more likely than the one seen (the method
+    of R's ``binom.test``).
+    """
     if n == 0:
         return 1.0
 
@@ -140,8 +143,10 @@ def bradley_terry(judgements: Sequence[Judgement], methods: Sequence[str] | None
 def bootstrap_bradley_terry(judgements: Sequence[Judgement], reps: int = 1000,
                             seed: int = 0, level: float = 0.95
                             ) -> dict[str, tuple[float, float, float]]:
-    """Scores with percentile intervals from resampling *participants* with replacement
-    (their answers are not independent of each other). Returns ``{method: (score, lo, hi)}``.
+    """Bradley–Terry scores with percentile intervals: ``{method: (score, lo, hi)}``.
+
+    The bootstrap resamples *participants* with replacement, since one participant's answers
+    are not independent of each other.
     """
     by_participant: dict[str, list[Judgement]] = defaultdict(list)
     for j in judgements:

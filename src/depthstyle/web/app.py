@@ -549,7 +549,8 @@ async def _lifespan(app):
 
 
 def create_app(stylizer: Stylizer | None = None, config: WebConfig | None = None, *,
-               depth_model: DepthSource | None = None, depth_model_name: str | None = None):
+               depth_model: DepthSource | None = None, depth_model_name: str | None = None,
+               study_store=None):
     """Build the FastAPI app around a :class:`Stylizer`.
 
     Args:
@@ -559,6 +560,8 @@ def create_app(stylizer: Stylizer | None = None, config: WebConfig | None = None
         depth_model: a monocular depth source for uploads without a depth map (``None`` =
             those get uniform strength, and the answer says ``depth_source: "none"``).
         depth_model_name: shown by ``/api/health``.
+        study_store: a :class:`~depthstyle.study.StudyStore` whose studies are served at
+            ``/study/NAME`` (``None``: no studies).
 
     Returns:
         A FastAPI application; serve it with uvicorn.
@@ -588,4 +591,8 @@ def create_app(stylizer: Stylizer | None = None, config: WebConfig | None = None
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     app.include_router(router)
+    from depthstyle.web.study import study_router
+
+    app.state.study_store = study_store
+    app.include_router(study_router())
     return app

@@ -1,0 +1,117 @@
+// depthstyle study page: one participant, trials in the server's order, one question at a time.
+"use strict";
+(() => {
+  const name = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] || "");
+  const base = `/study/${encodeURIComponent(name)}`;
+  const $ = (id) => document.getElementById(id);
+  const keyName = `depthstyle-study-${name}`;
+  let state = null;       // {token, questions, trials, answered:Set}
+  let queue = [];         // [{trial, question}] still to answer
+  let shownAt = 0;
+  let busy = false;
+
+  function fail(msg) { $("error").textContent = msg; $("error").hidden = false; }
+
+  async function api(path, options) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const r = await fetch(base + path, options);
+        if (r.ok) return r.json();
+        const body = await r.json().catch(() => ({}));
+        const msg = (body.error && body.error.message) || body.detail || r.statusText;
+        if (r.status < 500 || attempt >= 4) throw new Error(msg);
+      } catch (e) {
+        if (attempt >= 4) throw e;
+      }
+      await new Promise((ok) => setTimeout(ok, 500 * (attempt + 1)));  // retry: stored once
+    }
+  }
+
+  async function load() {
+    let token = localStorage.getItem(keyName);
+    let data = null;
+    if (token) {
+      try { data = await api(`/participants/${token}`); } catch (e) { token = null; }
+    }
+    if (!token) {
+      token = (await api("/participants", { method: "POST" })).token;
+      localStorage.setItem(keyName, token);
+      data = await api(`/participants/${token}`);
+    }
+    state = { token, questions: data.questions, trials: data.trials,
+              answered: new Set(data.answered.map(([t, q]) => `${t}:${q}`)) };
+    queue = [];
+    for (const t of state.trials)
+      for (let q = 0; q < state.questions.length; q++)
+        if (!state.answered.has(`${t.id}:${q}`)) queue.push({ trial: t, question: q });
+  }
+
+  function progress() {
+    const total = state.trials.length * state.questions.length;
+    const done = total - queue.length;
+    $("bar").style.width = `${(100 * done) / total}%`;
+    $("bar").parentElement.setAttribute("aria-valuenow", String(Math.round((100 * done) / total)));
+    $("count").textContent = `${done} of ${total} answered`;
+  }
+
+  function loaded(img) {
+    return img.complete && img.naturalWidth ? Promise.resolve()
+      : new Promise((ok) => { img.onload = ok; img.onerror = ok; });
+  }
+
+  async function show() {
+    progress();
+    if (!queue.length) {
+      $("trial").hidden = true; $("done").hidden = false; $("code").textContent = state.token;
+      return;
+    }
+    const { trial, question } = queue[0];
+    $("question").textContent = state.questions[question];
+    const imgs = ["content", "style", "left", "right"];
+    for (const p of imgs) if ($(p).getAttribute("src") !== trial[p]) $(p).src = trial[p];
+    busy = true;
+    await Promise.all(imgs.map((p) => loaded($(p))));
+    busy = false;
+    shownAt = performance.now();
+    $("trial").dataset.trial = String(trial.id);
+    $("trial").dataset.question = String(question);
+  }
+
+  async function choose(side) {
+    if (busy || !queue.length || $("trial").hidden) return;
+    busy = true;
+    const { trial, question } = queue[0];
+    const rt = Math.round(performance.now() - shownAt);
+    try {
+      await api("/answers", { method: "POST", headers: { "content-type": "application/json" },
+        body: JSON.stringify({ token: state.token, trial: trial.id, question, side, rt_ms: rt }) });
+      queue.shift();
+      busy = false;
+      await show();
+    } catch (e) {
+      busy = false;
+      fail(`Your answer could not be saved (${e.message}). Please try again.`);
+    }
+  }
+
+  async function start() {
+    $("intro").hidden = true; $("trial").hidden = false;
+    await show();
+  }
+
+  document.addEventListener("keydown", (ev) => {
+    if (ev.altKey || ev.ctrlKey || ev.metaKey) return;
+    if (!$("intro").hidden && ev.key === "Enter") { ev.preventDefault(); start(); return; }
+    if (ev.key === "ArrowLeft" || ev.key === "1") { ev.preventDefault(); choose("left"); }
+    if (ev.key === "ArrowRight" || ev.key === "2") { ev.preventDefault(); choose("right"); }
+  });
+  $("choose-left").addEventListener("click", () => choose("left"));
+  $("choose-right").addEventListener("click", () => choose("right"));
+  $("start").addEventListener("click", start);
+
+  load().then(() => {
+    progress();
+    if (!queue.length) { $("intro").hidden = true; show(); }
+    $("start").focus();
+  }).catch((e) => fail(`The study could not be loaded: ${e.message}`));
+})();
