@@ -128,3 +128,26 @@ def tiny_depth_dir(tmp_path_factory):
         "ensure_multiple_of": 14, "image_mean": [0.485, 0.456, 0.406],
         "image_std": [0.229, 0.224, 0.225]}))
     return d
+
+
+# --- a small preference study (tests/study) ---------------------------------------------------
+
+@pytest.fixture()
+def study_files(tmp_path) -> Path:
+    from study.studykit import write_study_files
+
+    return write_study_files(tmp_path)
+
+
+@pytest.fixture()
+def study_db(study_files) -> Path:
+    from study.studykit import METHODS
+
+    from depthstyle.study import StudyStore, build_design
+
+    design = build_design("demo", {m: study_files / m for m in METHODS},
+                          study_files / "contents", study_files / "styles")
+    store = StudyStore(study_files / "study.db")
+    store.create_study(design)
+    store.close()
+    return study_files / "study.db"

@@ -56,7 +56,7 @@ def test_a_known_preference_is_recovered():
     assert results["adain", "depth"].high < 0.5  # the whole interval prefers depth
     boot = bootstrap_bradley_terry(js, reps=200, seed=0)
     assert boot["learned"][1] > boot["depth"][2] or boot["depth"][1] > boot["adain"][2]
-    for m, (s, lo, hi) in boot.items():
+    for s, lo, hi in boot.values():
         assert lo <= s <= hi
 
 

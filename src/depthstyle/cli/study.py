@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-
 import logging
+from pathlib import Path
 
 from depthstyle.cli.common import EXIT_OK, add_common, positive_int, unit_float
 from depthstyle.errors import SettingsError

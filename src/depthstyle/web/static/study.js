@@ -70,8 +70,10 @@
     const imgs = ["content", "style", "left", "right"];
     for (const p of imgs) if ($(p).getAttribute("src") !== trial[p]) $(p).src = trial[p];
     busy = true;
+    $("trial").dataset.ready = "0";  // keys before the pictures are there do not count
     await Promise.all(imgs.map((p) => loaded($(p))));
     busy = false;
+    $("trial").dataset.ready = "1";
     shownAt = performance.now();
     $("trial").dataset.trial = String(trial.id);
     $("trial").dataset.question = String(question);
@@ -80,6 +82,7 @@
   async function choose(side) {
     if (busy || !queue.length || $("trial").hidden) return;
     busy = true;
+    $("trial").dataset.ready = "0";
     const { trial, question } = queue[0];
     const rt = Math.round(performance.now() - shownAt);
     try {

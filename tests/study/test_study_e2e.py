@@ -1,0 +1,103 @@
+"""A participant completes a short study in headless Chromium: with the keyboard, and by tapping
+on a phone-sized screen. Skipped (with the reason) without Playwright or a Chromium."""
+
+import sqlite3
+
+import pytest
+from study.studykit import write_study_files
+
+from depthstyle.study import StudyStore, build_design
+
+pytest.importorskip("fastapi")
+playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+from web.test_web_e2e import CHROMIUM  # noqa: E402
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium executable found "
+                                "(apt-get install chromium, or set DEPTHSTYLE_CHROMIUM)")
+
+
+@pytest.fixture()
+def short_study(tmp_path, tiny_model):
+    """Two methods, one photo, one painting: 1 real screen + 1 broken + 1 repeat, 2 questions."""
+    from depthstyle.pipeline import Stylizer
+    from depthstyle.web import create_app
+    from depthstyle.web.server import running_server
+
+    root = write_study_files(tmp_path, methods=("adain", "depth"), contents=("books",),
+                             styles=("muse",))
+    store = StudyStore(root / "s.db")
+    store.create_study(build_design("short", {"adain": root / "adain", "depth": root / "depth"},
+                                    root / "contents", root / "styles"))
+    app = create_app(Stylizer(tiny_model, depth=None), study_store=store)
+    with running_server(app) as url:
+        yield url, root / "s.db"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+def _ready(page, answered: int) -> None:
+    """Wait until the page shows its next screen with every picture loaded."""
+    page.wait_for_function(
+        f"document.getElementById('count').textContent.startsWith('{answered} ') && "
+        "document.getElementById('trial').dataset.ready === '1'")
+
+
+def _answers(db):
+    return sqlite3.connect(db).execute(
+        "SELECT trial, question, side, rt_ms, check_kind FROM answers ORDER BY trial, question"
+    ).fetchall()
+
+
+def test_a_participant_completes_a_study_with_the_keyboard(short_study, browser):
+    url, db = short_study
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{url}/study/short")
+    page.wait_for_selector("#start")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#trial:not([hidden])")
+    assert page.inner_text("#count") == "0 of 6 answered"
+    keys = ["ArrowLeft", "ArrowRight", "1", "2", "ArrowLeft", "ArrowRight"]
+    for i, key in enumerate(keys):
+        _ready(page, i)
+        page.keyboard.press(key)
+    page.wait_for_selector("#done:not([hidden])")
+    assert page.inner_text("#count") == "6 of 6 answered"
+    assert page.get_attribute(".progress", "aria-valuenow") == "100"
+    rows = _answers(db)
+    assert len(rows) == 6
+    assert [r[2] for r in rows] == ["left", "right", "left", "right", "left", "right"]
+    assert all(r[3] > 0 for r in rows)  # response times were measured
+    assert {r[4].split(":")[0] for r in rows} == {"", "broken", "repeat"}
+    # a reload after the end shows the end, and stores nothing new
+    page.reload()
+    page.wait_for_selector("#done:not([hidden])")
+    assert len(_answers(db)) == 6
+    assert not errors, errors
+
+
+def test_a_participant_can_answer_by_tapping_on_a_phone(short_study, browser):
+    url, db = short_study
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True,
+                              is_mobile=True, device_scale_factor=2)
+    page = ctx.new_page()
+    page.goto(f"{url}/study/short")
+    page.tap("#start")
+    page.wait_for_selector("#trial:not([hidden])")
+    left = page.locator("#left").bounding_box()
+    right = page.locator("#right").bounding_box()
+    assert right["y"] > left["y"] + left["height"] - 1  # stacked, not side by side
+    assert left["width"] > 300
+    for i in range(6):
+        _ready(page, i)
+        page.locator("#choose-right" if i % 2 else "#choose-left").tap()
+    page.wait_for_selector("#done:not([hidden])")
+    assert len(_answers(db)) == 6
+    ctx.close()
