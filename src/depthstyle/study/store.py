@@ -31,15 +31,15 @@ SCHEMA_VERSION = 1
 
 _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS studies (name TEXT PRIMARY KEY, created REAL NOT NULL, "
+    "CREATE TABLE IF NOT EXISTS studies (name TEXT PRIMARY KEY, created DOUBLE PRECISION NOT NULL, "
     "design TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS participants (token TEXT PRIMARY KEY, study TEXT NOT NULL "
-    "REFERENCES studies(name), created REAL NOT NULL, user_agent TEXT NOT NULL DEFAULT '')",
+    "REFERENCES studies(name), created DOUBLE PRECISION NOT NULL, user_agent TEXT NOT NULL DEFAULT '')",
     "CREATE TABLE IF NOT EXISTS answers (study TEXT NOT NULL, token TEXT NOT NULL "
     "REFERENCES participants(token), trial INTEGER NOT NULL, question INTEGER NOT NULL, "
     "item TEXT NOT NULL, style TEXT NOT NULL, left_method TEXT NOT NULL, "
     "right_method TEXT NOT NULL, side TEXT NOT NULL, chosen TEXT NOT NULL, "
-    "check_kind TEXT NOT NULL, rt_ms INTEGER NOT NULL, created REAL NOT NULL, "
+    "check_kind TEXT NOT NULL, rt_ms INTEGER NOT NULL, created DOUBLE PRECISION NOT NULL, "
     "PRIMARY KEY (token, trial, question))",
     "CREATE INDEX IF NOT EXISTS answers_study ON answers (study)",
 ]
