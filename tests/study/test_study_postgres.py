@@ -14,11 +14,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from study.studykit import METHODS
 
 from depthstyle.study import StudyStore, analyse, build_design, participant_trials
 from depthstyle.study.store import Answer
 from depthstyle.web.server import free_port
-from study.studykit import METHODS
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed")
 

@@ -134,9 +134,10 @@ def add_parser(sub) -> None:
     r.add_argument("--max-broken", type=int, default=0, metavar="N",
                    help="exclude participants who chose the broken output more than N times "
                         "(default: 0)")
-    r.add_argument("--max-repeat-rate", type=unit_float, default=0.5, metavar="F",
+    r.add_argument("--max-repeat-rate", type=unit_float, default=1.0, metavar="F",
                    help="exclude participants who changed more than this share of their "
-                        "repeated answers (default: 0.5)")
+                        "repeated answers, e.g. 0.5 (default: 1 = report the repeats, exclude "
+                        "on the broken-output check only)")
     r.add_argument("--complete-only", action="store_true",
                    help="leave out participants who did not finish")
     r.add_argument("--bootstrap", type=positive_int, default=1000, metavar="N",

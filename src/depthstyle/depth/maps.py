@@ -29,6 +29,19 @@ DepthKind = Literal["depth", "disparity"]
 _QUANTILES = (0.01, 0.99)
 
 
+def _box_sum(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Sum of ``x`` over the k x k window centred on each pixel (zeros outside), in float64.
+
+    An integral image: the cost does not grow with ``k`` (``avg_pool2d`` grows with k²).
+    """
+    r = k // 2
+    h, w = x.shape[-2:]
+    xp = F.pad(x.double(), (r + 1, r, r + 1, r))  # one extra zero row/column for the integral
+    ii = xp.cumsum(-1).cumsum(-2)
+    return ii[..., k:k + h, k:k + w] - ii[..., :h, k:k + w] - ii[..., k:k + h, :w] + \
+        ii[..., :h, :w]
+
+
 def fill_invalid(values: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     """Fill invalid pixels with an average of valid ones nearby (growing windows).
 
@@ -44,12 +57,12 @@ def fill_invalid(values: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     k = 3
     limit = 2 * max(values.shape[-2:]) + 1  # a window this wide reaches every pixel
     while bool((m == 0).any()):
-        num = F.avg_pool2d(out * m, k, stride=1, padding=k // 2, count_include_pad=False)
-        den = F.avg_pool2d(m, k, stride=1, padding=k // 2, count_include_pad=False)
-        newly = (m == 0) & (den > 0)
+        num = _box_sum(out * m, k)
+        den = _box_sum(m, k)
+        newly = (m == 0) & (den > 0.5)  # den counts valid pixels: 0 or at least 1
         if not bool(newly.any()):  # only images without any valid pixel are left
             break
-        out = torch.where(newly, num / den.clamp_min(1e-12), out)
+        out = torch.where(newly, (num / den.clamp_min(1.0)).to(values.dtype), out)
         m = torch.where(newly, torch.ones_like(m), m)
         k = min(2 * k + 1, limit)
     return out

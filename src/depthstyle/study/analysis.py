@@ -9,6 +9,8 @@ algorithm) and :func:`bootstrap_bradley_terry` gives intervals by resampling par
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import random
 from collections import defaultdict
@@ -70,6 +72,19 @@ def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def _pmf(n: int, p: float) -> list[float]:
+    """P(K = k) for k = 0..n, K ~ Binomial(n, p)."""
+    if p <= 0 or p >= 1:
+        return [float(k == (n if p >= 1 else 0)) for k in range(n + 1)]
+    return [math.exp(math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+                     + k * math.log(p) + (n - k) * math.log1p(-p)) for k in range(n + 1)]
+
+
+def _two_sided(pmf: list[float], k: int) -> float:
+    observed = pmf[k] * (1 + 1e-7)  # R's relative tolerance for ties
+    return min(1.0, sum(q for q in pmf if q <= observed))
+
+
 def binomial_test(k: int, n: int, p: float = 0.5) -> float:
     """Exact two-sided binomial test of ``k`` successes in ``n`` against rate ``p``.
 
@@ -78,14 +93,7 @@ def binomial_test(k: int, n: int, p: float = 0.5) -> float:
     """
     if n == 0:
         return 1.0
-
-    def pmf(i: int) -> float:
-        return math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
-                        + i * math.log(p) + (n - i) * math.log1p(-p))
-
-    observed = pmf(k)
-    total = sum(q for q in (pmf(i) for i in range(n + 1)) if q <= observed * (1 + 1e-7))
-    return min(1.0, total)
+    return _two_sided(_pmf(n, p), k)
 
 
 def pairwise(judgements: Iterable[Judgement]) -> list[PairResult]:
@@ -215,10 +223,14 @@ def power_table(rates: Sequence[float] = (0.55, 0.6, 0.65, 0.7, 0.75),
     for rate in rates:
         n = 4
         while True:
-            reject = [binomial_test(k, n) <= alpha for k in range(n + 1)]
-            prob = sum(math.comb(n, k) * rate ** k * (1 - rate) ** (n - k)
-                       for k in range(n + 1) if reject[k])
-            if prob >= power or n > 5000:
+            null = _pmf(n, 0.5)
+            ranked = sorted(null)
+            prefix = list(itertools.accumulate(ranked))
+            # p-value of k: the null mass of outcomes no more likely than k (binomial_test's)
+            reject = [k for k in range(n + 1)
+                      if prefix[bisect.bisect_right(ranked, null[k] * (1 + 1e-7)) - 1] <= alpha]
+            alt = _pmf(n, rate)
+            if sum(alt[k] for k in reject) >= power or n > 5000:
                 break
             n += 1
         out.append((rate, n))

@@ -96,12 +96,14 @@ def _checks(design: StudyDesign, answers: Sequence[Answer], max_broken: int,
 
 
 def analyse(design: StudyDesign, answers: Sequence[Answer], *, max_broken: int = 0,
-            max_repeat_rate: float = 0.5, bootstrap: int = 1000,
+            max_repeat_rate: float = 1.0, bootstrap: int = 1000,
             include_incomplete: bool = True) -> StudyReport:
     """Checks, exclusions and every statistic of a study's answers.
 
     Participants are excluded when they chose the broken output more than ``max_broken``
-    times or changed more than ``max_repeat_rate`` of their repeated answers; with
+    times or changed more than ``max_repeat_rate`` of their repeated answers (by default
+    never: on a close pair an attentive participant may well change their mind, so the repeat
+    check is reported, and excluding on it is a choice to make before the study); with
     ``include_incomplete`` false, also those who did not finish.
     """
     checks = _checks(design, answers, max_broken, max_repeat_rate)

@@ -34,7 +34,8 @@ _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS studies (name TEXT PRIMARY KEY, created DOUBLE PRECISION NOT NULL, "
     "design TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS participants (token TEXT PRIMARY KEY, study TEXT NOT NULL "
-    "REFERENCES studies(name), created DOUBLE PRECISION NOT NULL, user_agent TEXT NOT NULL DEFAULT '')",
+    "REFERENCES studies(name), created DOUBLE PRECISION NOT NULL, "
+    "user_agent TEXT NOT NULL DEFAULT '')",
     "CREATE TABLE IF NOT EXISTS answers (study TEXT NOT NULL, token TEXT NOT NULL "
     "REFERENCES participants(token), trial INTEGER NOT NULL, question INTEGER NOT NULL, "
     "item TEXT NOT NULL, style TEXT NOT NULL, left_method TEXT NOT NULL, "
