@@ -26,7 +26,8 @@ from depthstyle.batch import JobOptions, StylizerSpec, run_job, worker_name
 from depthstyle.errors import DepthStyleError
 from depthstyle.jobs import Job
 
-__all__ = ["RayOptions", "RayPlan", "run_on_ray", "plan_pool", "require_ray"]
+__all__ = ["RayOptions", "RayPlan", "run_on_ray", "run_tasks", "plan_pool", "require_ray",
+           "cluster"]
 
 log = logging.getLogger("depthstyle.batch")
 
@@ -152,19 +153,46 @@ def _init(ray, options: RayOptions) -> None:
         raise DepthStyleError(f"could not start or join {where}: {exc}") from None
 
 
+def cluster(options: RayOptions):
+    """``(ray, started)``: Ray joined or started, quiet, and whether this call started it."""
+    ray = require_ray(local=not (options.address or os.environ.get("RAY_ADDRESS")))
+    started = not ray.is_initialized()
+    for name in ("ray", "ray.data"):  # Ray's own lines would drown ours; its logs have them
+        logging.getLogger(name).setLevel(logging.ERROR)
+    _init(ray, options)
+    return ray, started
+
+
+def run_tasks(fn, items: Sequence[Any], options: RayOptions = RayOptions(),
+              device: str = "auto") -> list[Any]:
+    """``[fn(item) for item in items]`` as Ray tasks, results in the items' order.
+
+    Each task reserves one GPU when the cluster has GPUs (and ``device`` is not ``cpu``), else
+    ``options.cpus_per_actor`` CPUs; a task whose worker dies is retried (twice). ``fn`` and
+    the items must be picklable (they travel to the workers).
+    """
+    ray, started = cluster(options)
+    try:
+        plan = plan_pool(ray.cluster_resources(), len(items), options, device)
+        log.info("Ray: %d task(s), up to %d at once, %s each", len(items), plan.actors,
+                 f"{plan.num_gpus:g} GPU" if plan.num_gpus else f"{plan.num_cpus:g} CPU")
+        remote = ray.remote(num_cpus=plan.num_cpus, num_gpus=plan.num_gpus or None,
+                            max_retries=2)(fn)
+        return ray.get([remote.remote(it) for it in items])
+    finally:
+        if started:
+            ray.shutdown()
+
+
 def run_on_ray(jobs: Sequence[Job], spec: StylizerSpec, opts: JobOptions,
                options: RayOptions = RayOptions()) -> Iterator[dict[str, Any]]:
     """Run ``jobs`` on Ray; yield each job's record as its batch ends (in no set order).
 
     Starts (or joins) the cluster, and shuts down a cluster it started when done.
     """
-    ray = require_ray(local=not (options.address or os.environ.get("RAY_ADDRESS")))
+    ray, started = cluster(options)
     from ray.data import ActorPoolStrategy, DataContext
 
-    started = not ray.is_initialized()
-    for name in ("ray", "ray.data"):  # Ray's own lines would drown ours; its logs have them
-        logging.getLogger(name).setLevel(logging.ERROR)
-    _init(ray, options)
     try:
         plan = plan_pool(ray.cluster_resources(), len(jobs), options, spec.device)
         log.info("Ray: %d actor(s), %s per actor, batches of %d, %d job(s)", plan.actors,

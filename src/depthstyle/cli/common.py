@@ -11,7 +11,7 @@ __all__ = [
     "add_model_options", "add_backend_options", "make_stylizer", "stylizer_spec",
     "add_strength_options",
     "settings_from_args", "add_depth_options", "add_common", "resolve_device", "log",
-    "depth_source_from_args", "check_output",
+    "depth_source_from_args", "check_output", "add_ray_options",
     "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_INTERRUPTED",
 ]
 
@@ -102,7 +102,8 @@ def stylizer_spec(args: argparse.Namespace, **fields):
 
     values = dict(model=args.model, device=args.device, half=args.half,
                   backend=getattr(args, "backend", "torch"),
-                  onnx_dir=getattr(args, "onnx_dir", None), max_pixels=args.max_pixels,
+                  onnx_dir=getattr(args, "onnx_dir", None),
+                  max_pixels=getattr(args, "max_pixels", None),
                   depth=getattr(args, "depth", "none"),
                   depth_kind=getattr(args, "depth_kind", None),
                   depth_model=getattr(args, "depth_model", None),
@@ -170,6 +171,16 @@ def add_depth_options(p: argparse.ArgumentParser, default: str = "auto") -> None
                         "depth-anything-v2-small (default: %(default)s)")
     g.add_argument("--depth-resolution", type=positive_int, default=None, metavar="PX",
                    help="input size of the depth model (smaller = faster)")
+
+
+def add_ray_options(g) -> None:
+    """Add ``--ray-address`` and ``--cpus-per-actor`` to an option group."""
+    g.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="join this Ray cluster (host:port, ray://host:10001 or auto) "
+                        "instead of starting one on this machine")
+    g.add_argument("--cpus-per-actor", type=positive_float, default=1.0, metavar="C",
+                   help="CPUs each Ray worker reserves on a CPU cluster; fractions allowed "
+                        "(default: 1; on a GPU cluster each takes one GPU)")
 
 
 def add_common(p: argparse.ArgumentParser) -> None:

@@ -14,10 +14,10 @@ from depthstyle.cli.common import (
     add_common,
     add_depth_options,
     add_model_options,
+    add_ray_options,
     add_strength_options,
     float_list,
     log,
-    positive_float,
     positive_int,
     settings_from_args,
     stylizer_spec,
@@ -258,14 +258,9 @@ def add_scale_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int, default=0,
                    help="seed of the --styles-per-image draw; the same seed draws the same "
                         "styles for the same file (default: 0)")
-    g.add_argument("--ray-address", default=None, metavar="ADDR",
-                   help="join this Ray cluster (host:port, ray://host:10001 or auto) "
-                        "instead of starting one on this machine")
+    add_ray_options(g)
     g.add_argument("--actors", type=positive_int, default=None, metavar="N",
                    help="size of the actor pool (default: one per GPU, else CPUs / "
                         "--cpus-per-actor)")
     g.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
                    help="jobs per actor call (default: from the job count, 1 to 8)")
-    g.add_argument("--cpus-per-actor", type=positive_float, default=1.0, metavar="C",
-                   help="CPUs each actor reserves on a CPU cluster; fractions allowed "
-                        "(default: 1)")

@@ -9,6 +9,7 @@ from depthstyle.cli.common import (
     add_common,
     add_depth_options,
     add_model_options,
+    add_ray_options,
     add_strength_options,
     check_output,
     depth_source_from_args,
@@ -16,8 +17,11 @@ from depthstyle.cli.common import (
     positive_int,
     resolve_device,
     settings_from_args,
+    stylizer_spec,
 )
+from depthstyle.errors import SettingsError
 from depthstyle.jobs import expand_inputs
+from depthstyle.video.segments import DEFAULT_WARMUP
 
 # --- video -------------------------------------------------------------------------------------
 
@@ -40,13 +44,18 @@ def _cmd_video(args: argparse.Namespace) -> int:
 
         check_codec(args.codec)
     out = check_output(args.output, args.overwrite)
-    device = resolve_device(args.device)
-    depth = depth_source_from_args(args, device)
-    stylizer = Stylizer(args.model, device=args.device, half=args.half)
     styles = expand_inputs(args.style)
-    report = stylize_video(args.input, out, stylizer, styles if len(styles) > 1 else styles[0],
-                           settings, vs, depth=depth, overwrite=args.overwrite,
-                           progress=not args.quiet)
+    style = styles if len(styles) > 1 else styles[0]
+    if args.engine == "ray":
+        report = _video_on_ray(args, out, style, settings, vs)
+    else:
+        if args.segments:
+            raise SettingsError("--segments splits the clip for --engine ray")
+        device = resolve_device(args.device)
+        depth = depth_source_from_args(args, device)
+        stylizer = Stylizer(args.model, device=args.device, half=args.half)
+        report = stylize_video(args.input, out, stylizer, style, settings, vs, depth=depth,
+                               overwrite=args.overwrite, progress=not args.quiet)
     summary = report.summary()
     log.info("%s", json.dumps(summary))
     if args.stats:
@@ -58,6 +67,37 @@ def _cmd_video(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(out)
     return EXIT_OK
+
+
+def _video_on_ray(args, out, style, settings, vs):
+    """Segments of the clip as Ray tasks (docs/scaling.md), joined here."""
+    import logging
+
+    from depthstyle.ray_batch import RayOptions, cluster, plan_pool, run_tasks
+    from depthstyle.video.segments import frame_factory, stylize_video_segments
+
+    settings.validate()
+    options = RayOptions(address=args.ray_address, cpus_per_actor=args.cpus_per_actor)
+    spec = stylizer_spec(args, tile_size=2048)
+    ray, started = cluster(options)
+    try:
+        # default: one segment per task the cluster runs at once
+        segments = args.segments or plan_pool(ray.cluster_resources(), 10**6, options,
+                                              args.device).actors
+        report, parts = stylize_video_segments(
+            args.input, out, frame_factory(spec, style, settings, vs), vs, segments=segments,
+            warmup=args.warmup, overwrite=args.overwrite,
+            run=lambda fn, items: run_tasks(fn, items, options, device=args.device))
+    finally:
+        if started:
+            ray.shutdown()
+    video_log = logging.getLogger("depthstyle.video")
+    for r in parts:
+        video_log.info("segment %d: frames %d-%d on %s in %.1f s%s", r["index"], r["start"],
+                       r["end"] - 1, r["worker"], r["seconds"],
+                       "" if r["border_td_output"] is None else
+                       f"; change across its first border {r['border_td_output']:.4f}")
+    return report
 
 
 def add_parser(sub) -> None:
@@ -98,5 +138,17 @@ def add_parser(sub) -> None:
     add_strength_options(p)
     add_depth_options(p)
     add_model_options(p)
+    g = p.add_argument_group("scale-out (docs/scaling.md)")
+    g.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: this process, frame after frame (default); ray: the clip cut "
+                        "into segments stylized in parallel on a Ray cluster and joined, the "
+                        "temporal smoothing carried across the cuts by a warm-up")
+    g.add_argument("--segments", type=positive_int, default=None, metavar="N",
+                   help="segments for --engine ray (default: as many as the cluster runs at "
+                        "once)")
+    g.add_argument("--warmup", type=int, default=DEFAULT_WARMUP, metavar="FRAMES",
+                   help="frames each segment runs through the temporal state before its "
+                        "first frame (default: %(default)s)")
+    add_ray_options(g)
     add_common(p)
     p.set_defaults(func=_cmd_video)
