@@ -110,7 +110,9 @@ def add_parser(sub) -> None:
         epilog="examples:\n  depthstyle video clip.mp4 -s painting.jpg -o clip_styled.mp4\n"
                "  depthstyle video clip.mp4 -s painting.jpg -o raw.mp4 --no-smoothing\n"
                "  depthstyle video clip.mp4 -s painting.jpg --depth auto --depth-every 4 "
-               "-o deep.mp4",
+               "-o deep.mp4\n"
+               "  depthstyle video long.mp4 -s painting.jpg -o out.mp4 --engine ray "
+               "--ray-address auto  # segments in parallel",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("input", help="input video (any format FFmpeg reads)")
     p.add_argument("-s", "--style", action="append", required=True, help="style image")
