@@ -52,6 +52,39 @@ def test_fill_invalid_large_hole():
     assert torch.allclose(out, torch.ones_like(out))
 
 
+def _fill_by_hand(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """The same growing-window fill, written out pixel by pixel (the reference)."""
+    out, known = np.where(valid, values, 0.0).astype(np.float64), valid.copy()
+    h, w = values.shape
+    k = 3
+    while not known.all():
+        r = k // 2
+        new = out.copy()
+        newly = np.zeros_like(known)
+        for y in range(h):
+            for x in range(w):
+                if known[y, x]:
+                    continue
+                win = (slice(max(0, y - r), y + r + 1), slice(max(0, x - r), x + r + 1))
+                if known[win].any():
+                    new[y, x] = out[win][known[win]].mean()
+                    newly[y, x] = True
+        out, known = new, known | newly
+        k = min(2 * k + 1, 2 * max(h, w) + 1)
+    return out
+
+
+def test_fill_invalid_matches_a_pixel_by_pixel_reference():
+    rng = np.random.default_rng(0)
+    values = rng.uniform(100, 5000, (23, 31))  # sensor-like magnitudes: sums need float64
+    valid = rng.random((23, 31)) > 0.6
+    valid[5:18, 8:25] = False  # and a large hole
+    got = fill_invalid(torch.from_numpy(values).float()[None, None],
+                       torch.from_numpy(valid)[None, None])[0, 0].numpy()
+    np.testing.assert_allclose(got, _fill_by_hand(values, valid), rtol=1e-5)
+    np.testing.assert_array_equal(got[valid], values[valid].astype(np.float32))
+
+
 def test_depth_map_file_resizes_and_checks_aspect(tmp_path):
     arr = (np.tile(np.linspace(1000, 5000, 40), (30, 1))).astype(np.uint16)
     Image.fromarray(arr).save(tmp_path / "c.depth.png")
