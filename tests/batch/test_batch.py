@@ -144,3 +144,12 @@ def test_resume_needs_an_output_folder(tmp_path, image_files, tiny_decoder_file,
     assert main(["stylize", str(c), "-s", str(s), "-o", str(tmp_path / "one.png"), "--resume",
                  "--model", str(tiny_decoder_file), "--depth", "none"]) == 2
     assert "output folder" in capsys.readouterr().err
+
+
+def test_ray_runs_check_the_settings_against_the_model_before_starting(
+        tmp_path, image_files, tiny_decoder_file, capsys):
+    c, s = image_files
+    code = main(["stylize", str(c), "-s", str(s), "-o", str(tmp_path / "out"), "--engine",
+                 "ray", "--model", str(tiny_decoder_file), "--strength", "learned"])
+    assert code == 2 and "learned" in capsys.readouterr().err
+    assert not list((tmp_path / "out").glob("*.png"))

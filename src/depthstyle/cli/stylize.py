@@ -94,7 +94,8 @@ def _local_records(jobs, spec, opts, args):
 def _ray_records(jobs, spec, opts, args):
     from depthstyle.ray_batch import RayOptions, run_on_ray
 
-    opts.settings.validate()
+    # the model's own checks (levels, learned strength) once here, not once per job there
+    spec.build(device="cpu").check(opts.settings)
     yield from run_on_ray(jobs, spec, opts, RayOptions(
         address=args.ray_address, actors=args.actors, batch_size=args.batch_size,
         cpus_per_actor=args.cpus_per_actor))

@@ -275,6 +275,10 @@ def stylize_video_segments(src: str | os.PathLike, dst: str | os.PathLike,
         raise SettingsError("--max-frames previews one machine's run; leave it out with "
                             "--segments")
     check_codec(video.codec or CONTAINERS[dst.suffix.lower()][1])
+    if dst.exists() and not overwrite:  # before any work, not at the join
+        from depthstyle.errors import OutputExistsError
+
+        raise OutputExistsError(f"{dst}: exists (use --overwrite / overwrite=True to replace it)")
     started = time.perf_counter()
     plan, pts = plan_segments(src, segments, warmup)
     work = Path(tempfile.mkdtemp(prefix=f".{dst.name}.segments-", dir=dst.parent))
