@@ -128,7 +128,9 @@ def _to_rgb_alpha(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
         return np.repeat(grey[..., None], 3, axis=2), None
     if mode == "P":
         im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-    elif mode in ("LA", "La", "RGBa", "PA"):
+    elif mode == "La":  # premultiplied: PIL converts it to RGBA only by way of LA
+        im = im.convert("LA").convert("RGBA")
+    elif mode in ("LA", "RGBa", "PA"):
         im = im.convert("RGBA")
     elif mode == "L" and "transparency" in im.info:
         im = im.convert("RGBA")
@@ -419,7 +421,11 @@ def read_map_array(path: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
             if im.mode in ("RGB", "RGBA", "P", "CMYK", "LA", "YCbCr"):
                 im = im.convert("L")
             arr = np.asarray(im)
-    arr = np.squeeze(np.asarray(arr))
+    arr = np.asarray(arr)
+    if arr.ndim == 3 and arr.shape[0] == 1:  # (1, H, W): one channel first
+        arr = arr[0]
+    elif arr.ndim == 3 and arr.shape[-1] == 1:  # (H, W, 1): one channel last
+        arr = arr[..., 0]
     if arr.ndim != 2 or not (np.issubdtype(arr.dtype, np.integer)
                              or np.issubdtype(arr.dtype, np.floating)):
         raise DepthMapError(f"{label}: expected a 2-D map of real numbers, got shape "
