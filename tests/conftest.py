@@ -151,3 +151,31 @@ def study_db(study_files) -> Path:
     store.create_study(design)
     store.close()
     return study_files / "study.db"
+
+
+# --- a headless browser (web and study pages) ----------------------------------------------------
+
+def chromium_path() -> str | None:
+    """A Chromium executable: $DEPTHSTYLE_CHROMIUM, else one on PATH (Debian's chromium)."""
+    import os
+    import shutil
+
+    for cand in (os.environ.get("DEPTHSTYLE_CHROMIUM"), shutil.which("chromium"),
+                 shutil.which("chromium-browser"), shutil.which("google-chrome")):
+        if cand and os.path.exists(cand):
+            return cand
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium driven by Playwright (skips without either)."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    exe = chromium_path()
+    if exe is None:
+        pytest.skip("no Chromium executable found (apt-get install chromium, or set "
+                    "DEPTHSTYLE_CHROMIUM)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
+        yield b
+        b.close()

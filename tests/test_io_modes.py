@@ -322,3 +322,13 @@ def test_umask_is_read_without_changing_it(monkeypatch, tmp_path):
         assert os.umask(0o027) == 0o027  # and it was left as it was
     finally:
         os.umask(old)
+
+
+def test_maps_with_one_channel_first_or_last_are_2d_and_two_channels_are_refused(tmp_path):
+    arr = RNG.uniform(0, 9, (3, 4)).astype(np.float32)
+    for name, stored in (("first", arr[None]), ("last", arr[..., None])):
+        np.save(tmp_path / f"{name}.npy", stored)
+        np.testing.assert_array_equal(read_map_array(tmp_path / f"{name}.npy"), arr)
+    np.save(tmp_path / "two.npy", np.stack([arr, arr], -1))
+    with pytest.raises(DepthMapError, match=r"2-D map .* shape \(3, 4, 2\)"):
+        read_map_array(tmp_path / "two.npy")

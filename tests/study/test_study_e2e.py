@@ -9,11 +9,7 @@ from study.studykit import write_study_files
 from depthstyle.study import StudyStore, build_design
 
 pytest.importorskip("fastapi")
-playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-from web.test_web_e2e import CHROMIUM  # noqa: E402
-
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium executable found "
-                                "(apt-get install chromium, or set DEPTHSTYLE_CHROMIUM)")
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 
 @pytest.fixture()
@@ -31,14 +27,6 @@ def short_study(tmp_path, tiny_model):
     app = create_app(Stylizer(tiny_model, depth=None), study_store=store)
     with running_server(app) as url:
         yield url, root / "s.db"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
 
 
 def _ready(page, answered: int) -> None:

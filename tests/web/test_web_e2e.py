@@ -6,24 +6,13 @@ Skipped, with the reason printed, only when Playwright or a Chromium executable 
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 
-from conftest import make_image
+from conftest import chromium_path, make_image
 from depthstyle.io import save_image
 
 pytest.importorskip("fastapi")
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-
-
-def chromium_path() -> str | None:
-    for cand in (os.environ.get("DEPTHSTYLE_CHROMIUM"), shutil.which("chromium"),
-                 shutil.which("chromium-browser"), shutil.which("google-chrome")):
-        if cand and os.path.exists(cand):
-            return cand
-    return None
 
 
 CHROMIUM = chromium_path()
@@ -39,14 +28,6 @@ def server():
 
     with running_server(create_app(Stylizer("depthstyle-lite0", device="cpu"))) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
 
 
 def caption(page) -> str:

@@ -40,6 +40,7 @@ from depthstyle.video.stylize import (
     check_codec,
     frame_to_tensor,
     open_video,
+    video_stream,
 )
 
 __all__ = ["Segment", "plan_segments", "render_segment", "join_segments",
@@ -98,15 +99,6 @@ def plan_segments(src: str | os.PathLike, segments: int, warmup: int = DEFAULT_W
     return out, pts
 
 
-def _lossless_stream(out, vin, width: int, height: int):
-    stream = out.add_stream("libx264", rate=vin.average_rate or vin.guessed_rate or 25)
-    stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-    stream.time_base = vin.time_base
-    stream.codec_context.time_base = vin.time_base
-    stream.options = {"qp": "0", "preset": "ultrafast"}
-    return stream
-
-
 def render_segment(src: str | os.PathLike, seg: Segment, dst: str | os.PathLike,
                    frames: FrameStylizer, video: VideoSettings) -> dict[str, Any]:
     """Stylize one segment of ``src`` into the lossless file ``dst``.
@@ -125,7 +117,8 @@ def render_segment(src: str | os.PathLike, seg: Segment, dst: str | os.PathLike,
         frames.index = seg.warm_index  # depth every k frames falls on the same frames
         container.seek(seg.warm_pts, stream=vin, backward=True, any_frame=False)
         with av.open(str(dst), "w", format="matroska") as out:
-            stream = _lossless_stream(out, vin, width, height)
+            stream = video_stream(out, vin, "libx264", width, height,
+                                  {"qp": "0", "preset": "ultrafast"})
             done = False
             for packet in container.demux(vin):
                 if done:
@@ -190,17 +183,13 @@ def join_segments(src: str | os.PathLike, parts: Sequence[str | os.PathLike],
     try:
         width, height = _output_size(vin.codec_context.width, vin.codec_context.height,
                                      video.size)
-        rate = vin.average_rate or vin.guessed_rate or 25
-        report.fps, report.size = float(rate), (width, height)
         audio = container.demux(ain) if ain is not None else iter(())
         pending = None
         with atomic_output(dst, overwrite=overwrite) as tmp:
             with av.open(str(tmp), "w", format=fmt) as out:
-                vout = out.add_stream(video.codec or default_codec, rate=rate)
-                vout.width, vout.height, vout.pix_fmt = width, height, "yuv420p"
-                vout.time_base = vin.time_base
-                vout.codec_context.time_base = vin.time_base
-                vout.options = {"crf": str(video.crf)}
+                vout = video_stream(out, vin, video.codec or default_codec, width, height,
+                                    {"crf": str(video.crf)})
+                report.fps, report.size = float(vout.average_rate or 25), (width, height)
                 aout = out.add_stream_from_template(ain) if ain is not None else None
 
                 def mux_audio_until(t: float | None) -> None:

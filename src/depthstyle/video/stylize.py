@@ -300,16 +300,11 @@ def _process(av, container, vin, ain, out, frames: FrameStylizer, video: VideoSe
              default_codec: str, report: VideoReport, progress: bool, on_frame):
     from tqdm.auto import tqdm
 
-    rate = vin.average_rate or vin.guessed_rate or 25
-    report.fps = float(rate)
     width, height = _output_size(vin.codec_context.width, vin.codec_context.height, video.size)
-    report.size = (width, height)
     # every stream must exist before the first packet is muxed (the header is written then)
-    vout = out.add_stream(video.codec or default_codec, rate=rate)
-    vout.width, vout.height, vout.pix_fmt = width, height, "yuv420p"
-    vout.time_base = vin.time_base
-    vout.codec_context.time_base = vin.time_base
-    vout.options = {"crf": str(video.crf)}
+    vout = video_stream(out, vin, video.codec or default_codec, width, height,
+                        {"crf": str(video.crf)})
+    report.fps, report.size = float(vout.average_rate or 25), (width, height)
     aout = out.add_stream_from_template(ain) if ain is not None else None
     total = vin.frames or None
     if video.max_frames:
@@ -357,6 +352,16 @@ def _process(av, container, vin, ain, out, frames: FrameStylizer, video: VideoSe
         out.mux(pkt)
     bar.close()
     return report
+
+
+def video_stream(out, vin, codec: str, width: int, height: int, options: dict[str, str]):
+    """An output video stream like ``vin`` (frame rate, time base), yuv420p, ``options``."""
+    stream = out.add_stream(codec, rate=vin.average_rate or vin.guessed_rate or 25)
+    stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+    stream.time_base = vin.time_base
+    stream.codec_context.time_base = vin.time_base
+    stream.options = options
+    return stream
 
 
 def _output_size(width: int, height: int, size: int | None) -> tuple[int, int]:
