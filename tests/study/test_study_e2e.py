@@ -45,6 +45,7 @@ def _answers(db):
 def test_a_participant_completes_a_study_with_the_keyboard(short_study, browser):
     url, db = short_study
     page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.set_default_timeout(90_000)  # a loaded CI machine can be slow to serve the pictures
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{url}/study/short")
@@ -76,6 +77,7 @@ def test_a_participant_can_answer_by_tapping_on_a_phone(short_study, browser):
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True,
                               is_mobile=True, device_scale_factor=2)
     page = ctx.new_page()
+    page.set_default_timeout(90_000)
     page.goto(f"{url}/study/short")
     page.tap("#start")
     page.wait_for_selector("#trial:not([hidden])")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from depthstyle.cli.common import (
     EXIT_OK,
@@ -34,6 +35,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                        allowed_hosts=tuple(args.allowed_host or ()),
                        allowed_origins=tuple(args.allow_origin or ()), bind_host=args.host)
     config.validate()
+    if args.study_db and "://" not in args.study_db and not Path(args.study_db).is_file():
+        raise DepthStyleError(f"{args.study_db}: no study database there; create one with "
+                              "depthstyle study create ... --db PATH")
     stylizer = make_stylizer(args, tile_size=2048)
     depth_model = None
     if args.depth_model != "none":
