@@ -167,9 +167,13 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Headless Chromium driven by Playwright (skips without either)."""
+    """Headless Chromium driven by Playwright (skips without either).
+
+    Module-scoped on purpose: Playwright's sync API keeps an event loop running in this thread
+    while it is open, and tests after it call ``asyncio.run``.
+    """
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     exe = chromium_path()
     if exe is None:
