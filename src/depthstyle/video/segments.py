@@ -270,6 +270,7 @@ def stylize_video_segments(src: str | os.PathLike, dst: str | os.PathLike,
         raise OutputExistsError(f"{dst}: exists (use --overwrite / overwrite=True to replace it)")
     started = time.perf_counter()
     plan, pts = plan_segments(src, segments, warmup)
+    dst.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{dst.name}.segments-", dir=dst.parent))
     try:
         items = [(str(src), seg, str(work / f"{seg.index:05d}.mkv"), make_frames, video)
