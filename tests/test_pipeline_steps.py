@@ -1,0 +1,116 @@
+"""The Stylizer's public steps one by one: loading, the style cache, levels, proximity.
+
+Written for the pipeline's mutation survivors (docs/testing.md): each test pins one rule the
+steps follow, against values computed here.
+"""
+
+import os
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import make_image
+from depthstyle.errors import SettingsError
+from depthstyle.io import save_image
+from depthstyle.pipeline import StyleSettings, Stylizer
+
+
+@pytest.fixture()
+def st(tiny_model):
+    return Stylizer(tiny_model, depth=None)
+
+
+def test_tensors_are_checked_clamped_and_given_a_batch(st):
+    img = make_image(20, 30, 1)[0] * 3 - 1  # (3, H, W), values well outside [0, 1]
+    got = st.load_content(img, StyleSettings(content_size=None))
+    assert got.shape == (1, 3, 20, 30)
+    assert float(got.min()) == 0.0 and float(got.max()) == 1.0
+    np.testing.assert_allclose(got[0].numpy(), img.clamp(0, 1).numpy())
+    with pytest.raises(ValueError, match=r"\(B, 3, H, W\) RGB, got \(1, 4, 5, 5\)"):
+        st.load_content(torch.rand(1, 4, 5, 5), StyleSettings())
+    bad = torch.rand(1, 3, 5, 5)
+    bad[0, 0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        st.load_content(bad, StyleSettings())
+
+
+def test_contents_shrink_but_never_grow_and_crop_in_the_centre(st):
+    img = torch.arange(40.0).view(1, 1, 1, 40).expand(1, 3, 20, 40) / 40
+    assert st.load_content(img, StyleSettings(content_size=80)).shape[-2:] == (20, 40)
+    assert st.load_content(img, StyleSettings(content_size=20)).shape[-2:] == (10, 20)
+    crop = st.load_content(img, StyleSettings(content_size=None, crop=True))
+    assert crop.shape[-2:] == (20, 20)
+    np.testing.assert_allclose(crop[0, 0, 0].numpy(), np.arange(10, 30) / 40, atol=1e-6)
+    tall = img.transpose(-1, -2).contiguous()
+    crop = st.load_content(tall, StyleSettings(content_size=None, crop=True))
+    np.testing.assert_allclose(crop[0, 0, :, 0].numpy(), np.arange(10, 30) / 40, atol=1e-6)
+    assert st.load_style(img, StyleSettings(style_size=10)).shape[-2:] == (5, 10)
+
+
+def test_the_style_cache_keys_on_content_size_and_file_state(tiny_model, tmp_path):
+    st = Stylizer(tiny_model, depth=None, cache_size=2)
+    style = save_image(make_image(32, 32, 4), tmp_path / "s.png")
+    a = st.style_stats(style, 32)
+    assert st.cache_info() == {"hits": 0, "misses": 1, "size": 1, "max_size": 2}
+    assert st.style_stats(str(style), 32) is a  # the same file by another spelling
+    assert st.cache_info()["hits"] == 1
+    st.style_stats(style, 16)  # another size is another entry
+    assert st.cache_info()["misses"] == 2
+    save_image(make_image(32, 32, 5), style, overwrite=True)  # the file changed
+    os.utime(style, ns=(1, 1))
+    b = st.style_stats(style, 32)
+    assert b is not a and not torch.equal(b[0][0], a[0][0])
+    assert st.cache_info()["size"] == 2  # the oldest entry was evicted
+    t = make_image(24, 24, 6)
+    s1 = st.style_stats(t, None)
+    assert st.style_stats(t.clone(), None) is s1  # tensors are keyed by their values
+    assert st.style_stats(t + 0.01, None) is not s1
+    hits = st.cache_info()["hits"]
+    st.style_stats(t, None, recolor_to=make_image(24, 24, 7))  # recoloured: never cached
+    st.style_stats(t, None, recolor_to=make_image(24, 24, 7))
+    assert st.cache_info()["hits"] == hits
+
+
+def test_levels_are_named_deduplicated_and_bounded(st):
+    names = st.level_names
+    assert st._levels(StyleSettings()) == list(st.engine.default_levels)
+    assert st._levels(StyleSettings(levels=("2", "1", "2"))) == [0, 1]
+    assert st._levels(StyleSettings(levels=(names[0],))) == [0]
+    top = st.decode_level
+    with pytest.raises(SettingsError, match=rf"deeper than the level this model decodes "
+                                            rf"\({top + 1}, {names[top]}\); use levels "
+                                            rf"1\.\.{top + 1}"):
+        st.check(StyleSettings(levels=(str(top + 2),)))
+    with pytest.raises(SettingsError):
+        st.check(StyleSettings(levels=("nope",)))
+
+
+def test_learned_strength_is_refused_with_the_reason(st):
+    with pytest.raises(SettingsError, match="has no learned strength module"):
+        st.check(StyleSettings(learned_strength=True))
+    with pytest.raises(SettingsError, match="has no learned strength module"):
+        st.strength(torch.rand(1, 1, 8, 8), StyleSettings(learned_strength=True))
+
+
+def test_proximity_from_tensors_maps_and_off(st, tmp_path):
+    content = torch.rand(1, 3, 16, 24)
+    off = st.proximity(content, StyleSettings(depth_aware=False))
+    assert off.shape == (1, 1, 16, 24) and not off.any()
+    ramp = torch.linspace(-0.5, 1.5, 12).view(1, 12).expand(8, 12)  # 2-D, out of range
+    p = st.proximity(content, StyleSettings(), ramp)
+    assert p.shape == (1, 1, 16, 24)
+    assert float(p.min()) == 0.0 and float(p.max()) == 1.0
+    ref = torch.nn.functional.interpolate(ramp[None, None], size=(16, 24), mode="bilinear",
+                                          align_corners=False).clamp(0, 1)
+    assert torch.equal(p, ref)
+    assert torch.equal(st.proximity(content, StyleSettings(), ramp[None]), ref)  # 3-D
+    with pytest.raises(ValueError, match=r"\(B, 1, H, W\), got \(1, 2, 8, 12\)"):
+        st.proximity(content, StyleSettings(), torch.rand(1, 2, 8, 12))
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        st.proximity(content, StyleSettings(), torch.full((8, 12), float("inf")))
+    disparity = np.tile(np.linspace(10, 250, 24, dtype=np.uint8), (16, 1))
+    Image.fromarray(disparity).save(tmp_path / "x.disparity.png")
+    p = st.proximity(content, StyleSettings(), tmp_path / "x.disparity.png")
+    assert float(p[0, 0, 5, -1]) > float(p[0, 0, 5, 0])  # read as disparity: right is near
