@@ -114,3 +114,56 @@ def test_proximity_from_tensors_maps_and_off(st, tmp_path):
     Image.fromarray(disparity).save(tmp_path / "x.disparity.png")
     p = st.proximity(content, StyleSettings(), tmp_path / "x.disparity.png")
     assert float(p[0, 0, 5, -1]) > float(p[0, 0, 5, 0])  # read as disparity: right is near
+
+
+def test_a_given_strength_map_is_checked_resized_clamped_and_reported(st):
+    content = make_image(16, 24, 2)
+    style = make_image(16, 16, 3)
+    given = torch.linspace(-1, 2, 12).view(1, 1, 1, 12).expand(1, 1, 8, 12)
+    out = st(content, style, StyleSettings(content_size=None), strength=given)
+    ref = torch.nn.functional.interpolate(given, size=(16, 24), mode="bilinear",
+                                          align_corners=False).clamp(0, 1)
+    assert torch.equal(out.strength, ref)
+    assert out.proximity.shape == (1, 1, 16, 24) and not out.proximity.any()
+    assert out.depth_origin.source == "given"
+    for bad, match in ((torch.rand(1, 2, 8, 12), r"\(B, 1, H, W\), got \(1, 2, 8, 12\)"),
+                       (torch.rand(8, 12), r"finite \(B, 1, H, W\) map, got torch.Size"),
+                       (torch.full((1, 1, 8, 12), float("nan")), "finite"),
+                       ("not a map", "got str")):
+        with pytest.raises(ValueError, match=match):
+            st(content, style, StyleSettings(content_size=None), strength=bad)
+
+
+def test_calls_are_checked_before_any_work(st):
+    content, style = make_image(16, 24, 2), make_image(16, 16, 3)
+    with pytest.raises(SettingsError, match="at least one style"):
+        st(content, [], StyleSettings())
+    with pytest.raises(SettingsError, match="3 style weights for 2 styles"):
+        st(content, [style, style], StyleSettings(style_weights=(1, 1, 1)))
+    with pytest.raises(SettingsError, match=r"one channel per style \(2\), got shape "
+                                            r"\(1, 3, 16, 24\)"):
+        st(content, [style, style], StyleSettings(), masks=torch.rand(1, 3, 16, 24))
+    with pytest.raises(SettingsError, match=r"mask aspect ratio 10x20 does not match the "
+                                            r"content 24x16"):
+        st(content, [style, style], StyleSettings(content_size=None),
+           masks=torch.rand(1, 2, 20, 10))
+    # a mask of the content's aspect at another size is resized, not refused
+    out = st(content, [style, style], StyleSettings(content_size=None),
+             masks=torch.rand(1, 2, 32, 48))
+    assert out.image.shape[-2:] == (16, 24)
+
+
+def test_the_log_line_names_the_photo(st, tmp_path, caplog):
+    import logging
+
+    photo = save_image(make_image(16, 24, 2), tmp_path / "street.png")
+    style = make_image(16, 16, 3)
+    with caplog.at_level(logging.INFO, logger="depthstyle.pipeline"):
+        st(photo, style, StyleSettings(content_size=None))
+        st(make_image(16, 24, 2), style, StyleSettings(content_size=None))
+        st(make_image(16, 24, 2), style, StyleSettings(content_size=None), name="frame 7")
+    lines = [r.getMessage() for r in caplog.records if r.name == "depthstyle.pipeline"]
+    assert lines[0].startswith("street.png: ") and lines[1].startswith("image: ")
+    assert lines[2].startswith("frame 7: ")
+    off = st(photo, style, StyleSettings(depth_aware=False, content_size=None))
+    assert off.depth_origin.source == "off"
