@@ -36,10 +36,11 @@ from depthstyle.video.stylize import (
     VideoSettings,
     _av,
     _output_size,
-    _tensor_to_array,
     check_codec,
+    frame_input,
     frame_to_tensor,
     open_video,
+    output_frame,
     video_stream,
 )
 
@@ -134,22 +135,12 @@ def render_segment(src: str | os.PathLike, seg: Segment, dst: str | os.PathLike,
                     if seg.end_pts is not None and frame.pts >= seg.end_pts:
                         done = True
                         break
-                    img = frame_to_tensor(frame)
-                    if tuple(img.shape[-2:]) != (height, width):
-                        import torch
-
-                        img = torch.nn.functional.interpolate(
-                            img, size=(height, width), mode="bicubic", antialias=True,
-                            align_corners=False).clamp(0, 1)
                     warm = frame.pts < seg.start_pts
-                    output = frames(img, VideoReport() if warm else report)
+                    output = frames(frame_input(frame, height, width),
+                                    VideoReport() if warm else report)
                     if warm:
                         continue
-                    vframe = av.VideoFrame.from_ndarray(_tensor_to_array(output),
-                                                        format="rgb24").reformat(
-                        format="yuv420p")
-                    vframe.pts, vframe.time_base = frame.pts, frame.time_base
-                    for pkt in stream.encode(vframe):
+                    for pkt in stream.encode(output_frame(av, output, frame)):
                         out.mux(pkt)
                     written += 1
             for pkt in stream.encode():

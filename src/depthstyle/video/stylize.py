@@ -330,16 +330,8 @@ def _process(av, container, vin, ain, out, frames: FrameStylizer, video: VideoSe
                         report.skipped_packets, exc)
             continue
         for frame in decoded:
-            img = frame_to_tensor(frame)
-            if tuple(img.shape[-2:]) != (height, width):
-                img = torch.nn.functional.interpolate(
-                    img, size=(height, width), mode="bicubic", antialias=True,
-                    align_corners=False).clamp(0, 1)
-            output = frames(img, report)
-            vframe = av.VideoFrame.from_ndarray(_tensor_to_array(output), format="rgb24")
-            vframe = vframe.reformat(format="yuv420p")
-            vframe.pts, vframe.time_base = frame.pts, frame.time_base
-            for pkt in vout.encode(vframe):
+            output = frames(frame_input(frame, height, width), report)
+            for pkt in vout.encode(output_frame(av, output, frame)):
                 out.mux(pkt)
             report.frames += 1
             bar.update(1)
@@ -352,6 +344,24 @@ def _process(av, container, vin, ain, out, frames: FrameStylizer, video: VideoSe
         out.mux(pkt)
     bar.close()
     return report
+
+
+def frame_input(frame, height: int, width: int) -> torch.Tensor:
+    """A decoded frame as (1, 3, height, width) RGB in [0, 1], resized if it is not that size."""
+    img = frame_to_tensor(frame)
+    if tuple(img.shape[-2:]) != (height, width):
+        img = torch.nn.functional.interpolate(
+            img, size=(height, width), mode="bicubic", antialias=True,
+            align_corners=False).clamp(0, 1)
+    return img
+
+
+def output_frame(av, output: torch.Tensor, frame):
+    """The stylized ``output`` as a yuv420p video frame with the source ``frame``'s clock."""
+    vframe = av.VideoFrame.from_ndarray(_tensor_to_array(output), format="rgb24")
+    vframe = vframe.reformat(format="yuv420p")
+    vframe.pts, vframe.time_base = frame.pts, frame.time_base
+    return vframe
 
 
 def video_stream(out, vin, codec: str, width: int, height: int, options: dict[str, str]):
