@@ -186,6 +186,14 @@ class StudyStore:
         Raises:
             DepthStyleError: no such study (the message lists the ones there are).
         """
+        return StudyDesign.from_json(self.study_json(name))
+
+    def study_json(self, name: str) -> str:
+        """The stored design as its JSON text (:meth:`study` without parsing it).
+
+        Raises:
+            DepthStyleError: no such study (the message lists the ones there are).
+        """
         with self.transaction() as cur:
             cur.execute(self._sql("SELECT design FROM studies WHERE name = ?"), (name,))
             row = cur.fetchone()
@@ -194,7 +202,7 @@ class StudyStore:
             raise DepthStyleError(f"no study {name!r} in {self.url}"
                                   + (f" (it has: {', '.join(have)})" if have else
                                      " (it has none: run depthstyle study create)"))
-        return StudyDesign.from_json(row[0])
+        return row[0]
 
     def studies(self) -> list[str]:
         """Names of the stored studies."""

@@ -45,23 +45,33 @@ def _store(request: Request) -> StudyStore:
     return store
 
 
+@lru_cache(maxsize=16)
+def _parsed(design_json: str) -> StudyDesign:
+    """A stored design, parsed once per text (every request reads the text)."""
+    return StudyDesign.from_json(design_json)
+
+
 @lru_cache(maxsize=64)
 def _trials(design_json: str, token: str) -> tuple[Trial, ...]:
-    return tuple(participant_trials(StudyDesign.from_json(design_json), token))
+    return tuple(participant_trials(_parsed(design_json), token))
+
+
+def _design_json(store: StudyStore, name: str) -> str:
+    try:
+        return store.study_json(name)
+    except DepthStyleError as exc:
+        raise HTTPException(404, str(exc)) from None
 
 
 def _design(store: StudyStore, name: str) -> StudyDesign:
-    try:
-        return store.study(name)
-    except DepthStyleError as exc:
-        raise HTTPException(404, str(exc)) from None
+    return _parsed(_design_json(store, name))
 
 
 def _participant(store: StudyStore, name: str, token: str) -> tuple[StudyDesign, tuple]:
     if store.participant_study(token) != name:
         raise HTTPException(404, "unknown participant token for this study")
-    design = _design(store, name)
-    return design, _trials(design.to_json(), token)
+    text = _design_json(store, name)
+    return _parsed(text), _trials(text, token)
 
 
 @lru_cache(maxsize=32)
