@@ -31,7 +31,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         checkpoint_every=args.checkpoint_every, sample_every=args.sample_every,
         max_minutes=args.max_minutes, device=str(resolve_device(args.device)),
         amp=not args.no_amp, decoder=args.decoder, skip_width=args.skip_width,
-        pixel_weight=args.pixel_weight, mix_style=args.mix_style, holdout=args.holdout,
+        pixel_weight=args.pixel_weight, mix_style=args.mix_style, gram_weight=args.gram_weight,
+        holdout=args.holdout,
         init_from=args.init_from)
     path = Trainer(cfg).run(progress=not args.quiet)
     print(path)
@@ -92,6 +93,10 @@ def add_parser(sub) -> None:
                    help="style loss on the partly stylized share against statistics "
                         "interpolated between photo and style by the sample's strength, times W "
                         "(keeps intermediate strengths textured; v3: 1)")
+    p.add_argument("--gram-weight", type=nonneg_float, default=0.0, metavar="W",
+                   help="Gram-matrix style loss (channel co-occurrence, Gatys et al.) on the "
+                        "fully stylized share, times W: texture beyond the mean/std "
+                        "(default: 0, off)")
     p.add_argument("--init-from", default=None, metavar="NAME|FILE",
                    help="warm-start the decoder from a trained model's (v2 started from v1: "
                         "its trunk is copied, the skip inputs start at zero)")

@@ -1,6 +1,7 @@
 """Training losses.
 
 * content and mean/std style losses: Huang & Belongie, ICCV 2017, eqs. 11-13;
+* Gram-matrix style loss: Gatys, Ecker & Bethge, CVPR 2016 (second-order texture statistics);
 * depth-preservation loss: Liu, Cheng, Lai & Rosin, "Depth-aware neural style transfer",
   NPAR 2017 (a distance between a depth network's outputs on the stylized and the content
   image). We compare per-image standardised outputs so the loss ignores the scale and shift
@@ -17,7 +18,7 @@ import torch.nn.functional as F
 from depthstyle.ops import calc_mean_std
 
 __all__ = ["content_loss", "style_loss", "stats_loss", "depth_loss", "standardize",
-           "weighted_mean_std", "gram_matrix", "tv_loss"]
+           "weighted_mean_std", "gram_matrix", "gram_loss", "tv_loss"]
 
 
 def content_loss(output_feat: torch.Tensor, target_feat: torch.Tensor) -> torch.Tensor:
@@ -38,6 +39,19 @@ def stats_loss(output_feats: Sequence[torch.Tensor],
     for o, (sm, ss) in zip(output_feats, target_stats, strict=True):
         om, os_ = calc_mean_std(o)
         total = total + F.mse_loss(om, sm) + F.mse_loss(os_, ss)
+    return total
+
+
+def gram_loss(output_feats: Sequence[torch.Tensor], style_feats: Sequence[torch.Tensor]
+              ) -> torch.Tensor:
+    """Sum over levels of the MSE between Gram matrices (Gatys et al. 2016), per image.
+
+    Second-order texture statistics: the mean/std loss matches each channel alone, this one
+    also how channels co-occur, which is what tells one brushwork from another.
+    """
+    total = output_feats[0].new_zeros(())
+    for o, s in zip(output_feats, style_feats, strict=True):
+        total = total + F.mse_loss(gram_matrix(o), gram_matrix(s))
     return total
 
 

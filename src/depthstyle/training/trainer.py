@@ -44,12 +44,31 @@ from depthstyle.models import DEFAULT_DECODE_LEVEL, build_decoder, build_encoder
 from depthstyle.models.decoder import decode
 from depthstyle.ops import calc_mean_std, restyle_encode
 from depthstyle.training.data import ImageFolder, read_split
-from depthstyle.training.losses import content_loss, depth_loss, stats_loss, style_loss
+from depthstyle.training.losses import (
+    content_loss,
+    depth_loss,
+    gram_loss,
+    stats_loss,
+    style_loss,
+)
 
 __all__ = ["RunConfig", "TrainConfig", "Trainer", "train"]
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"
+# loss terms in log.csv; the columns, in file order (older logs lack the last ones)
+LOG_TERMS = ("total", "content", "style", "depth", "pixel", "gram")
+LOG_COLUMNS = ("step", "total", "content", "style", "depth", "lr", "seconds", "pixel", "gram")
+
+
+def _log_columns(path: Path) -> tuple[str, ...]:
+    """The columns of an existing ``log.csv`` (a resumed run keeps its header), else all."""
+    if path.exists():
+        with open(path, newline="") as fh:
+            header = next(csv.reader(fh), None)
+        if header:
+            return tuple(header)
+    return LOG_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -90,6 +109,7 @@ class TrainConfig(RunConfig):
     skip_width: int = 32
     pixel_weight: float = 0.0
     mix_style: float = 0.0
+    gram_weight: float = 0.0
     init_from: str | None = None
 
     def validate(self) -> None:
@@ -101,7 +121,7 @@ class TrainConfig(RunConfig):
             (self.steps >= 1, "steps must be >= 1"),
             (self.lr > 0 and self.lr_decay >= 0, "lr must be > 0 and lr decay >= 0"),
             (self.style_weight >= 0 and self.depth_weight >= 0 and self.pixel_weight >= 0
-             and self.mix_style >= 0,
+             and self.mix_style >= 0 and self.gram_weight >= 0,
              "loss weights must be >= 0"),
             (self.decoder in ("compact", "skip"), f"decoder must be 'compact' or 'skip', got "
                                                   f"{self.decoder!r}"),
@@ -268,6 +288,9 @@ class Trainer:
             "style": style_loss([f[:full] for f in f_o], [f[:full] for f in f_s]),
         }
         total = terms["content"] + cfg.style_weight * terms["style"]
+        if cfg.gram_weight > 0:
+            terms["gram"] = gram_loss([f[:full] for f in f_o], [f[:full] for f in f_s])
+            total = total + cfg.gram_weight * terms["gram"]
         if mix_targets is not None:
             terms["mix_style"] = stats_loss([f[full:] for f in f_o], mix_targets)
             total = total + cfg.style_weight * cfg.mix_style * terms["mix_style"]
@@ -339,13 +362,13 @@ class Trainer:
         pool = (ThreadPoolExecutor(max_workers=max(1, min(8, (os.cpu_count() or 2) - 1)))
                 if self.device.type == "cuda" else None)
         stream = self._batch_stream(pool)
+        columns = _log_columns(log_path)
         with open(log_path, "a", newline="") as fh, tqdm(
             total=cfg.steps, initial=self.step, disable=not progress, desc="train", unit="step"
         ) as bar:
-            writer = csv.writer(fh)
+            writer = csv.DictWriter(fh, columns, extrasaction="ignore")
             if new_log:
-                writer.writerow(["step", "total", "content", "style", "depth", "lr", "seconds",
-                                 "pixel"])
+                writer.writeheader()
             try:
                 while self.step < cfg.steps:
                     t0 = time.monotonic()
@@ -356,11 +379,9 @@ class Trainer:
                     bar.update(1)
                     bar.set_postfix(loss=f"{vals['total']:.3f}", refresh=False)
                     if self.step % cfg.log_every == 0 or self.step == cfg.steps:
-                        writer.writerow([self.step, f"{vals['total']:.5f}",
-                                         f"{vals['content']:.5f}", f"{vals['style']:.5f}",
-                                         f"{vals.get('depth', 0.0):.5f}", f"{self._lr():.3e}",
-                                         f"{time.monotonic() - t0:.3f}",
-                                         f"{vals.get('pixel', 0.0):.5f}"])
+                        row = {k: f"{vals.get(k, 0.0):.5f}" for k in LOG_TERMS}
+                        writer.writerow({**row, "step": self.step, "lr": f"{self._lr():.3e}",
+                                         "seconds": f"{time.monotonic() - t0:.3f}"})
                         fh.flush()
                     if self.step % cfg.checkpoint_every == 0:
                         self.save_checkpoint()
