@@ -162,3 +162,15 @@ def test_cli_export_and_cached_export(exported, tmp_path, image_files, monkeypat
     content, style = image_files
     assert main(["stylize", str(content), "-s", str(style), "-o", str(tmp_path / "c.png"),
                  "-q", "--backend", "onnxruntime"]) == 0
+
+
+def test_from_onnx_passes_its_settings_on(exported):
+    from depthstyle.depth import ConstantDepth
+
+    default = Stylizer.from_onnx(exported, depth=None)
+    assert default.engine.border == 16 and default.engine.folder == exported
+    st = Stylizer.from_onnx(exported, threads=1, border=8, depth=None, max_pixels=1234)
+    assert isinstance(st.engine, OnnxEngine) and st.engine.border == 8
+    opts = st.engine.sessions["stylize"].get_session_options()
+    assert opts.intra_op_num_threads == 1
+    assert isinstance(st.depth, ConstantDepth) and st.max_pixels == 1234

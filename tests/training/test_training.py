@@ -191,3 +191,37 @@ def test_resumed_log_keeps_its_old_columns(folders, tmp_path):
     assert lines[0] == "step,total,content,style,depth,lr,seconds,pixel"
     assert all(len(line.split(",")) == 8 for line in lines)
     assert len(lines) == 3
+
+
+def test_distillation_learns_the_teachers_outputs_without_the_loss_network(folders, tmp_path):
+    teacher = load_model("depthstyle-lite0-v3").decoder
+    t = Trainer(cfg(folders, tmp_path, decoder="skip", skip_width=4, mix_fraction=0.5,
+                    distill_from="depthstyle-lite0-v3", distill_weight=1.0,
+                    content_weight=0.0, style_weight=0.0))
+    content, style = t.batches(0)
+    calls = []
+    t.encoder.register_forward_hook(lambda *_: calls.append(1))
+    terms = t.losses(content, style, 0)
+    # the encoder's forward ran for the style only (the content is restyled stage by stage),
+    # never on the output
+    assert len(calls) == 1 and set(terms) == {"distill", "total"}
+    torch.testing.assert_close(terms["total"], terms["distill"])
+    opt = torch.optim.Adam(t.decoder.parameters(), lr=3e-3)
+    values = []
+    for _ in range(30):
+        loss = t.losses(content, style, 0)["total"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        values.append(loss.item())
+    assert values[-1] < 0.5 * values[0], values
+    assert all(not p.requires_grad for p in t.teacher.parameters())
+    assert t.teacher is not teacher  # a copy of its own: nothing shared with other loads
+
+
+def test_distillation_settings_are_checked(folders, tmp_path):
+    with pytest.raises(SettingsError, match="distill-from"):
+        Trainer(cfg(folders, tmp_path, distill_weight=1.0))
+    with pytest.raises(SettingsError, match="teacher decodes lite0 level 2"):
+        Trainer(cfg(folders, tmp_path, widths=(8, 8), decode_level=0,
+                    distill_from="depthstyle-lite0-v3", distill_weight=1.0))

@@ -32,6 +32,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         max_minutes=args.max_minutes, device=str(resolve_device(args.device)),
         amp=not args.no_amp, decoder=args.decoder, skip_width=args.skip_width,
         pixel_weight=args.pixel_weight, mix_style=args.mix_style, gram_weight=args.gram_weight,
+        content_weight=1.0 if args.content_weight is None else args.content_weight,
+        distill_from=args.distill_from, distill_weight=args.distill_weight,
         holdout=args.holdout,
         init_from=args.init_from)
     path = Trainer(cfg).run(progress=not args.quiet)
@@ -48,7 +50,8 @@ def _train_strength(args: argparse.Namespace) -> int:
         size=args.size, batch_size=args.batch_size, steps=args.steps,
         lr=args.lr if args.lr is not None else 1e-3,
         lr_decay=args.lr_decay if args.lr_decay is not None else 0.0,
-        content_weight=args.content_weight, style_weight=args.style_weight,
+        content_weight=10.0 if args.content_weight is None else args.content_weight,
+        style_weight=args.style_weight,
         depth_weight=args.depth_weight, depth_model=args.depth_model, seed=args.seed,
         checkpoint_every=args.checkpoint_every, sample_every=args.sample_every,
         max_minutes=args.max_minutes, device=str(resolve_device(args.device)))
@@ -97,6 +100,13 @@ def add_parser(sub) -> None:
                    help="Gram-matrix style loss (channel co-occurrence, Gatys et al.) on the "
                         "fully stylized share, times W: texture beyond the mean/std "
                         "(default: 0, off)")
+    p.add_argument("--distill-from", default=None, metavar="NAME|FILE",
+                   help="a trained model whose decoder this one learns to imitate: an L1 term "
+                        "between the two outputs for the same restyled features and strength "
+                        "(a narrower, faster decoder from the bundled one); with "
+                        "--content-weight 0 --style-weight 0 the loss network is skipped")
+    p.add_argument("--distill-weight", type=nonneg_float, default=0.0, metavar="W",
+                   help="weight of the --distill-from term (e.g. 10)")
     p.add_argument("--init-from", default=None, metavar="NAME|FILE",
                    help="warm-start the decoder from a trained model's (v2 started from v1: "
                         "its trunk is copied, the skip inputs start at zero)")
@@ -113,6 +123,9 @@ def add_parser(sub) -> None:
     p.add_argument("--lr-decay", type=float, default=None,
                    help="lr / (1 + decay * step) (default: 5e-5 for a decoder, 0 for "
                         "--learn-strength)")
+    p.add_argument("--content-weight", type=nonneg_float, default=None, metavar="W",
+                   help="weight of the content loss (default: 1 for a decoder; 10 for "
+                        "--learn-strength, where it is proximity-weighted)")
     p.add_argument("--style-weight", type=float, default=10.0,
                    help="weight of the mean/std style loss (default: %(default)s)")
     p.add_argument("--mix-fraction", type=float, default=0.25,
@@ -139,7 +152,5 @@ def add_parser(sub) -> None:
                    help="channel groups per level, each with its own map (default: 1)")
     g.add_argument("--strength-hidden", type=positive_int, default=32, metavar="N",
                    help="width of the module's MLP (default: 32)")
-    g.add_argument("--content-weight", type=nonneg_float, default=10.0, metavar="W",
-                   help="weight of the proximity-weighted content loss (default: 10)")
     add_common(p)
     p.set_defaults(func=_cmd_train)

@@ -57,8 +57,9 @@ __all__ = ["RunConfig", "TrainConfig", "Trainer", "train"]
 log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"
 # loss terms in log.csv; the columns, in file order (older logs lack the last ones)
-LOG_TERMS = ("total", "content", "style", "depth", "pixel", "gram")
-LOG_COLUMNS = ("step", "total", "content", "style", "depth", "lr", "seconds", "pixel", "gram")
+LOG_TERMS = ("total", "content", "style", "depth", "pixel", "gram", "distill")
+LOG_COLUMNS = ("step", "total", "content", "style", "depth", "lr", "seconds", "pixel", "gram",
+               "distill")
 
 
 def _log_columns(path: Path) -> tuple[str, ...]:
@@ -110,6 +111,9 @@ class TrainConfig(RunConfig):
     pixel_weight: float = 0.0
     mix_style: float = 0.0
     gram_weight: float = 0.0
+    content_weight: float = 1.0
+    distill_from: str | None = None
+    distill_weight: float = 0.0
     init_from: str | None = None
 
     def validate(self) -> None:
@@ -121,13 +125,16 @@ class TrainConfig(RunConfig):
             (self.steps >= 1, "steps must be >= 1"),
             (self.lr > 0 and self.lr_decay >= 0, "lr must be > 0 and lr decay >= 0"),
             (self.style_weight >= 0 and self.depth_weight >= 0 and self.pixel_weight >= 0
-             and self.mix_style >= 0 and self.gram_weight >= 0,
+             and self.mix_style >= 0 and self.gram_weight >= 0 and self.content_weight >= 0
+             and self.distill_weight >= 0,
              "loss weights must be >= 0"),
             (self.decoder in ("compact", "skip"), f"decoder must be 'compact' or 'skip', got "
                                                   f"{self.decoder!r}"),
             (self.skip_width >= 1, "skip width must be >= 1"),
             (0 <= self.mix_fraction < 1, "mix fraction must be in [0, 1)"),
             (self.depth_weight == 0 or self.depth_model, "--depth-weight needs --depth-model"),
+            (self.distill_weight == 0 or self.distill_from, "--distill-weight needs "
+                                                            "--distill-from"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -153,6 +160,7 @@ class Trainer:
         self.widths = self.widths or tuple(getattr(self.decoder, "widths", ())) \
             or _widths_of(self.decoder)
         self.restyle_levels = (self.level,)  # skip inputs are the photo's, gated by 1 - a
+        self.teacher = _teacher(config, self.encoder, self.level, self.device)
         self.optimizer = torch.optim.Adam(self.decoder.parameters(), lr=config.lr)
 
     def _setup_run(self, config: RunConfig,
@@ -278,16 +286,25 @@ class Trainer:
             feats = restyle_encode(self.encoder.stages[: lv + 1], content,
                                    self.encoder.strides, stats, strength, self.restyle_levels)
         use_amp = cfg.amp and self.device.type == "cuda"
+        # the loss network runs on the output only when a term reads its features
+        perceptual = max(cfg.content_weight, cfg.style_weight, cfg.gram_weight,
+                         cfg.mix_style) > 0
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_amp):
             out = decode(self.decoder, feats, strength)
-            f_o = self.encoder(out.float() if use_amp else out)
+            f_o = self.encoder(out.float() if use_amp else out) if perceptual else None
         out = out.float()
-        f_o = [f.float() for f in f_o]
-        terms = {
-            "content": content_loss(f_o[lv], feats[lv]),
-            "style": style_loss([f[:full] for f in f_o], [f[:full] for f in f_s]),
-        }
-        total = terms["content"] + cfg.style_weight * terms["style"]
+        terms: dict[str, torch.Tensor] = {}
+        total = out.new_zeros(())
+        if perceptual:
+            f_o = [f.float() for f in f_o]
+            terms["content"] = content_loss(f_o[lv], feats[lv])
+            terms["style"] = style_loss([f[:full] for f in f_o], [f[:full] for f in f_s])
+            total = cfg.content_weight * terms["content"] + cfg.style_weight * terms["style"]
+        if self.teacher is not None:
+            with torch.no_grad():
+                target = decode(self.teacher, feats, strength).float()
+            terms["distill"] = (out - target).abs().mean()
+            total = total + cfg.distill_weight * terms["distill"]
         if cfg.gram_weight > 0:
             terms["gram"] = gram_loss([f[:full] for f in f_o], [f[:full] for f in f_s])
             total = total + cfg.gram_weight * terms["gram"]
@@ -437,6 +454,29 @@ def _warm_start(decoder: torch.nn.Module, source: str) -> None:
                 raise SettingsError(f"--init-from {source}: {key} is {tuple(d.shape)}, the "
                                     f"source's tensor is {tuple(s.shape)}")
     log.info("decoder warm-started from %s", source)
+
+
+def _teacher(config: TrainConfig, encoder, level: int, device: torch.device
+             ) -> torch.nn.Module | None:
+    """The frozen decoder whose outputs a distilled decoder learns (``--distill-from``).
+
+    Raises:
+        SettingsError: the teacher reads another encoder or decodes another level.
+    """
+    if not config.distill_from:
+        return None
+    from depthstyle.models import load_model
+
+    model = load_model(config.distill_from)
+    if model.encoder.name != encoder.name or model.decode_level != level:
+        raise SettingsError(f"--distill-from {config.distill_from}: the teacher decodes "
+                            f"{model.encoder.name} level {model.decode_level}, this run "
+                            f"{encoder.name} level {level}")
+    teacher = model.decoder.to(device).eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    log.info("distilling %s (weight %g)", config.distill_from, config.distill_weight)
+    return teacher
 
 
 def _widths_of(decoder: torch.nn.Sequential) -> tuple[int, ...]:
