@@ -1,22 +1,50 @@
 #!/usr/bin/env bash
-# One GPU burst of the skip-decoder training run, on the `device` tool's machine (PyTorch,
-# Pillow, safetensors and tqdm are there; the Lite0 encoder weights ship in the package).
+# One GPU burst of decoder training, on the `device` tool's machine (PyTorch, Pillow,
+# safetensors and tqdm are there; the Lite0 encoder weights ship in the package).
 # Prepare here first: python tools/pack_gpu_burst.py   (writes .gpu/, about 35 MiB)
-# Device call: command "bash tools/gpu_burst.sh 7.5", carry [".gpu"], timeout_s 600.
-# It resumes .gpu/run/checkpoint.pt for at most $1 minutes (default 7.5) with bfloat16 autocast
-# (crops prepared in worker threads) and writes checkpoint.pt, log.csv and the exported
-# decoder.safetensors to $OUT; collect them here with
-#   python tools/pack_gpu_burst.py --collect <files_at>
+#
+#   bash tools/gpu_burst.sh MINUTES [VARIANT]
+#
+# VARIANT (default v3):
+#   v3    resumes the v3 run (.gpu/run) with its own recipe;
+#   gram  the #13 specificity candidate: v3's checkpoint (.gpu/gram) plus a Gram-matrix style
+#         loss (--gram-weight, GRAM_WEIGHT, default 3);
+#   fast  the #13 speed candidate: a narrower skip decoder (FAST_WIDTHS, default 64,32,16,8,
+#         0.29 of v3's decoder time on the 2-core CPU;
+#         FAST_SKIP, default 16) trained from scratch on the v3 recipe plus an L1 term toward
+#         v3's own outputs (--distill-from depthstyle-lite0-v3), in .gpu/fast.
+# Each trains for at most MINUTES with bfloat16 autocast (crops prepared in worker threads) and
+# writes checkpoint.pt, log.csv and decoder.safetensors to $OUT/VARIANT.
+# The prepared device call for the next lent GPU (both #13 candidates in one 9-minute command):
+#   command "bash tools/gpu_burst.sh 4 gram && bash tools/gpu_burst.sh 4 fast",
+#   carry [".gpu"], timeout_s 600
+# then collect here: python tools/pack_gpu_burst.py --collect <files_at>/<variant> --variant V
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH=src PYTHONUNBUFFERED=1
+minutes="${1:-7.5}"
+variant="${2:-v3}"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 python3 -c "import torch, PIL, safetensors, tqdm; print('torch', torch.__version__)"
-python3 -m depthstyle train .gpu/train/content .gpu/train/style -o .gpu/run \
-    --decoder skip --skip-width 32 --init-from depthstyle-lite0-v1 \
-    --size 256 --batch-size 32 --lr 5e-4 --lr-decay 1e-4 --style-weight 10 --mix-fraction 0.5 \
-    --pixel-weight 10 --mix-style 1 --steps 400000 --checkpoint-every 500 --sample-every 0 \
-    --max-minutes "${1:-7.5}" --device cuda --quiet || echo "train exited with $?"
-cp .gpu/run/checkpoint.pt .gpu/run/log.csv "${OUT:?run this on the device machine}/"
-cp .gpu/run/decoder.safetensors "$OUT/" 2>/dev/null || true
-tail -3 .gpu/run/log.csv
+common=(--size 256 --batch-size 32 --lr 5e-4 --lr-decay 1e-4 --style-weight 10
+        --mix-fraction 0.5 --pixel-weight 10 --mix-style 1 --steps 400000
+        --checkpoint-every 500 --sample-every 0 --max-minutes "$minutes" --device cuda --quiet)
+case "$variant" in
+    v3)   run=.gpu/run
+          extra=(--decoder skip --skip-width 32 --init-from depthstyle-lite0-v1) ;;
+    gram) run=.gpu/gram
+          extra=(--decoder skip --skip-width 32 --init-from depthstyle-lite0-v1
+                 --gram-weight "${GRAM_WEIGHT:-3}") ;;
+    fast) run=.gpu/fast
+          extra=(--decoder skip --skip-width "${FAST_SKIP:-16}" --widths "${FAST_WIDTHS:-64,32,16,8}"
+                 --distill-from depthstyle-lite0-v3 --distill-weight 10) ;;
+    *)    echo "unknown variant $variant (v3, gram, fast)" >&2; exit 2 ;;
+esac
+mkdir -p "$run"
+python3 -m depthstyle train .gpu/train/content .gpu/train/style -o "$run" "${extra[@]}" \
+    "${common[@]}" || echo "train exited with $?"
+dest="${OUT:?run this on the device machine}/$variant"
+mkdir -p "$dest"
+cp "$run/checkpoint.pt" "$run/log.csv" "$dest/"
+cp "$run/decoder.safetensors" "$dest/" 2>/dev/null || true
+tail -3 "$run/log.csv"

@@ -1,14 +1,16 @@
-"""Prepare a GPU training burst of the v3 run for the `device` tool (docs/model-card.md).
+"""Prepare GPU training bursts for the `device` tool (docs/model-card.md, tools/gpu_burst.sh).
 
 Writes ``.gpu/`` in the repository (ignored through .git/info/exclude, carried by the device
 tool's ``carry``): the training images of ../shared/train without the validation split,
 shrunk to at most 384 px (JPEG q90; the tool carries at most 64 MiB together with the
 tracked files, about 15 MiB), and the
-run's latest checkpoint and log. Then run ``tools/gpu_burst.sh`` *on the device* (see its
-header) and copy what comes back with ``--collect``.
+run's latest checkpoint and log (``.gpu/run``), v3's checkpoint again as the start of the
+Gram-loss candidate (``.gpu/gram``) and an empty folder for the fast candidate (``.gpu/fast``).
+Then run ``tools/gpu_burst.sh`` *on the device* (see its header) and copy what comes back with
+``--collect``.
 
-    python tools/pack_gpu_burst.py                 # prepare .gpu/
-    python tools/pack_gpu_burst.py --collect DIR   # DIR = the files the device run returned
+    python tools/pack_gpu_burst.py                                   # prepare .gpu/
+    python tools/pack_gpu_burst.py --collect DIR/gram --variant gram # DIR = the device's files
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "train"
 RUN = ROOT / "runs" / "lite0-v3"
 KEPT = ROOT / "training" / "lite0-v3"
+# where each variant's returned files go (tools/gpu_burst.sh VARIANT)
+COLLECT = {"v3": RUN, "gram": ROOT / "runs" / "gpu-gram", "fast": ROOT / "runs" / "gpu-fast"}
 
 
 def pack(max_side: int) -> None:
@@ -52,23 +56,32 @@ def pack(max_side: int) -> None:
     (out / "run").mkdir(parents=True, exist_ok=True)
     for name in ("checkpoint.pt", "log.csv"):
         shutil.copy2(src / name, out / "run" / name)
+    gram = COLLECT["gram"] if (COLLECT["gram"] / "checkpoint.pt").is_file() else KEPT
+    (out / "gram").mkdir(exist_ok=True)
+    shutil.copy2(gram / "checkpoint.pt", out / "gram" / "checkpoint.pt")
+    (out / "fast").mkdir(exist_ok=True)
+    if (COLLECT["fast"] / "checkpoint.pt").is_file():
+        shutil.copy2(COLLECT["fast"] / "checkpoint.pt", out / "fast" / "checkpoint.pt")
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     print(f".gpu/ ready: {size / 2**20:.1f} MiB (checkpoint from {src})")
 
 
-def collect(folder: Path) -> None:
-    RUN.mkdir(parents=True, exist_ok=True)
-    for name in ("checkpoint.pt", "log.csv"):
-        shutil.copy2(folder / name, RUN / name)
-    print(f"copied into {RUN}; export with `training/lite0-v3/resume.sh 0` or keep training")
+def collect(folder: Path, variant: str) -> None:
+    dest = COLLECT[variant]
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("checkpoint.pt", "log.csv", "decoder.safetensors"):
+        if (folder / name).is_file():
+            shutil.copy2(folder / name, dest / name)
+    print(f"copied into {dest}; the next pack continues from there")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--max-side", type=int, default=384)
     ap.add_argument("--collect", type=Path, default=None)
+    ap.add_argument("--variant", choices=sorted(COLLECT), default="v3")
     args = ap.parse_args()
-    collect(args.collect) if args.collect else pack(args.max_side)
+    collect(args.collect, args.variant) if args.collect else pack(args.max_side)
 
 
 if __name__ == "__main__":

@@ -142,3 +142,59 @@ def test_decoder_widths_must_match_stride(lite0):
 def test_build_encoder_unknown():
     with pytest.raises(WeightsError, match="unknown encoder"):
         build_encoder("resnet")
+
+
+def _feats(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.rand(1, c, 32 // s, 32 // s, generator=g) for c, s in ((6, 2), (8, 4), (10, 8))]
+
+
+def _skip(widths=(12, 10, 8, 6), skip_width=5, seed=0):
+    from depthstyle.models.decoder import SkipDecoder
+
+    torch.manual_seed(seed)
+    return SkipDecoder((6, 8, 10), (2, 4, 8), widths, skip_width).eval()
+
+
+def test_narrowing_to_the_same_widths_is_a_copy():
+    from depthstyle.models.decoder import narrow_skip_decoder
+
+    src = _skip()
+    same = narrow_skip_decoder(src, src.widths, src.skip_width)
+    for strength in (0.0, 0.3, 1.0):
+        assert torch.equal(same(_feats(), strength), src(_feats(), strength))
+
+
+def test_narrowing_drops_the_unused_channels_first():
+    """Channels no consumer reads can go without changing the output at all."""
+    from depthstyle.models.decoder import narrow_skip_decoder
+
+    src = _skip()
+    with torch.no_grad():
+        # make the last 3 channels of every group unused by the layer that reads them
+        for k, block in enumerate(src.blocks):
+            w_in = src.widths[k]
+            block[0].weight[:, w_in - 3: w_in] = 0  # trunk channels entering block k
+            if k in src.skip_at:
+                block[0].weight[:, w_in + 2: w_in + 5] = 0  # skip channels 2..4
+            block[2].weight[:, -3:] = 0  # block k's middle channels
+        src.rgb.weight[:, -3:] = 0
+    narrow = narrow_skip_decoder(src, tuple(w - 3 for w in src.widths), 2)
+    assert narrow.widths == (9, 7, 5, 3) and narrow.skip_width == 2
+    for strength in (0.0, 0.5, 1.0):
+        torch.testing.assert_close(narrow(_feats(1), strength), src(_feats(1), strength))
+    # a narrower cut than the unused channels changes the output
+    narrower = narrow_skip_decoder(src, (8, 6, 4, 2), 2)
+    with torch.no_grad():
+        assert float((narrower(_feats(1), 0.0) - src(_feats(1), 0.0)).abs().max()) > 1e-3
+
+
+def test_narrowing_refuses_to_widen():
+    from depthstyle.models.decoder import narrow_skip_decoder
+
+    with pytest.raises(ValueError, match="can only narrow"):
+        narrow_skip_decoder(_skip(), (12, 10, 8, 7), 5)
+    with pytest.raises(ValueError, match="can only narrow"):
+        narrow_skip_decoder(_skip(), (12, 10, 8, 6), 6)
+    with pytest.raises(ValueError, match="can only narrow"):
+        narrow_skip_decoder(_skip(), (12, 10, 8), 5)

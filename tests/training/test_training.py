@@ -225,3 +225,22 @@ def test_distillation_settings_are_checked(folders, tmp_path):
     with pytest.raises(SettingsError, match="teacher decodes lite0 level 2"):
         Trainer(cfg(folders, tmp_path, widths=(8, 8), decode_level=0,
                     distill_from="depthstyle-lite0-v3", distill_weight=1.0))
+
+
+def test_a_skip_decoder_warm_starts_from_a_wider_one(folders, tmp_path):
+    from depthstyle.models.decoder import narrow_skip_decoder
+
+    v3 = load_model("depthstyle-lite0-v3").decoder
+    copy = Trainer(cfg(folders, tmp_path / "a", decoder="skip", widths=tuple(v3.widths),
+                       skip_width=v3.skip_width, init_from="depthstyle-lite0-v3"))
+    for (k, a), b in zip(copy.decoder.state_dict().items(), v3.state_dict().values(),
+                         strict=True):
+        assert torch.equal(a, b), k
+    narrow = Trainer(cfg(folders, tmp_path / "b", decoder="skip", widths=(64, 32, 16, 8),
+                         skip_width=16, init_from="depthstyle-lite0-v3"))
+    ref = narrow_skip_decoder(v3, (64, 32, 16, 8), 16).state_dict()
+    for k, a in narrow.decoder.state_dict().items():
+        assert torch.equal(a, ref[k]), k
+    with pytest.raises(SettingsError, match="can only narrow"):
+        Trainer(cfg(folders, tmp_path / "c", decoder="skip", widths=(256, 64, 32, 16),
+                    init_from="depthstyle-lite0-v3"))

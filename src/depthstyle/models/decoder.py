@@ -25,7 +25,7 @@ from torch import nn
 
 from depthstyle.ops import strength_at_level
 
-__all__ = ["compact_decoder", "CompactDecoder", "SkipDecoder", "decode"]
+__all__ = ["compact_decoder", "CompactDecoder", "SkipDecoder", "decode", "narrow_skip_decoder"]
 
 
 def _conv(cin: int, cout: int) -> nn.Conv2d:
@@ -154,3 +154,69 @@ def decode(decoder: nn.Module, feats: Sequence[torch.Tensor],
     if isinstance(decoder, SkipDecoder):
         return decoder(feats, strength)
     return decoder(feats)
+
+
+def _top(importance: torch.Tensor, k: int) -> torch.Tensor:
+    """Indices of the ``k`` largest entries, in their original order."""
+    if k > importance.numel():
+        raise ValueError(f"cannot keep {k} of {importance.numel()} channels")
+    return importance.topk(k).indices.sort().values
+
+
+def _use(weight: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
+    """How much a conv uses each of its input channels ``lo:hi`` (L1 norm of their weights)."""
+    return weight[:, lo:hi].abs().sum(dim=(0, 2, 3))
+
+
+@torch.no_grad()
+def narrow_skip_decoder(source: SkipDecoder, widths: Sequence[int], skip_width: int
+                        ) -> SkipDecoder:
+    """A narrower :class:`SkipDecoder` that starts from ``source``'s most used channels.
+
+    Every layer keeps the output channels that the layer reading them weighs most (L1 norm of
+    the consumer's weights on each channel), and the matching slices of its weights, so the
+    narrow decoder starts as a pruned copy of the wide one instead of at random; distillation
+    (``depthstyle train --distill-from``) then trains it to imitate the wide one. Channels the
+    source never uses are dropped first, so pruning only unused channels changes nothing.
+
+    Args:
+        source: a trained skip decoder.
+        widths: the new trunk widths per scale (each at most the source's; same count).
+        skip_width: the new skip projection width (at most the source's).
+
+    Raises:
+        ValueError: other scales, or a width wider than the source's.
+    """
+    old_w, old_sw = source.widths, source.skip_width
+    if len(widths) != len(old_w) or any(w > o for w, o in zip(widths, old_w, strict=True)) \
+            or skip_width > old_sw:
+        raise ValueError(f"can only narrow: source widths {list(old_w)} / skip {old_sw}, asked "
+                         f"{list(widths)} / skip {skip_width}")
+    new = SkipDecoder(source.channels, source.strides, widths, skip_width)
+    n = len(widths)
+    first = [source.blocks[k][0].weight for k in range(n)]
+    second = [source.blocks[k][2].weight for k in range(n)]
+    # trunk channels entering each block, and the final ones the RGB conv reads
+    trunk_in = [_top(_use(first[k], 0, old_w[k]), widths[k]) for k in range(n)]
+    final = _top(_use(source.rgb.weight, 0, old_w[-1]), widths[-1])
+    mid = [_top(_use(second[k], 0, old_w[k]), widths[k]) for k in range(n)]
+    skip_keep = {k: _top(_use(first[k], old_w[k], old_w[k] + old_sw), skip_width)
+                 for k in source.skip_at}
+
+    def put(dst: nn.Conv2d, src: nn.Conv2d, out_idx: torch.Tensor, in_idx: torch.Tensor):
+        dst.weight.copy_(src.weight[out_idx][:, in_idx])
+        dst.bias.copy_(src.bias[out_idx])
+
+    all_in = torch.arange(source.channels[-1])
+    put(new.head, source.head, trunk_in[0], all_in)
+    for k, i in source.skip_at.items():
+        put(new.skips[str(i)], source.skips[str(i)], skip_keep[k],
+            torch.arange(source.channels[i]))
+    for k in range(n):
+        cols = trunk_in[k] if k not in source.skip_at else \
+            torch.cat([trunk_in[k], old_w[k] + skip_keep[k]])
+        put(new.blocks[k][0], source.blocks[k][0], mid[k], cols)
+        out_idx = trunk_in[k + 1] if k + 1 < n else final
+        put(new.blocks[k][2], source.blocks[k][2], out_idx, mid[k])
+    put(new.rgb, source.rgb, torch.arange(3), final)
+    return new

@@ -427,17 +427,35 @@ class Trainer:
 def _warm_start(decoder: torch.nn.Module, source: str) -> None:
     """Start ``decoder`` from a trained model's decoder (a registry name or decoder file).
 
-    Tensors are matched in order: a v1 compact decoder's layers map one to one onto a skip
-    decoder's trunk (1x1 head, two 3x3 convs per scale, RGB conv). Where the new layer has more
-    input channels (the skip inputs, concatenated after the trunk's), the extra weights are set
-    to zero, so the warm-started decoder starts as exactly the source decoder.
+    * A skip decoder from a skip decoder: copied when the shapes match; when the new one is
+      narrower, from the source's most used channels
+      (:func:`~depthstyle.models.decoder.narrow_skip_decoder`), the start of a distilled
+      decoder.
+    * Otherwise tensors are matched in order: a v1 compact decoder's layers map one to one onto
+      a skip decoder's trunk (1x1 head, two 3x3 convs per scale, RGB conv). Where the new layer
+      has more input channels (the skip inputs, concatenated after the trunk's), the extra
+      weights are set to zero, so the warm-started decoder starts as exactly the source decoder.
 
     Raises:
         SettingsError: the two decoders' layers do not line up.
     """
     from depthstyle.models import load_model
+    from depthstyle.models.decoder import SkipDecoder, narrow_skip_decoder
 
-    src = [t for t in load_model(source).decoder.state_dict().values()]
+    src_decoder = load_model(source).decoder
+    if isinstance(src_decoder, SkipDecoder) and isinstance(decoder, SkipDecoder):
+        if (src_decoder.channels, src_decoder.strides) != (decoder.channels, decoder.strides):
+            raise SettingsError(f"--init-from {source}: its decoder reads other taps")
+        try:
+            init = narrow_skip_decoder(src_decoder, decoder.widths, decoder.skip_width)
+        except ValueError as exc:
+            raise SettingsError(f"--init-from {source}: {exc}") from None
+        decoder.load_state_dict(init.state_dict())
+        log.info("decoder warm-started from %s (%s)", source,
+                 "a copy" if decoder.widths == src_decoder.widths
+                 and decoder.skip_width == src_decoder.skip_width else "its most used channels")
+        return
+    src = [t for t in src_decoder.state_dict().values()]
     dst = [(k, t) for k, t in decoder.state_dict().items() if not k.startswith("skips.")]
     if len(src) != len(dst):
         raise SettingsError(f"--init-from {source}: {len(src)} tensors, the new decoder's trunk "
