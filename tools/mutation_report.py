@@ -37,7 +37,8 @@ RULES = [
      "test only change how many passes it takes"),
     (r"isinstance\(values, torch\.Tensor\)", "equivalent: np.asarray of a CPU tensor and the "
                                              "tensor itself give the same values"),
-    (r"raise \w+\(None\)|raise \w+\(f?\"XX|^f?\"XX|log\.\w+\(f?\"XX|tuple\(None\)|f\"\{strength\.shape\[2\]\}|\{feat\.shape\[2\]\}",
+    (r"raise \w+\(None\)|raise \w+\(f?\"XX|^f?\"XX|log\.\w+\(f?\"XX|tuple\(None\)|"
+     r"f\"\{strength\.shape\[2\]\}|\{feat\.shape\[2\]\}",
      "message text only (the error is still raised)"),
 ]
 
