@@ -332,3 +332,92 @@ def test_maps_with_one_channel_first_or_last_are_2d_and_two_channels_are_refused
     np.save(tmp_path / "two.npy", np.stack([arr, arr], -1))
     with pytest.raises(DepthMapError, match=r"2-D map .* shape \(3, 4, 2\)"):
         read_map_array(tmp_path / "two.npy")
+
+
+# -- sixth session: written against io's remaining survivors ------------------------------------
+
+def test_32_bit_integers_just_above_16_bits_are_scaled_by_their_maximum_exactly():
+    from depthstyle.io import load_image
+
+    arr = np.array([[0, 32768], [65536, 16384]], dtype=np.int32)
+    got = load_image(_bytes(Image.fromarray(arr, "I"), "TIFF"))[0, 0].numpy()
+    np.testing.assert_array_equal(got, np.array([[0.0, 0.5], [1.0, 0.25]], np.float32))
+
+
+def test_pfm_with_a_zero_side_or_a_small_positive_scale(tmp_path):
+    values = np.array([[1.5, 2.5], [3.5, 4.5]], np.float32)
+    big_endian = b"Pf\n2 2\n0.5\n" + values[::-1].astype(">f4").tobytes()  # scale > 0: big
+    got = read_map_array(big_endian)
+    np.testing.assert_array_equal(got, values)
+    assert got.dtype == np.dtype("float32") and got.dtype.isnative
+    for dims in (b"0 2", b"2 0"):
+        with pytest.raises(DepthMapError, match="width and height must be positive"):
+            read_map_array(b"Pf\n" + dims + b"\n-1\n")
+
+
+def test_path_errors_name_the_path_and_megapixels_round_to_a_tenth(tmp_path):
+    from depthstyle.errors import ImageTooLargeError
+    from depthstyle.io import load_image
+
+    path = tmp_path / "wide.png"
+    Image.new("L", (1150, 1000)).save(path)
+    with pytest.raises(ImageTooLargeError) as exc:
+        load_image(path, max_pixels=1_050_000)
+    assert str(exc.value) == (f"{path}: 1150x1000 = 1.1 MP exceeds the limit of 1.1 MP (raise "
+                              "it with --max-pixels / max_pixels=)")
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG signature and IHDR chunk only: enough for PIL to read the size."""
+    import struct
+    import zlib
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    idat = b"IDAT"
+    return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk
+            + struct.pack(">I", zlib.crc32(chunk)) + struct.pack(">I", 0) + idat
+            + struct.pack(">I", zlib.crc32(idat)))
+
+
+def test_a_decompression_bomb_header_is_refused_as_too_large():
+    from depthstyle.errors import ImageTooLargeError
+    from depthstyle.io import load_image
+
+    bomb = _png_header(10_000, 9_000)  # 90 MP: above PIL's warning threshold, below its error
+    with pytest.raises(ImageTooLargeError) as exc:
+        load_image(bomb, max_pixels=10**9)
+    assert str(exc.value) == "<bytes>: image is too large to decode safely"
+
+
+def test_square_crop_resizes_the_shorter_side_first():
+    from depthstyle.io import resize_image, square_crop
+
+    img = torch.rand(1, 3, 40, 80)
+    got = square_crop(img, 20)  # shorter side 40 -> 20, then the centre 20x20
+    small = resize_image(img, 40)
+    assert got.shape[-2:] == (20, 20)
+    assert torch.equal(got, small[..., :, 10:30])
+
+
+def test_plain_palette_and_premultiplied_alpha_images():
+    pal = Image.new("P", (4, 2))
+    pal.putpalette([10, 20, 30, 200, 100, 0] + [0] * 762)
+    pal.putpixel((1, 0), 1)
+    rgb, alpha = _load(pal, "PNG")
+    assert alpha is None
+    np.testing.assert_allclose(rgb[0, 1], np.array([200, 100, 0]) / 255, atol=1e-6)
+    np.testing.assert_allclose(rgb[1, 1], np.array([10, 20, 30]) / 255, atol=1e-6)
+    mem = to_tensor(pal)  # in memory: the palette is applied by _to_rgb_alpha itself
+    np.testing.assert_allclose(mem[0, :, 0, 1].numpy(), np.array([200, 100, 0]) / 255, atol=1e-6)
+    la = Image.new("La", (3, 2), (0, 128))  # black at half opacity, in memory
+    np.testing.assert_allclose(to_tensor(la).numpy(), 1 - 128 / 255, atol=1e-6)  # on white
+
+
+def test_native_16_bit_images_in_memory_and_bmp_without_alpha_bits(tmp_path):
+    from depthstyle.io import save_image
+
+    native = Image.new("I;16N", (3, 2), 30000)
+    np.testing.assert_allclose(to_tensor(native).numpy(), 30000 / 65535, atol=1e-6)
+    out = save_image(torch.rand(1, 3, 4, 4), tmp_path / "a.bmp", alpha=torch.rand(1, 1, 4, 4))
+    assert int.from_bytes(out.read_bytes()[28:30], "little") == 24  # bits per pixel: no alpha

@@ -100,6 +100,9 @@ MANUAL = {
         "equivalent: upscale=None is falsy, like False",
     "depthstyle.pipeline.xǁStylizerǁstyle_stats__mutmut_36":
         "equivalent: popitem(last=None) pops the oldest entry, like last=False",
+    "depthstyle.pipeline.xǁStylizerǁproximity__mutmut_64":
+        "equivalent on the CPU: .to(None) leaves the content where it is, which is the "
+        "engine's device there (a CUDA engine's depth model would get a CPU tensor)",
     "depthstyle.pipeline.xǁStylizerǁ__call____mutmut_32":
         "equivalent except for a mask whose aspect is off by exactly 2 % (float ratios)",
 }
@@ -111,6 +114,71 @@ for n in (16, 19):
     MANUAL[f"depthstyle.pipeline.xǁStylizerǁ_style_key__mutmut_{n}"] = (
         "equivalent: the fallback only keys a missing file, which is never cached (loading it "
         "fails)")
+
+# io and depth maps (sixth session)
+_IO = "depthstyle.io."
+for n in (2, 3, 5, 6, 7):
+    MANUAL[f"{_IO}x__current_umask__mutmut_{n}"] = (
+        "equivalent: without the /proc line the umask is read by setting and restoring it, "
+        "which gives the same value (tested both ways)")
+MANUAL[f"{_IO}x__current_umask__mutmut_16"] = (
+    "equivalent: the umask set while reading is restored at once; its value never shows")
+for n in (11, 12, 20, 21):
+    MANUAL[f"{_IO}x__high_bit_to_float__mutmut_{n}"] = (
+        "equivalent: the start value of max() only matters for empty images, which are refused "
+        "before, or below the threshold it is compared with")
+MANUAL[f"{_IO}x__high_bit_to_float__mutmut_22"] = (
+    "equivalent: at a maximum of exactly 65535 both branches divide by 65535")
+MANUAL[f"{_IO}x__high_bit_to_float__mutmut_2"] = (
+    "equivalent: astype(None) is float64, the type asked for")
+MANUAL[f"{_IO}x__open_checked__mutmut_2"] = (
+    "equivalent: every caller passes the label it built from the source")
+for n in (31, 40):
+    MANUAL[f"{_IO}x__open_checked__mutmut_{n}"] = "message text only (the error is still raised)"
+for n in (43, 45, 47):
+    MANUAL[f"{_IO}x__open_checked__mutmut_{n}"] = (
+        "unreachable: Pillow refuses to open an image with a zero side before this check")
+MANUAL[f"{_IO}x__read_pfm__mutmut_49"] = (
+    "equivalent: a scale of 0 is refused before the byte order is chosen")
+for n in (11, 60, 61):
+    MANUAL[f"{_IO}x__read_pfm__mutmut_{n}"] = "message text only (the error is still raised)"
+MANUAL[f"{_IO}x__read_pfm__mutmut_79"] = (
+    "equivalent: read_map_array converts every map to native float32 afterwards")
+for n in (29, 37, 38):
+    MANUAL[f"{_IO}x__to_rgb_alpha__mutmut_{n}"] = (
+        "equivalent: Pillow converts a palette image without transparency to RGB for convert() "
+        "and for a mode name it does not know")
+MANUAL[f"{_IO}x_load_image__mutmut_14"] = (
+    "equivalent: a (3, 1, 1) background broadcasts over (1, 3, H, W) like (1, 3, 1, 1)")
+MANUAL[f"{_IO}x_load_image__mutmut_21"] = (
+    "equivalent: the background tensor defaults to float32, the image's type")
+for n in (103, 104, 105):
+    MANUAL[f"{_IO}x_read_map_array__mutmut_{n}"] = (
+        "unreachable: no file format Pillow reads opens in YCbCr mode (JPEG and TIFF give RGB)")
+for n in (27, 28, 37, 39, 48, 49, 52, 54, 55, 56):
+    MANUAL[f"{_IO}x_read_map_array__mutmut_{n}"] = (
+        "equivalent: any kind other than npy and pfm is decoded as an image, and the bytes are "
+        "only read for npy and pfm")
+for n in (62, 64):
+    MANUAL[f"{_IO}x_read_map_array__mutmut_{n}"] = (
+        "equivalent: np.load refuses pickles by default (allow_pickle=False)")
+for n in (87, 91):
+    MANUAL[f"{_IO}x_read_map_array__mutmut_{n}"] = "message text only (the error is still raised)"
+MANUAL[f"{_IO}x_resize_image__mutmut_13"] = (
+    "equivalent: resizing to the same size with bicubic and align_corners=False is the "
+    "identity")
+MANUAL[f"{_IO}x_resize_image__mutmut_68"] = (
+    "equivalent: bilinear/bicubic with align_corners left out is align_corners=False")
+MANUAL[f"{_IO}x_save_image__mutmut_11"] = "message text only (the error is still raised)"
+MANUAL[f"{_IO}x_save_image__mutmut_30"] = (
+    "equivalent: Pillow's PNG, BMP and TIFF writers ignore a quality argument")
+for n in (58, 60, 64, 66):
+    MANUAL[f"{_IO}x_to_pil__mutmut_{n}"] = (
+        "equivalent: Image.fromarray infers the same mode from the array's shape and type")
+MANUAL["depthstyle.depth.maps.x__box_sum__mutmut_21"] = (
+    "equivalent: index +2/+1 is the same axis as -2/-1 on the 4-D tensors these functions take")
+MANUAL["depthstyle.depth.maps.x_fill_invalid__mutmut_39"] = (
+    "equivalent: the window counts valid pixels, so it is 0 or at least 1, never 0.5")
 
 
 def _mutmut(*args: str) -> str:

@@ -194,3 +194,17 @@ def test_normalisation_is_robust_to_outliers_and_to_an_empty_first_image():
                        torch.ones(1, 1, 20, 20, dtype=torch.bool)])
     out = normalize_proximity(p, valid)
     assert float(out[1].max()) == 1.0 and float(out[0].abs().max()) == 0.0
+
+
+@pytest.mark.parametrize("numel, hi", [(1_000_000, 5.0),   # every value
+                                       (1_000_001, 4.0),   # over 1 MP: every 2nd value
+                                       (2_000_001, 3.0)])  # every 3rd
+def test_maps_over_a_megapixel_take_their_quantiles_from_every_kth_value(numel, hi):
+    """Values j mod 6: all of them reach 5, every 2nd one 4, every 3rd one 3 (the 99 % quantile;
+    the 1 % quantile is 0 in each), so the sampling rule shows in the normalised values."""
+    from depthstyle.depth.maps import normalize_proximity
+
+    p = (torch.arange(numel) % 6).float().view(1, 1, 1, numel)
+    out = normalize_proximity(p)
+    assert float(out[0, 0, 0, 3]) == pytest.approx(min(1.0, 3.0 / hi), abs=1e-6)  # value 3
+    assert float(out[0, 0, 0, 1]) == pytest.approx(1.0 / hi, abs=1e-6)  # value 1
