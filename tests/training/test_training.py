@@ -54,17 +54,22 @@ def test_empty_or_unreadable_folders(tmp_path):
         ImageFolder(tmp_path / "bad", 32).batch(1, torch.Generator())
 
 
-def test_loss_decreases_on_a_fixed_batch(folders, tmp_path):
-    t = Trainer(cfg(folders, tmp_path, mix_fraction=0.0))
-    content, style = t.batches(0)
-    opt = torch.optim.Adam(t.decoder.parameters(), lr=3e-3)
+def _optimise(t: Trainer, content, style, steps: int, lr: float = 3e-3) -> list[float]:
+    """Total loss of ``steps`` Adam steps of ``t``'s decoder on one fixed batch."""
+    opt = torch.optim.Adam(t.decoder.parameters(), lr=lr)
     values = []
-    for _ in range(15):
+    for _ in range(steps):
         loss = t.losses(content, style, 0)["total"]
         opt.zero_grad()
         loss.backward()
         opt.step()
         values.append(loss.item())
+    return values
+
+
+def test_loss_decreases_on_a_fixed_batch(folders, tmp_path):
+    t = Trainer(cfg(folders, tmp_path, mix_fraction=0.0))
+    values = _optimise(t, *t.batches(0), steps=15)
     assert values[-1] < 0.7 * values[0], values
 
 
@@ -206,14 +211,7 @@ def test_distillation_learns_the_teachers_outputs_without_the_loss_network(folde
     # never on the output
     assert len(calls) == 1 and set(terms) == {"distill", "total"}
     torch.testing.assert_close(terms["total"], terms["distill"])
-    opt = torch.optim.Adam(t.decoder.parameters(), lr=3e-3)
-    values = []
-    for _ in range(30):
-        loss = t.losses(content, style, 0)["total"]
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        values.append(loss.item())
+    values = _optimise(t, content, style, steps=30)
     assert values[-1] < 0.5 * values[0], values
     assert all(not p.requires_grad for p in t.teacher.parameters())
     assert t.teacher is not teacher  # a copy of its own: nothing shared with other loads
