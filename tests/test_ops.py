@@ -228,3 +228,18 @@ def test_resize_map_chooses_area_exactly_when_no_side_grows():
             m, size=size, mode="bilinear", align_corners=False))
     wide = torch.rand(1, 1, 8, 12, generator=g)  # not square: each side checked on its own
     torch.testing.assert_close(resize_map(wide, (4, 10)), F.adaptive_avg_pool2d(wide, (4, 10)))
+
+
+def test_masked_style_stats_normalise_each_images_masks_on_their_own():
+    """Masks of two images (B = K = 2): each image's masks are normalised by its own total."""
+    from depthstyle.ops import masked_style_stats
+
+    stats = [(torch.full((1, 1, 1, 1), 0.0), torch.full((1, 1, 1, 1), 1.0)),
+             (torch.full((1, 1, 1, 1), 10.0), torch.full((1, 1, 1, 1), 3.0))]
+    masks = torch.zeros(2, 2, 1, 2)
+    masks[0, 0] = torch.tensor([1.0, 3.0])  # image 0: style 0 only, unnormalised
+    masks[1, 0] = torch.tensor([1.0, 1.0])  # image 1: half and half
+    masks[1, 1] = torch.tensor([1.0, 1.0])
+    mean, std = masked_style_stats(stats, masks, (1, 2))
+    torch.testing.assert_close(mean[:, 0, 0], torch.tensor([[0.0, 0.0], [5.0, 5.0]]))
+    torch.testing.assert_close(std[:, 0, 0], torch.tensor([[1.0, 1.0], [2.0, 2.0]]))

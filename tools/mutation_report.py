@@ -57,10 +57,6 @@ MANUAL = {
     "depthstyle.ops.x_restyle__mutmut_22":
         "equivalent: with one strength group the grouped path is the plain one",
     "depthstyle.ops.x_restyle__mutmut_20": "message text only (the error is still raised)",
-    "depthstyle.ops.x_masked_style_stats__mutmut_22":
-        "equivalent for batch 1: the pipeline's masks are (1, K, H, W)",
-    "depthstyle.ops.x_masked_style_stats__mutmut_24":
-        "equivalent for batch 1: the pipeline's masks are (1, K, H, W)",
     "depthstyle.ops.x_masked_style_stats__mutmut_32":
         "equivalent except for a mask sum of exactly 1e-6",
     "depthstyle.ops.x_masked_style_stats__mutmut_36":
