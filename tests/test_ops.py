@@ -243,3 +243,16 @@ def test_masked_style_stats_normalise_each_images_masks_on_their_own():
     mean, std = masked_style_stats(stats, masks, (1, 2))
     torch.testing.assert_close(mean[:, 0, 0], torch.tensor([[0.0, 0.0], [5.0, 5.0]]))
     torch.testing.assert_close(std[:, 0, 0], torch.tensor([[1.0, 1.0], [2.0, 2.0]]))
+
+
+def test_soft_masks_are_normalised_and_a_coverage_of_1e6_counts_as_none():
+    from depthstyle.ops import masked_style_stats
+
+    stats = [(torch.full((1, 1, 1, 1), 0.0), torch.full((1, 1, 1, 1), 1.0)),
+             (torch.full((1, 1, 1, 1), 10.0), torch.full((1, 1, 1, 1), 3.0))]
+    masks = torch.zeros(1, 2, 1, 3)
+    masks[0, :, 0, 0] = torch.tensor([0.1, 0.4])  # soft, summing to 0.5: weights 0.2 / 0.8
+    masks[0, :, 0, 1] = torch.tensor([1e-6, 0.0])  # at the threshold: uncovered, shared
+    masks[0, :, 0, 2] = torch.tensor([2e-6, 0.0])  # above it: style 0 alone
+    mean, _ = masked_style_stats(stats, masks, (1, 3))
+    torch.testing.assert_close(mean[0, 0, 0], torch.tensor([8.0, 5.0, 0.0]))

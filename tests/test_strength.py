@@ -115,3 +115,17 @@ def test_check_strength_params_defaults_to_full_alpha():
     check_strength_params(0.2, 10.0)  # alpha defaults to 1, which is valid
     with pytest.raises(SettingsError, match="alpha"):
         check_strength_params(0.2, 10.0, 1.01)
+
+
+def test_a_proximity_spread_of_exactly_the_flatness_threshold_still_has_depth():
+    """Spreads below 1e-4 count as no depth information (uniform strength); 1e-4 itself not."""
+    from depthstyle.strength import strength_from_proximity
+
+    thr = torch.tensor(1e-4, dtype=torch.float32)
+    p = torch.zeros(1, 1, 2, 2)
+    p[..., 0, 0] = thr  # spread exactly the threshold (as float32)
+    s = strength_from_proximity(p, 0.2, 10.0)
+    assert float(s.min()) < 1.0  # transformed, not the flat fallback
+    q = torch.zeros(1, 1, 2, 2)
+    q[..., 0, 0] = thr / 2
+    assert torch.equal(strength_from_proximity(q, 0.2, 10.0), torch.ones_like(q))

@@ -48,8 +48,6 @@ MANUAL = {
         "equivalent: float('INF') is infinity too",
     "depthstyle.strength.x_strength_from_proximity__mutmut_26":
         "equivalent: strength depends on p - mean(p), so 2 - p and 1 - p give the same map",
-    "depthstyle.strength.x_strength_core__mutmut_44":
-        "equivalent except for a spread of exactly the flatness threshold",
     "depthstyle.ops.x_blend__mutmut_16":
         "equivalent: torch.lerp with a float weight is the scalar formula",
     "depthstyle.ops.x_restyle__mutmut_21":
@@ -57,10 +55,6 @@ MANUAL = {
     "depthstyle.ops.x_restyle__mutmut_22":
         "equivalent: with one strength group the grouped path is the plain one",
     "depthstyle.ops.x_restyle__mutmut_20": "message text only (the error is still raised)",
-    "depthstyle.ops.x_masked_style_stats__mutmut_32":
-        "equivalent except for a mask sum of exactly 1e-6",
-    "depthstyle.ops.x_masked_style_stats__mutmut_36":
-        "equivalent for masks that sum to at least 1 where they cover a pixel (0/1 masks)",
     "depthstyle.depth.maps.x_proximity_from_values__mutmut_62":
         "equivalent: resizing to the map's own size is the identity",
     "depthstyle.depth.maps.x_normalize_proximity__mutmut_34":
