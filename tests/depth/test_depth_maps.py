@@ -208,3 +208,14 @@ def test_maps_over_a_megapixel_take_their_quantiles_from_every_kth_value(numel, 
     out = normalize_proximity(p)
     assert float(out[0, 0, 0, 3]) == pytest.approx(min(1.0, 3.0 / hi), abs=1e-6)  # value 3
     assert float(out[0, 0, 0, 1]) == pytest.approx(1.0 / hi, abs=1e-6)  # value 1
+
+
+def test_tiny_but_real_spreads_are_not_flat():
+    """A map whose robust range is 1.5e-12 (above the 1e-12 flatness tolerance) keeps its depth:
+    its quantiles are used even though 0.5 % outliers reach 1.0."""
+    from depthstyle.depth.maps import normalize_proximity
+
+    p = torch.cat([torch.zeros(495), torch.full((500,), 1.5e-12), torch.ones(5)])
+    out = normalize_proximity(p.view(1, 1, 1, -1))[0, 0, 0]
+    assert torch.equal(out[:495], torch.zeros(495))
+    assert torch.equal(out[495:], torch.ones(505))
