@@ -7,18 +7,17 @@
 #
 # VARIANT (default v3):
 #   v3    resumes the v3 run (.gpu/run) with its own recipe;
-#   gram  the #13 specificity candidate: v3's checkpoint (.gpu/gram) plus a Gram-matrix style
-#         loss (--gram-weight, GRAM_WEIGHT, default 3);
-#   fast  the #13 speed candidate: a narrower skip decoder (FAST_WIDTHS, default 64,32,16,8,
-#         0.29 of v3's decoder time on the 2-core CPU;
-#         FAST_SKIP, default 16) trained from scratch on the v3 recipe plus an L1 term toward
-#         v3's own outputs (--distill-from depthstyle-lite0-v3), in .gpu/fast.
+#   fast  the #13 speed candidate: a narrower skip decoder (FAST_WIDTHS, default 64,32,16,8;
+#         FAST_SKIP, default 16; 0.29-0.36 of v3's decoder time on the 2-core CPU,
+#         benchmarks/bench_decoder_cost.py) started from v3's most used channels and trained on
+#         v3's recipe plus an L1 term toward v3's own outputs, in .gpu/fast;
+#   gram  v3's checkpoint (.gpu/gram) plus a Gram-matrix style loss (GRAM_WEIGHT, default 3);
+#         a short CPU run of it lowered specificity (docs/model-card.md), so it is not the plan.
 # Each trains for at most MINUTES with bfloat16 autocast (crops prepared in worker threads) and
 # writes checkpoint.pt, log.csv and decoder.safetensors to $OUT/VARIANT.
-# The prepared device call for the next lent GPU (both #13 candidates in one 9-minute command):
-#   command "bash tools/gpu_burst.sh 4 gram && bash tools/gpu_burst.sh 4 fast",
-#   carry [".gpu"], timeout_s 600
-# then collect here: python tools/pack_gpu_burst.py --collect <files_at>/<variant> --variant V
+# The prepared device call for the next lent GPU:
+#   command "bash tools/gpu_burst.sh 8 fast", carry [".gpu"], timeout_s 600
+# then collect here: python tools/pack_gpu_burst.py --collect <files_at>/fast --variant fast
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH=src PYTHONUNBUFFERED=1
@@ -37,7 +36,8 @@ case "$variant" in
                  --gram-weight "${GRAM_WEIGHT:-3}") ;;
     fast) run=.gpu/fast
           extra=(--decoder skip --skip-width "${FAST_SKIP:-16}" --widths "${FAST_WIDTHS:-64,32,16,8}"
-                 --distill-from depthstyle-lite0-v3 --distill-weight 10) ;;
+                 --init-from depthstyle-lite0-v3 --distill-from depthstyle-lite0-v3
+                 --distill-weight 10) ;;
     *)    echo "unknown variant $variant (v3, gram, fast)" >&2; exit 2 ;;
 esac
 mkdir -p "$run"

@@ -220,6 +220,8 @@ def test_distillation_learns_the_teachers_outputs_without_the_loss_network(folde
 def test_distillation_settings_are_checked(folders, tmp_path):
     with pytest.raises(SettingsError, match="distill-from"):
         Trainer(cfg(folders, tmp_path, distill_weight=1.0))
+    with pytest.raises(SettingsError, match="needs --distill-weight > 0"):
+        Trainer(cfg(folders, tmp_path, distill_from="depthstyle-lite0-v3"))
     with pytest.raises(SettingsError, match="teacher decodes lite0 level 2"):
         Trainer(cfg(folders, tmp_path, widths=(8, 8), decode_level=0,
                     distill_from="depthstyle-lite0-v3", distill_weight=1.0))

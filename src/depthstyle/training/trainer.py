@@ -135,6 +135,8 @@ class TrainConfig(RunConfig):
             (self.depth_weight == 0 or self.depth_model, "--depth-weight needs --depth-model"),
             (self.distill_weight == 0 or self.distill_from, "--distill-weight needs "
                                                             "--distill-from"),
+            (not self.distill_from or self.distill_weight > 0, "--distill-from needs "
+                                                               "--distill-weight > 0"),
         ]
         for ok, msg in checks:
             if not ok:
