@@ -211,25 +211,30 @@ class Manifest:
 
     Lines of earlier runs are kept, so a resumed run's manifest tells the whole story; the
     last line of an output is its current state. A line is written whole with one ``write``
-    and ``fsync``: a run killed mid-way leaves complete lines only.
+    and ``fsync``: a run killed mid-way leaves complete lines only. The file is opened with the
+    first record, so a run refused before any job (bad settings) leaves no empty manifest.
     """
 
     def __init__(self, path: str | os.PathLike, settings: dict[str, Any] | None = None) -> None:
         self.path = Path(path)
         self.settings = settings or {}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        self._fh = None
 
     def append(self, record: dict[str, Any]) -> None:
         """Write ``record`` (with the run's settings) as one line, flushed to disk."""
+        if self._fh is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (see close())
         line = json.dumps({**record, "settings": self.settings}, ensure_ascii=False)
         self._fh.write(line + "\n")
         self._fh.flush()
         os.fsync(self._fh.fileno())
 
     def close(self) -> None:
-        """Close the file."""
-        self._fh.close()
+        """Close the file (if a record opened it)."""
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
 
     def __enter__(self) -> Manifest:
         return self

@@ -153,3 +153,11 @@ def test_ray_runs_check_the_settings_against_the_model_before_starting(
                  "ray", "--model", str(tiny_decoder_file), "--strength", "learned"])
     assert code == 2 and "learned" in capsys.readouterr().err
     assert not list((tmp_path / "out").glob("*.png"))
+    assert not (tmp_path / "out" / "manifest.jsonl").exists()  # refused: no empty manifest
+
+
+def test_a_manifest_without_records_leaves_no_file(tmp_path):
+    path = tmp_path / "m" / "manifest.jsonl"
+    with Manifest(path, {"alpha": 0.5}):
+        pass
+    assert not path.exists() and not path.parent.exists()

@@ -174,3 +174,12 @@ def test_from_onnx_passes_its_settings_on(exported):
     opts = st.engine.sessions["stylize"].get_session_options()
     assert opts.intra_op_num_threads == 1
     assert isinstance(st.depth, ConstantDepth) and st.max_pixels == 1234
+
+
+def test_a_negative_border_is_refused_like_the_pytorch_engine(tmp_path, tiny_model):
+    from depthstyle.engines import TorchEngine
+
+    with pytest.raises(SettingsError, match="border must be >= 0 pixels, got -8"):
+        OnnxEngine(tmp_path / "not-even-read", border=-8)
+    with pytest.raises(SettingsError, match="border must be >= 0 pixels, got -8"):
+        TorchEngine(tiny_model, torch.device("cpu"), border=-8)

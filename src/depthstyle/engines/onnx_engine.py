@@ -99,6 +99,8 @@ class OnnxEngine:
         except ImportError:
             raise DepthStyleError("the onnxruntime backend needs 'onnxruntime': "
                                   "pip install 'depthstyle[onnx]'") from None
+        if border < 0:  # as the PyTorch engine: refused, not clamped
+            raise SettingsError(f"border must be >= 0 pixels, got {border}")
         self.folder = Path(folder)
         self.manifest = load_manifest(self.folder)
         opts = ort.SessionOptions()
@@ -117,7 +119,7 @@ class OnnxEngine:
             raise WeightsError(f"{self.folder}: onnxruntime cannot load the export ({exc})") \
                 from None
         m = self.downsampling
-        self.border = -(-max(0, int(border)) // m) * m
+        self.border = -(-int(border) // m) * m
         self.device = torch.device("cpu")
 
     @property
