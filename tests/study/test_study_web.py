@@ -22,11 +22,12 @@ pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
 
 
-def _app(db, tiny_model):
+def _app(db, tiny_model, **limits):
     from depthstyle.pipeline import Stylizer
-    from depthstyle.web import create_app
+    from depthstyle.web import WebConfig, create_app
 
-    return create_app(Stylizer(tiny_model, depth=None), study_store=StudyStore(db))
+    return create_app(Stylizer(tiny_model, depth=None), WebConfig(**limits),
+                      study_store=StudyStore(db))
 
 
 @pytest.fixture()
@@ -123,7 +124,8 @@ def test_fifty_concurrent_participants_store_every_answer_exactly_once(study_db,
         except Exception as exc:  # noqa: BLE001 (reported below)
             errors.append(f"{i}: {exc!r}")
 
-    with running_server(_app(study_db, tiny_model)) as url:
+    # 50 participants from one test machine: the per-address signup limit would refuse most
+    with running_server(_app(study_db, tiny_model, study_signups_per_minute=0)) as url:
         threads = [threading.Thread(target=participant, args=(url, i)) for i in range(50)]
         for t in threads:
             t.start()
@@ -235,3 +237,31 @@ def test_report_from_stored_answers(study_db, client, tmp_path, capsys):
     bt = [r.split(",") for r in (out / "bradley_terry.csv").read_text().splitlines()[1:]]
     first_q = [r for r in bt if r[0] == bt[0][0]]
     assert [r[1] for r in first_q] == ["learned", "depth", "adain"]
+
+
+def test_signups_are_limited_per_address_and_minute():
+    from depthstyle.web.study import SignupLimit
+
+    now = [1000.0]
+    limit = SignupLimit(3, clock=lambda: now[0])
+    assert [limit.retry_after("a") for _ in range(3)] == [0, 0, 0]
+    now[0] += 20.0
+    assert limit.retry_after("a") == 41  # the first signup leaves the window in 40 s
+    assert limit.retry_after("b") == 0  # another address has its own window
+    now[0] += 40.0
+    assert limit.retry_after("a") == 0  # 60 s after the first
+    unlimited = SignupLimit(0)
+    assert all(unlimited.retry_after("a") == 0 for _ in range(100))
+
+
+def test_too_many_signups_get_429_with_retry_after(study_db, tiny_model):
+    from fastapi.testclient import TestClient
+
+    app = _app(study_db, tiny_model, study_signups_per_minute=2)
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        assert [c.post("/study/demo/participants").status_code for _ in range(2)] == [200, 200]
+        r = c.post("/study/demo/participants")
+        assert r.status_code == 429 and 0 < int(r.headers["retry-after"]) <= 61
+        err = r.json()["error"]
+        assert err["type"] == "too_many_requests" and "too many new participants" in err["message"]
+        assert c.get("/study/demo").status_code == 200  # the page itself is not limited

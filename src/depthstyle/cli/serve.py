@@ -33,7 +33,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                        max_side=args.max_side, preview_side=args.preview_side,
                        workers=args.workers, queue=args.queue, timeout_s=args.timeout,
                        allowed_hosts=tuple(args.allowed_host or ()),
-                       allowed_origins=tuple(args.allow_origin or ()), bind_host=args.host)
+                       allowed_origins=tuple(args.allow_origin or ()), bind_host=args.host,
+                       study_signups_per_minute=args.study_signups_per_minute)
     config.validate()
     if args.study_db and "://" not in args.study_db and not Path(args.study_db).is_file():
         raise DepthStyleError(f"{args.study_db}: no study database there; create one with "
@@ -117,6 +118,10 @@ def add_parser(sub) -> None:
     g.add_argument("--study-db", default=None, metavar="PATH|URL",
                    help="also serve the preference studies of this database at /study/NAME "
                         "(SQLite file or postgresql:// URL; `depthstyle study create`)")
+    g.add_argument("--study-signups-per-minute", type=int, default=30, metavar="N",
+                   help="new participants one client address may register per minute, 429 "
+                        "beyond (0 = no limit; raise it behind a proxy that shows every "
+                        "participant as one address; default: %(default)s)")
     add_model_options(p)
     add_backend_options(p)
     g = p.add_argument_group("depth")

@@ -86,6 +86,9 @@ class WebConfig:
             that checks it).
         allowed_origins: other sites allowed to POST from a browser (``https://a.example``).
         bind_host: the address the server listens on (added to the default allowed hosts).
+        study_signups_per_minute: new study participants one client address may register per
+            minute (answered 429 beyond; 0 = no limit). Answers need no limit of their own: a
+            token can store each of its questions once.
     """
 
     max_upload_mb: float = 20.0
@@ -99,6 +102,7 @@ class WebConfig:
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
     bind_host: str = "127.0.0.1"
+    study_signups_per_minute: int = 30
 
     def hosts(self) -> tuple[str, ...]:
         """The effective Host allow-list."""
@@ -116,6 +120,8 @@ class WebConfig:
                                 "between 64 and 8192")
         if self.workers < 1 or self.queue < 0 or self.timeout_s <= 0:
             raise SettingsError("workers >= 1, queue >= 0 and timeout > 0 are required")
+        if self.study_signups_per_minute < 0:
+            raise SettingsError("study signups per minute must be >= 0 (0 = no limit)")
 
     @property
     def max_upload_bytes(self) -> int:  # noqa: D102
@@ -297,14 +303,16 @@ def _install_error_handlers(app) -> None:
     @app.exception_handler(HTTPException)
     async def _http(_request, exc: HTTPException):
         kinds = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
-                 415: "unsupported_media_type", 422: "invalid_value"}
-        return _error(exc.status_code, kinds.get(exc.status_code, "http_error"), str(exc.detail))
+                 415: "unsupported_media_type", 422: "invalid_value", 429: "too_many_requests"}
+        return _error(exc.status_code, kinds.get(exc.status_code, "http_error"), str(exc.detail),
+                      headers=getattr(exc, "headers", None))
 
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     @app.exception_handler(StarletteHTTPException)
     async def _starlette_http(request, exc):
-        return await _http(request, HTTPException(exc.status_code, exc.detail))
+        return await _http(request, HTTPException(exc.status_code, exc.detail,
+                                                  headers=getattr(exc, "headers", None)))
 
     @app.exception_handler(ImageTooLargeError)
     async def _too_large(_request, exc):
@@ -594,5 +602,5 @@ def create_app(stylizer: Stylizer | None = None, config: WebConfig | None = None
     from depthstyle.web.study import study_router
 
     app.state.study_store = study_store
-    app.include_router(study_router())
+    app.include_router(study_router(signups_per_minute=config.study_signups_per_minute))
     return app

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import io
 import secrets
+import threading
+import time
+from collections import defaultdict, deque
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,7 +25,7 @@ from depthstyle.errors import DepthStyleError
 from depthstyle.study.design import StudyDesign, Trial, participant_trials
 from depthstyle.study.store import Answer, StudyStore
 
-__all__ = ["study_router"]
+__all__ = ["study_router", "SignupLimit"]
 
 _STATIC = Path(__file__).parent / "static"
 _POSITIONS = ("content", "style", "left", "right")
@@ -86,9 +89,37 @@ def _broken_png(path: str) -> bytes:
     return buf.getvalue()
 
 
-def study_router() -> APIRouter:
+class SignupLimit:
+    """At most ``per_minute`` new participants per client address in any 60 s (0 = no limit).
+
+    Each token stores each of its answers once, so the store can only grow through new
+    participants; this bounds how fast one address can make them.
+    """
+
+    def __init__(self, per_minute: int, clock=time.monotonic) -> None:
+        self.per_minute, self.clock = int(per_minute), clock
+        self._seen: dict[str, deque] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def retry_after(self, address: str) -> int:
+        """0 and the signup counted, or the seconds until this address may sign up again."""
+        if self.per_minute <= 0:
+            return 0
+        now = self.clock()
+        with self._lock:
+            seen = self._seen[address]
+            while seen and now - seen[0] >= 60.0:
+                seen.popleft()
+            if len(seen) >= self.per_minute:
+                return max(1, int(60.0 - (now - seen[0])) + 1)
+            seen.append(now)
+            return 0
+
+
+def study_router(signups_per_minute: int = 30) -> APIRouter:
     """The routes; the app holds the store as ``app.state.study_store``."""
     router = APIRouter()
+    limit = SignupLimit(signups_per_minute)
 
     @router.get("/study/{name}", include_in_schema=False)
     def page(name: str, request: Request):
@@ -100,6 +131,10 @@ def study_router() -> APIRouter:
         """Register a participant; returns their random token."""
         store = _store(request)
         _design(store, name)
+        wait = limit.retry_after(request.client.host if request.client else "")
+        if wait:
+            raise HTTPException(429, f"too many new participants from this address; try again "
+                                     f"in {wait} s", headers={"Retry-After": str(wait)})
         token = secrets.token_urlsafe(16)
         store.add_participant(name, token, request.headers.get("user-agent", ""))
         return {"token": token}
@@ -138,8 +173,6 @@ def study_router() -> APIRouter:
     @router.post("/study/{name}/answers")
     def answer(name: str, body: AnswerIn, request: Request) -> dict:
         """Store one answer (once: a repeated post stores nothing and says so)."""
-        import time
-
         store = _store(request)
         design, order = _participant(store, name, body.token)
         if body.trial >= len(order) or body.question >= len(design.questions):
