@@ -250,6 +250,10 @@ def test_signups_are_limited_per_address_and_minute():
     assert limit.retry_after("b") == 0  # another address has its own window
     now[0] += 40.0
     assert limit.retry_after("a") == 0  # 60 s after the first
+    for i in range(10_001):  # many addresses: the quiet ones are forgotten after a minute
+        limit.retry_after(f"10.0.{i // 256}.{i % 256}")
+    now[0] += 61.0
+    assert limit.retry_after("c") == 0 and len(limit._seen) == 1
     unlimited = SignupLimit(0)
     assert all(unlimited.retry_after("a") == 0 for _ in range(100))
 

@@ -107,6 +107,9 @@ class SignupLimit:
             return 0
         now = self.clock()
         with self._lock:
+            if len(self._seen) > 10_000:  # forget addresses quiet for a minute
+                for old in [a for a, q in self._seen.items() if not q or now - q[-1] >= 60.0]:
+                    del self._seen[old]
             seen = self._seen[address]
             while seen and now - seen[0] >= 60.0:
                 seen.popleft()
