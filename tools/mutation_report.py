@@ -18,8 +18,8 @@ from collections import Counter, defaultdict
 
 # (regex on the mutated lines, reason): mutants that cannot change behaviour here
 RULES = [
-    (r"shape\[\+[12]\]|shape\[\+2:\]", "equivalent: index +2/+1 is the same axis as -2/-1 on "
-                                       "the 4-D tensors these functions take"),
+    (r"shape\[\+[12]\]|shape\[\+2:\]|cumsum\(\+[12]\)",
+     "equivalent: index +2/+1 is the same axis as -2/-1 on the 4-D tensors these functions take"),
     (r"dtype=None|device=None|\.to\(None\)|dtype=stats\[[01]\]\[[01]\]|device=stats\[[01]\]"
      r"\[[01]\]|tensor\(\[float\(x\) for x in weights\], device|^\s*\+\s*\)\)?\.tolist\(\)|"
      r"_QUANTILES, device=p\.device\)|^\s*\+\s*\)$",
@@ -96,80 +96,67 @@ MANUAL = {
     "depthstyle.pipeline.xǁStylizerǁ__call____mutmut_32":
         "equivalent except for a mask whose aspect is off by exactly 2 % (float ratios)",
 }
-for n in (3, 4, 11, 12):
-    MANUAL[f"depthstyle.pipeline.xǁStylizerǁ_style_key__mutmut_{n}"] = (
-        "equivalent: the key's tag only separates tensor keys from file keys, which already "
-        "differ in length")
-for n in (16, 19):
-    MANUAL[f"depthstyle.pipeline.xǁStylizerǁ_style_key__mutmut_{n}"] = (
-        "equivalent: the fallback only keys a missing file, which is never cached (loading it "
-        "fails)")
-
-# io and depth maps (sixth session)
-_IO = "depthstyle.io."
-for n in (2, 3, 5, 6, 7):
-    MANUAL[f"{_IO}x__current_umask__mutmut_{n}"] = (
-        "equivalent: without the /proc line the umask is read by setting and restoring it, "
-        "which gives the same value (tested both ways)")
-MANUAL[f"{_IO}x__current_umask__mutmut_16"] = (
-    "equivalent: the umask set while reading is restored at once; its value never shows")
-for n in (11, 12, 20, 21):
-    MANUAL[f"{_IO}x__high_bit_to_float__mutmut_{n}"] = (
-        "equivalent: the start value of max() only matters for empty images, which are refused "
-        "before, or below the threshold it is compared with")
-MANUAL[f"{_IO}x__high_bit_to_float__mutmut_22"] = (
-    "equivalent: at a maximum of exactly 65535 both branches divide by 65535")
-MANUAL[f"{_IO}x__high_bit_to_float__mutmut_2"] = (
-    "equivalent: astype(None) is float64, the type asked for")
-MANUAL[f"{_IO}x__open_checked__mutmut_2"] = (
-    "equivalent: every caller passes the label it built from the source")
-for n in (31, 40):
-    MANUAL[f"{_IO}x__open_checked__mutmut_{n}"] = "message text only (the error is still raised)"
-for n in (43, 45, 47):
-    MANUAL[f"{_IO}x__open_checked__mutmut_{n}"] = (
-        "unreachable: Pillow refuses to open an image with a zero side before this check")
-MANUAL[f"{_IO}x__read_pfm__mutmut_49"] = (
-    "equivalent: a scale of 0 is refused before the byte order is chosen")
-for n in (11, 60, 61):
-    MANUAL[f"{_IO}x__read_pfm__mutmut_{n}"] = "message text only (the error is still raised)"
-MANUAL[f"{_IO}x__read_pfm__mutmut_79"] = (
-    "equivalent: read_map_array converts every map to native float32 afterwards")
-for n in (29, 37, 38):
-    MANUAL[f"{_IO}x__to_rgb_alpha__mutmut_{n}"] = (
-        "equivalent: Pillow converts a palette image without transparency to RGB for convert() "
-        "and for a mode name it does not know")
-MANUAL[f"{_IO}x_load_image__mutmut_14"] = (
-    "equivalent: a (3, 1, 1) background broadcasts over (1, 3, H, W) like (1, 3, 1, 1)")
-MANUAL[f"{_IO}x_load_image__mutmut_21"] = (
-    "equivalent: the background tensor defaults to float32, the image's type")
-for n in (103, 104, 105):
-    MANUAL[f"{_IO}x_read_map_array__mutmut_{n}"] = (
-        "unreachable: no file format Pillow reads opens in YCbCr mode (JPEG and TIFF give RGB)")
-for n in (27, 28, 37, 39, 48, 49, 52, 54, 55, 56):
-    MANUAL[f"{_IO}x_read_map_array__mutmut_{n}"] = (
-        "equivalent: any kind other than npy and pfm is decoded as an image, and the bytes are "
-        "only read for npy and pfm")
-for n in (62, 64):
-    MANUAL[f"{_IO}x_read_map_array__mutmut_{n}"] = (
-        "equivalent: np.load refuses pickles by default (allow_pickle=False)")
-for n in (87, 91):
-    MANUAL[f"{_IO}x_read_map_array__mutmut_{n}"] = "message text only (the error is still raised)"
-MANUAL[f"{_IO}x_resize_image__mutmut_13"] = (
-    "equivalent: resizing to the same size with bicubic and align_corners=False is the "
-    "identity")
-MANUAL[f"{_IO}x_resize_image__mutmut_68"] = (
-    "equivalent: bilinear/bicubic with align_corners left out is align_corners=False")
-MANUAL[f"{_IO}x_save_image__mutmut_11"] = "message text only (the error is still raised)"
-MANUAL[f"{_IO}x_save_image__mutmut_30"] = (
-    "equivalent: Pillow's PNG, BMP and TIFF writers ignore a quality argument")
-for n in (58, 60, 64, 66):
-    MANUAL[f"{_IO}x_to_pil__mutmut_{n}"] = (
-        "equivalent: Image.fromarray infers the same mode from the array's shape and type")
-MANUAL["depthstyle.depth.maps.x__box_sum__mutmut_21"] = (
-    "equivalent: index +2/+1 is the same axis as -2/-1 on the 4-D tensors these functions take")
-MANUAL["depthstyle.depth.maps.x_fill_invalid__mutmut_39"] = (
-    "equivalent: the window counts valid pixels, so it is 0 or at least 1, never 0.5")
-
+_MESSAGE = "message text only (the error is still raised)"
+# (function's mangled name, mutant numbers, reason): survivors that share one reason
+GROUPS = [
+    ("pipeline.xǁStylizerǁ_style_key", (3, 4, 11, 12),
+     "equivalent: the key's tag only separates tensor keys from file keys, which already "
+     "differ in length"),
+    ("pipeline.xǁStylizerǁ_style_key", (16, 19),
+     "equivalent: the fallback only keys a missing file, which is never cached (loading it "
+     "fails)"),
+    # io and depth maps (sixth session)
+    ("io.x__current_umask", (2, 3, 5, 6, 7),
+     "equivalent: without the /proc line the umask is read by setting and restoring it, "
+     "which gives the same value (tested both ways)"),
+    ("io.x__current_umask", (16,),
+     "equivalent: the umask set while reading is restored at once; its value never shows"),
+    ("io.x__high_bit_to_float", (11, 12, 20, 21),
+     "equivalent: the start value of max() only matters for empty images, which are refused "
+     "before, or below the threshold it is compared with"),
+    ("io.x__high_bit_to_float", (22,),
+     "equivalent: at a maximum of exactly 65535 both branches divide by 65535"),
+    ("io.x__high_bit_to_float", (2,), "equivalent: astype(None) is float64, the type asked for"),
+    ("io.x__open_checked", (2,),
+     "equivalent: every caller passes the label it built from the source"),
+    ("io.x__open_checked", (31, 40), _MESSAGE),
+    ("io.x__open_checked", (43, 45, 47),
+     "unreachable: Pillow refuses to open an image with a zero side before this check"),
+    ("io.x__read_pfm", (49,),
+     "equivalent: a scale of 0 is refused before the byte order is chosen"),
+    ("io.x__read_pfm", (11, 60, 61), _MESSAGE),
+    ("io.x__read_pfm", (79,),
+     "equivalent: read_map_array converts every map to native float32 afterwards"),
+    ("io.x__to_rgb_alpha", (29, 37, 38),
+     "equivalent: Pillow converts a palette image without transparency to RGB for convert() "
+     "and for a mode name it does not know"),
+    ("io.x_load_image", (14,),
+     "equivalent: a (3, 1, 1) background broadcasts over (1, 3, H, W) like (1, 3, 1, 1)"),
+    ("io.x_load_image", (21,),
+     "equivalent: the background tensor defaults to float32, the image's type"),
+    ("io.x_read_map_array", (103, 104, 105),
+     "unreachable: no file format Pillow reads opens in YCbCr mode (JPEG and TIFF give RGB)"),
+    ("io.x_read_map_array", (27, 28, 37, 39, 48, 49, 52, 54, 55, 56),
+     "equivalent: any kind other than npy and pfm is decoded as an image, and the bytes are "
+     "only read for npy and pfm"),
+    ("io.x_read_map_array", (62, 64),
+     "equivalent: np.load refuses pickles by default (allow_pickle=False)"),
+    ("io.x_read_map_array", (87, 91), _MESSAGE),
+    ("io.x_resize_image", (13,),
+     "equivalent: resizing to the same size with bicubic and align_corners=False is the "
+     "identity"),
+    ("io.x_resize_image", (68,),
+     "equivalent: bilinear/bicubic with align_corners left out is align_corners=False"),
+    ("io.x_save_image", (11,), _MESSAGE),
+    ("io.x_save_image", (30,),
+     "equivalent: Pillow's PNG, BMP and TIFF writers ignore a quality argument"),
+    ("io.x_to_pil", (58, 60, 64, 66),
+     "equivalent: Image.fromarray infers the same mode from the array's shape and type"),
+    ("depth.maps.x_fill_invalid", (39,),
+     "equivalent: the window counts valid pixels, so it is 0 or at least 1, never 0.5"),
+]
+for function, numbers, why in GROUPS:
+    MANUAL.update({f"depthstyle.{function}__mutmut_{n}": why for n in numbers})
 
 def _mutmut(*args: str) -> str:
     return subprocess.run(["mutmut", *args], capture_output=True, text=True, check=False).stdout
