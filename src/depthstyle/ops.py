@@ -8,7 +8,8 @@
   product, written once: at each selected encoder level the features become
   ``lerp(f, AdaIN(f, s), S_l)`` before the next stage runs. The torch engine, the ONNX export
   graph and both trainers call these.
-* :func:`detail_residual` - gives the photo back where strength is low (docs/method.md).
+* :func:`photo_blend` (one decoder pass, the default) and :func:`detail_residual` (two passes) -
+  give the photo back where strength is low (docs/method.md, section 5b).
 * :func:`mix_style_stats`, :func:`masked_adain` - style interpolation and spatial control
   (Huang & Belongie 2017, section 7.1).
 
@@ -35,6 +36,8 @@ __all__ = [
     "restyle",
     "restyle_encode",
     "detail_residual",
+    "photo_blend",
+    "BLEND_POWER",
     "mix_style_stats",
     "masked_style_stats",
     "masked_adain",
@@ -42,6 +45,7 @@ __all__ = [
 ]
 
 _EPS = 1e-5
+BLEND_POWER = 3.0  # photo weight (1 - S) ** 3: docs/method.md 5b, chosen by a strength sweep
 
 
 def _check_features(x: torch.Tensor, name: str) -> None:
@@ -237,6 +241,29 @@ def detail_residual(stylized: torch.Tensor, content: torch.Tensor,
     if isinstance(strength, torch.Tensor):
         strength = strength.to(stylized.dtype)
     return stylized + (1 - strength) * (content - reconstruction)
+
+
+def photo_blend(stylized: torch.Tensor, content: torch.Tensor, strength: torch.Tensor | float,
+                power: float = BLEND_POWER) -> torch.Tensor:
+    """Give the photo back where strength is low, from the stylized output alone (one pass).
+
+    ``out = lerp(stylized, content, (1 - S) ** power)``: exactly the content where S = 0,
+    exactly the stylization where S = 1. Unlike :func:`detail_residual` it needs no second
+    decoder pass for the reconstruction; ``power`` 3 follows the residual's strength response
+    from S = 0.6 up (docs/method.md, section 5b, has the sweep).
+
+    Args:
+        stylized, content: (B, 3, H, W).
+        strength: scalar or (B or 1, 1, H, W) at the image's size, in [0, 1].
+        power: > 0; larger keeps less of the photo at intermediate strength.
+    """
+    if not power > 0:
+        raise ValueError(f"power must be > 0, got {power}")
+    if isinstance(strength, torch.Tensor):
+        weight = (1 - strength.to(stylized.dtype)) ** power
+    else:
+        weight = torch.tensor((1 - float(strength)) ** power, dtype=stylized.dtype)
+    return torch.lerp(stylized, content.to(stylized.dtype), weight.to(stylized.device))
 
 
 def masked_style_stats(stats: Sequence[tuple[torch.Tensor, torch.Tensor]], masks: torch.Tensor,

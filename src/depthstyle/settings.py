@@ -13,11 +13,29 @@ from typing import Literal
 from depthstyle.errors import SettingsError
 from depthstyle.strength import DEFAULT_CONTRAST, DEFAULT_OFFSET, check_strength_params
 
-__all__ = ["StyleSettings", "ColorMode", "StrengthMode", "STRENGTH_MODES"]
+__all__ = ["StyleSettings", "ColorMode", "StrengthMode", "STRENGTH_MODES", "DetailMode",
+           "DETAIL_MODES", "detail_mode"]
 
 ColorMode = Literal["luminance", "histogram"]
 StrengthMode = Literal["proximity", "learned", "uniform"]
 STRENGTH_MODES = ("proximity", "learned", "uniform")
+DetailMode = Literal["blend", "residual", "off"]
+DETAIL_MODES = ("blend", "residual", "off")
+
+
+def detail_mode(value: DetailMode | bool) -> DetailMode:
+    """A detail mode from a mode name or a bool (``True`` = ``"blend"``, ``False`` = ``"off"``).
+
+    Raises:
+        SettingsError: an unknown name.
+    """
+    if value is True:
+        return "blend"
+    if value is False:
+        return "off"
+    if value not in DETAIL_MODES:
+        raise SettingsError(f"detail must be one of {', '.join(DETAIL_MODES)}, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -42,8 +60,12 @@ class StyleSettings:
         learned_strength: use the model's learned strength module (per-level, per channel
             group maps refined from the hand-set transform; see
             :mod:`depthstyle.models.strength_net`) instead of the hand-set map.
-        detail: add the detail residual, so the photo comes back where strength is low
-            (docs/method.md); ``False`` = the decoder's output alone.
+        detail: how the photo comes back where strength is low (docs/method.md, 5b):
+            ``"blend"`` (default; one decoder pass, ``lerp(out, photo, (1 - S) ** 3)``),
+            ``"residual"`` (a second decoder pass adds ``(1 - S)`` times what the decoder loses
+            when it reconstructs the photo) or ``"off"`` (the decoder's output alone). ``True``
+            and ``False`` mean ``"blend"`` and ``"off"``. Both modes give exactly the photo at
+            strength 0.
     """
 
     alpha: float = 1.0
@@ -58,10 +80,15 @@ class StyleSettings:
     style_size: int | None = 512
     crop: bool = False
     learned_strength: bool = False
-    detail: bool = True
+    detail: DetailMode | bool = "blend"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.detail, bool):
+            object.__setattr__(self, "detail", detail_mode(self.detail))
 
     def validate(self) -> None:
         """Raise :class:`SettingsError` for invalid values."""
+        detail_mode(self.detail)
         check_strength_params(self.offset, self.contrast, self.alpha)
         if self.preserve_color not in (None, "luminance", "histogram"):
             raise SettingsError(f"preserve_color must be None, 'luminance' or 'histogram', got "

@@ -10,10 +10,12 @@ from depthstyle.engines import Engine, RenderJob, TorchEngine
 from depthstyle.errors import SettingsError
 from depthstyle.models import StyleModel, build_decoder, load_model
 from depthstyle.ops import (
+    BLEND_POWER,
     adain,
     adain_from_stats,
     calc_mean_std,
     detail_residual,
+    photo_blend,
     restyle,
     restyle_encode,
     strength_at_level,
@@ -86,6 +88,58 @@ def test_detail_residual_equation():
     torch.testing.assert_close(detail_residual(y, x, r, 1.0), y)
     s = torch.full((1, 1, 4, 5), 0.25)
     torch.testing.assert_close(detail_residual(y, x, r, s), y + 0.75 * (x - r))
+
+
+def test_photo_blend_equation():
+    g = torch.Generator().manual_seed(2)
+    y, x = (torch.rand(1, 3, 4, 5, generator=g) for _ in range(2))
+    assert torch.equal(photo_blend(y, x, 0.0), x)  # S = 0: exactly the photo
+    assert torch.equal(photo_blend(y, x, 1.0), y)  # S = 1: exactly the stylization
+    s = torch.full((1, 1, 4, 5), 0.5)
+    torch.testing.assert_close(photo_blend(y, x, s), y + 0.125 * (x - y))  # (1 - 0.5) ** 3
+    torch.testing.assert_close(photo_blend(y, x, 0.5, power=1.0), (x + y) / 2)
+    s = torch.tensor([0.0, 0.25, 0.9, 1.0]).view(1, 1, 1, 4).expand(1, 1, 4, 4)
+    w = (1 - s) ** BLEND_POWER
+    torch.testing.assert_close(photo_blend(y[..., :4], x[..., :4], s),
+                               y[..., :4] + w * (x[..., :4] - y[..., :4]))
+    with pytest.raises(ValueError, match="power"):
+        photo_blend(y, x, 0.5, power=0.0)
+
+
+@pytest.mark.parametrize(("mode", "passes"), [("blend", 1), ("residual", 2), ("off", 1)])
+def test_detail_modes_decode_once_or_twice_and_give_the_photo_back(tiny_model, mode, passes):
+    st = Stylizer(tiny_model, device="cpu")
+    st.engine.recon_cache_size = 0  # a new photo every call
+    calls = []
+    decode = st.engine.model.decode
+    st.engine.model.decode = lambda feats, s: calls.append(1) or decode(feats, s)
+    content, style = make_image(40, 56, 1), make_image(32, 32, 2)
+    half = st(content, style, StyleSettings(alpha=0.5, depth_aware=False, content_size=None,
+                                            detail=mode)).image
+    assert len(calls) == passes
+    zero = st(content, style, StyleSettings(alpha=0.0, depth_aware=False, content_size=None,
+                                            detail=mode)).image
+    if mode == "off":
+        assert float((zero - content).abs().mean()) > 0.01  # the decoder alone
+    else:
+        assert float((zero - content).abs().max()) < 1e-6
+    off = st(content, style, StyleSettings(alpha=0.5, depth_aware=False, content_size=None,
+                                           detail="off")).image
+    if mode == "blend":  # an eighth of the way from the decoder's output to the photo
+        want = (off + 0.125 * (content - off)).clamp(0, 1)
+        inside = (off > 0) & (off < 1)  # clamping before or after the blend differs outside
+        torch.testing.assert_close(half[inside], want[inside])
+
+
+def test_detail_setting_accepts_bools_and_refuses_unknown_modes():
+    assert StyleSettings().detail == "blend"
+    assert StyleSettings(detail=True).detail == "blend"
+    assert StyleSettings(detail=False).detail == "off"
+    with pytest.raises(SettingsError, match="detail must be one of blend, residual, off"):
+        StyleSettings(detail="exact").validate()
+    with pytest.raises(SettingsError, match="detail must be one of"):
+        RenderJob(content=make_image(8, 8, 1), strength=torch.ones(1, 1, 8, 8), levels=[2],
+                  styles=[], detail="exact")
 
 
 # --- engines ------------------------------------------------------------------------------------
@@ -215,7 +269,7 @@ def test_reconstruction_cache_is_keyed_by_content(tiny_model):
     cached = Stylizer(tiny_model, device="cpu")
     fresh = Stylizer(tiny_model, device="cpu")
     fresh.engine.recon_cache_size = 0
-    settings = StyleSettings(content_size=None, alpha=0.5, depth_aware=False)
+    settings = StyleSettings(content_size=None, alpha=0.5, depth_aware=False, detail="residual")
     a, b = make_image(40, 56, 1), make_image(40, 56, 2)
     for content in (a, b, a):
         for style in (make_image(32, 32, 3), make_image(32, 32, 4)):

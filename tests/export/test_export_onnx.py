@@ -54,6 +54,8 @@ def test_manifest(exported):
     ((75, 130), StyleSettings(alpha=0.6, contrast=4, offset=0.4)),  # not multiples of 8: padded
     ((120, 40), StyleSettings(levels=(1, 2, 3), invert=True)),
     ((64, 64), StyleSettings(preserve_color="luminance", alpha=0.8)),
+    ((56, 72), StyleSettings(alpha=0.7, detail="residual")),  # the reconstruct graph
+    ((56, 72), StyleSettings(alpha=0.7, detail="off")),
 ])
 def test_outputs_match_pytorch(torch_stylizer, onnx_stylizer, size, settings):
     content = make_image(*size, seed=3)

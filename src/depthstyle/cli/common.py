@@ -139,9 +139,14 @@ def add_strength_options(p: argparse.ArgumentParser) -> None:
                    help="proximity: the hand-set transform of the depth (default); learned: the "
                         "model's learned module (`depthstyle train --learn-strength`); uniform: "
                         "alpha everywhere, depth ignored")
-    g.add_argument("--no-detail", dest="detail", action="store_false",
-                   help="leave out the detail residual that gives the photo back where "
-                        "strength is low (docs/method.md); the decoder's output alone")
+    g.add_argument("--detail", choices=("blend", "residual", "off"), default="blend",
+                   help="how the photo comes back where strength is low (docs/method.md 5b): "
+                        "blend: lerp(output, photo, (1 - strength)^3), one decoder pass "
+                        "(default); residual: adds back what the decoder loses, a second "
+                        "decoder pass per new photo; off: the decoder's output alone. Both "
+                        "give exactly the photo at strength 0")
+    g.add_argument("--no-detail", dest="detail", action="store_const", const="off",
+                   help="same as --detail off")
 
 
 def settings_from_args(args: argparse.Namespace, **fields):

@@ -41,6 +41,7 @@ def _cmd_eval_quality(args: argparse.Namespace) -> int:
     import csv
     import io
     import json
+    import math
 
     from depthstyle.evaluation.quality import model_quality
     from depthstyle.evaluation.runner import loss_network_for
@@ -71,7 +72,9 @@ def _cmd_eval_quality(args: argparse.Namespace) -> int:
     writer.writeheader()
     writer.writerows(rows)
     write_text(out / "quality.csv", buf.getvalue(), overwrite=True)
-    text = json.dumps(summary, indent=2)
+    # strict JSON: an exact reconstruction's PSNR (inf) is written as the string "inf"
+    text = json.dumps({k: str(v) if isinstance(v, float) and math.isinf(v) else v
+                       for k, v in summary.items()}, indent=2)
     write_text(out / "quality.json", text, overwrite=True)
     print(text)
     return EXIT_OK

@@ -16,6 +16,7 @@ from typing import Protocol, runtime_checkable
 import torch
 
 from depthstyle.ops import masked_style_stats, mix_style_stats
+from depthstyle.settings import detail_mode
 
 __all__ = ["Engine", "Stats", "StrengthMaps", "RenderJob", "level_style_stats", "border_pads",
            "pad_border"]
@@ -36,8 +37,8 @@ class RenderJob:
         styles: one :data:`Stats` per style image.
         weights: style interpolation weights (``None`` = equal).
         masks: (B or 1, K, H, W) soft region masks, one per style, or ``None``.
-        detail: add the detail residual (docs/method.md): the photo comes back where
-            strength is low.
+        detail: how the photo comes back where strength is low: ``"blend"``, ``"residual"``
+            or ``"off"`` (see :class:`~depthstyle.settings.StyleSettings`).
     """
 
     content: torch.Tensor
@@ -46,7 +47,10 @@ class RenderJob:
     styles: Sequence[Stats]
     weights: Sequence[float] | None = None
     masks: torch.Tensor | None = None
-    detail: bool = True
+    detail: str = "blend"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "detail", detail_mode(self.detail))
 
 
 def border_pads(h: int, w: int, border: int, multiple: int) -> tuple[int, int, int, int]:

@@ -3,7 +3,8 @@
 :class:`OnnxEngine` implements the :class:`~depthstyle.engines.base.Engine` protocol with the
 style-statistics, stylize and reconstruct graphs; inputs, depth maps, strength, colour
 preservation and style interpolation are the pipeline's own code, shared with the PyTorch
-engine. The detail residual is :func:`~depthstyle.ops.detail_residual`, as in PyTorch.
+engine. The photo comes back as in PyTorch: :func:`~depthstyle.ops.photo_blend` by default,
+:func:`~depthstyle.ops.detail_residual` (with the reconstruct graph) for ``detail="residual"``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import torch
 
 from depthstyle.engines.base import RenderJob, Stats, border_pads, level_style_stats, pad_border
 from depthstyle.errors import DepthStyleError, SettingsError, WeightsError
-from depthstyle.ops import detail_residual
+from depthstyle.ops import detail_residual, photo_blend
 
 __all__ = ["OnnxEngine", "load_manifest", "pack_stats", "unpack_stats"]
 
@@ -180,8 +181,10 @@ class OnnxEngine:
         feeds = {"content": x.numpy(), "strength": s.numpy(), "level_weights": level_weights,
                  "style_stats": pack_stats(stats).float().cpu().numpy()}
         out = torch.from_numpy(self.sessions["stylize"].run(None, feeds)[0])
-        if job.detail and bool((s < 1).any()):
+        if job.detail == "residual" and bool((s < 1).any()):
             plain = torch.from_numpy(self.sessions["reconstruct"].run(None,
                                                                       {"content": x.numpy()})[0])
             out = detail_residual(out, x, plain, s)
+        elif job.detail == "blend":
+            out = photo_blend(out, x, s)
         return out.clamp(0, 1)[..., b: b + h, b: b + w]

@@ -8,8 +8,10 @@ Rendering (docs/method.md):
    model v1; see docs/results.md).
 2. :func:`~depthstyle.ops.restyle_encode` runs the encoder with the restyle step at the selected
    levels; the decoder reads the restyled features.
-3. With ``detail`` on, :func:`~depthstyle.ops.detail_residual` adds back, in proportion to
-   ``1 - strength``, what the decoder loses when it reconstructs the photo.
+3. The photo comes back where strength is low: by default :func:`~depthstyle.ops.photo_blend`
+   (``lerp(out, photo, (1 - S) ** 3)``, no extra pass); with ``detail="residual"``,
+   :func:`~depthstyle.ops.detail_residual` adds back, in proportion to ``1 - strength``, what
+   the decoder loses when it reconstructs the photo (a second decoder pass, cached per photo).
 
 Large images are processed in tiles with whole-image content statistics (bounded memory, no
 seams from instance normalisation).
@@ -37,6 +39,7 @@ from depthstyle.models import StyleModel
 from depthstyle.ops import (
     calc_mean_std,
     detail_residual,
+    photo_blend,
     restyle,
     restyle_encode,
     strength_at_level,
@@ -212,7 +215,7 @@ class TorchEngine:
         top = self.decode_level
         full = s[-1].mean(1, keepdim=True) if isinstance(s, list) else s
         rec, plain = None, None
-        if job.detail and bool((full < 1).any()):
+        if job.detail == "residual" and bool((full < 1).any()):
             key, rec = self._cached_reconstruction(x)
             if rec is None:
                 plain = self._forward(x, 0.0, stats, (), top)
@@ -230,6 +233,8 @@ class TorchEngine:
         out = self.model.decode(feats, full).float()
         if rec is not None:
             out = detail_residual(out, x.float(), rec, full)
+        elif job.detail == "blend":
+            out = photo_blend(out, x.float(), full)
         return out.clamp(0, 1)
 
     def _cached_reconstruction(self, x: torch.Tensor) -> tuple[tuple | None, torch.Tensor | None]:

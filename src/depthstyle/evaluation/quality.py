@@ -3,8 +3,8 @@
 These measure the *decoder*, not the depth-aware method (docs/metrics.md, "Model quality"):
 
 * **Reconstruction**: PSNR and luminance SSIM between the photo and the output at strength 0,
-  by the decoder alone (``detail=False``) and with the detail residual (``detail=True``, which
-  must give the photo back).
+  by the decoder alone (``detail="off"``) and as users get it (the default ``detail="blend"``,
+  which must give the photo back: PSNR inf when it is exact).
 * **Border bands**: mean absolute error of the decoder's reconstruction in the outer ``band``
   pixels divided by the mean error inside; 1 = no band.
 * **Style specificity**: how differently the model paints two styles. For two styles A and B
@@ -177,11 +177,12 @@ def model_quality(stylizer, contents: Sequence[Path], styles: Sequence[Path], *,
 
 
 def summarize_quality(rows: Sequence[dict]) -> dict:
-    """Medians (and, for border ratios, the maximum) of every measured column."""
+    """Medians (and, for border ratios, the maximum) of every measured column (NaNs left out)."""
     keys = sorted({k for r in rows for k, v in r.items() if isinstance(v, float)})
     summary: dict[str, float | int] = {}
     for k in keys:
-        vals = torch.tensor([r[k] for r in rows if k in r and math.isfinite(r[k])],
+        # identical images have PSNR inf (the default output at strength 0): keep it
+        vals = torch.tensor([r[k] for r in rows if k in r and not math.isnan(r[k])],
                             dtype=torch.float64)
         if len(vals):
             summary[f"median_{k}"] = float(vals.median())

@@ -505,8 +505,10 @@ async def stylize(  # noqa: D103
     levels: Annotated[str, Form(max_length=64, description="comma-separated encoder levels "
                                 "(1-based numbers or names); empty = the model's default")] = "",
     invert: Annotated[bool, Form(description="stylize near regions instead")] = False,
-    detail: Annotated[bool, Form(description="give the photo back where strength is low "
-                                 "(the detail residual, docs/method.md)")] = True,
+    detail: Annotated[Literal["blend", "residual", "off", "true", "false"], Form(
+        description="how the photo comes back where strength is low (docs/method.md 5b): blend "
+                    "(one decoder pass), residual (two), off; true/false mean blend/off")
+    ] = "blend",
     preserve_color: Annotated[Literal["none", "luminance", "histogram"], Form()] = "none",
     size: Annotated[int, Form(ge=16, description="longer side of the output (at most the "
                               "content's own and the server's max_side)")] = 512,
@@ -532,7 +534,8 @@ async def stylize(  # noqa: D103
         raise SettingsError("give exactly one of style (upload) and style_id")
     settings = StyleSettings.from_options(
         strength=strength, levels=levels, alpha=alpha, offset=offset, contrast=contrast,
-        invert=invert, detail=detail, preserve_color=preserve_color, content_size=size,
+        invert=invert, detail={"true": "blend", "false": "off"}.get(detail, detail),
+        preserve_color=preserve_color, content_size=size,
         style_size=config.style_size)
     st.stylizer.check(settings)
     job = _Job(
