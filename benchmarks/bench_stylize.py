@@ -9,10 +9,12 @@ The baseline does what the public AdaIN test scripts do: for every image it re-e
 style, runs plain AdaIN (alpha = 1, at the model's default levels) and decodes, fp32, eager, no
 caching, no border padding, no detail residual, on the same weights. Parity: max |ours -
 baseline| with depth off, alpha = 1 and no border padding (same maths, so it should be ~0).
-"ours" includes the reflect-padded border and the detail residual (a second decoder pass
-wherever strength < 1, cached per content: the repeated photo here reuses it, as a batch of
-styles, the web page's sliders or an evaluation sweep do); "fresh" is the same with the cache
-off, as when every call brings a new photo; ``--no-detail`` adds rows without the residual.
+"ours" includes the reflect-padded border and the default photo blend (``detail="blend"``: one
+decoder pass, nothing cached per photo, so every call costs what a new photo costs).
+"residual" uses the two-pass detail residual instead (``detail="residual"``: a second decoder
+pass wherever strength < 1, cached per content: the repeated photo here reuses it, as a batch of
+styles, the web page's sliders or an evaluation sweep do); "fresh" is the residual with the cache
+off, as when every call brings a new photo; ``--no-detail`` adds rows with ``detail="off"``.
 
 Each configuration runs in a fresh subprocess so its peak RSS is its own.
 
@@ -85,10 +87,12 @@ def run_one(mode: str, model: str, size: int, reps: int, batch: int, channels_la
     m = stylizer.engine.model
     if mode == "fresh":  # as if every call brought a new photo: no cached reconstruction
         stylizer.engine.recon_cache_size = 0
+    detail = {"residual": "residual", "fresh": "residual", "nodetail": "off",
+              "baseline": "off"}.get(mode, "blend")  # the baseline has no border, no detail
     content = square_crop(load_image(CONTENT), size).expand(batch, -1, -1, -1).contiguous()
     style = load_image(STYLE)
     depth = _depth(depth_kind, size)
-    settings = StyleSettings(content_size=None, style_size=512, detail=mode != "nodetail")
+    settings = StyleSettings(content_size=None, style_size=512, detail=detail)
     lv = m.decode_level
 
     def ours():
@@ -115,7 +119,8 @@ def run_one(mode: str, model: str, size: int, reps: int, batch: int, channels_la
         fn()
         times.append(time.perf_counter() - t0)
     med = statistics.median(times)
-    result = {"mode": mode, "model": model, "size": size, "batch": batch, "depth": depth_kind,
+    result = {"mode": mode, "detail": detail, "model": model, "size": size, "batch": batch,
+              "depth": depth_kind,
               "channels_last": channels_last, "threads": threads, "reps": reps,
               "median_s": med, "images_per_s": batch / med, "ms_per_image": med / batch * 1000,
               "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
@@ -142,7 +147,7 @@ def main() -> None:
                     help="also time with a Depth Anything V2 Small-shaped depth model per image")
     ap.add_argument("--no-cache", action="store_true", help="also time without style caching")
     ap.add_argument("--no-detail", action="store_true",
-                    help="also time without the detail residual (one decoder pass less)")
+                    help="also time with detail='off' (the decoder's output alone)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -156,6 +161,7 @@ def main() -> None:
     for model in models:
         for size in args.sizes:
             configs.append((model, "ours", size, 1, 1, "gt"))
+            configs.append((model, "residual", size, 1, 1, "gt"))
             configs.append((model, "fresh", size, 1, 1, "gt"))
             configs.append((model, "baseline", size, 1, 0, "gt"))
             if args.no_cache:

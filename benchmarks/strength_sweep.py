@@ -9,6 +9,8 @@ style (alpha 1). Used in docs/model-card.md to choose how model v2 ships.
     python tools/finalize_decoder.py training/lite0-v2/checkpoint.pt -o /tmp/v2-skip.safetensors
     python benchmarks/strength_sweep.py --model /tmp/v2-skip.safetensors            # gated skips
     python benchmarks/strength_sweep.py --model /tmp/v2-skip.safetensors --closed   # the trunk
+    python benchmarks/strength_sweep.py --model depthstyle-lite0-v3 --detail residual
+    python benchmarks/strength_sweep.py --model depthstyle-lite0-v3 --blend-power 1  # 1, 2, 3
 """
 
 from __future__ import annotations
@@ -33,8 +35,15 @@ def main() -> None:
     ap.add_argument("--model", default="depthstyle-lite0")
     ap.add_argument("--closed", action="store_true", help="a skip decoder with its skips closed")
     ap.add_argument("--photos", type=int, default=3)
-    ap.add_argument("--no-detail", action="store_true")
+    ap.add_argument("--detail", choices=("blend", "residual", "off"), default="blend")
+    ap.add_argument("--no-detail", dest="detail", action="store_const", const="off")
+    ap.add_argument("--blend-power", type=float, default=None,
+                    help="the exponent of the photo blend (default depthstyle.ops.BLEND_POWER)")
     args = ap.parse_args()
+    if args.blend_power is not None:
+        import depthstyle.ops
+
+        depthstyle.ops.BLEND_POWER = args.blend_power
     if args.closed:
         forward = decoders.SkipDecoder.forward
         decoders.SkipDecoder.forward = lambda self, feats, strength: forward(self, feats, 1.0)
@@ -49,7 +58,7 @@ def main() -> None:
     for alpha in (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0):
         dist, sim = [], []
         s = StyleSettings(alpha=alpha, depth_aware=False, content_size=256,
-                          detail=not args.no_detail)
+                          detail=args.detail)
         for n in names:
             photo = st.load_content(SHARED / "train" / "content" / n, s)
             out = st(photo, style, s).image

@@ -244,7 +244,7 @@ def detail_residual(stylized: torch.Tensor, content: torch.Tensor,
 
 
 def photo_blend(stylized: torch.Tensor, content: torch.Tensor, strength: torch.Tensor | float,
-                power: float = BLEND_POWER) -> torch.Tensor:
+                power: float | None = None) -> torch.Tensor:
     """Give the photo back where strength is low, from the stylized output alone (one pass).
 
     ``out = lerp(stylized, content, (1 - S) ** power)``: exactly the content where S = 0,
@@ -255,8 +255,10 @@ def photo_blend(stylized: torch.Tensor, content: torch.Tensor, strength: torch.T
     Args:
         stylized, content: (B, 3, H, W).
         strength: scalar or (B or 1, 1, H, W) at the image's size, in [0, 1].
-        power: > 0; larger keeps less of the photo at intermediate strength.
+        power: > 0; larger keeps less of the photo at intermediate strength (default
+            :data:`BLEND_POWER`, read at call time).
     """
+    power = BLEND_POWER if power is None else power
     if not power > 0:
         raise ValueError(f"power must be > 0, got {power}")
     if isinstance(strength, torch.Tensor):

@@ -115,11 +115,12 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     for s in sweep:
         stylizer.check(s.settings(None))
     evaluator = Evaluator(stylizer, size=args.size, depth=depth, depth_model=depth_model,
-                          thumbs=not args.no_images)
+                          thumbs=not args.no_images, detail=args.detail)
     rows, failures = evaluator.run(items, styles, sweep, args.output, progress=not args.quiet)
     n_gt = sum(1 for i in items if i.gt is not None)
     notes = [
-        f"model: {stylizer.model_name}; content size {args.size}px; styles at 512px"
+        f"model: {stylizer.model_name}; content size {args.size}px; styles at 512px; "
+        f"detail {args.detail}"
         + (f"; optimisation baseline: {args.optimize_steps} L-BFGS iterations, mean/std style "
            "loss, style weight 10, from the content" if args.optimize_steps else ""),
         f"{len(items)} contents ({n_gt} with ground-truth depth), {len(styles)} styles, "
@@ -172,6 +173,9 @@ def add_parser(sub) -> None:
     p.add_argument("--levels", action="append", metavar="L1,L2",
                    help="level set for the depth-aware points (repeat for several)")
     p.add_argument("--size", type=positive_int, default=384, help="content size (default 384)")
+    p.add_argument("--detail", choices=("blend", "residual", "off"), default="blend",
+                   help="how the photo comes back where strength is low (docs/method.md 5b; "
+                        "default blend)")
     p.add_argument("--measure-depth-model", metavar="ID|DIR",
                    help="depth model that measures the depth of outputs (transformers)")
     p.add_argument("--no-images", action="store_true", help="do not write thumbnails")

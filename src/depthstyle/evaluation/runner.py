@@ -80,13 +80,13 @@ class EvalSetting:
     def depth_aware(self) -> bool:  # noqa: D102
         return self.kind in ("depth", "learned", "optimized-depth")
 
-    def settings(self, size: int | None) -> StyleSettings:
-        """The pipeline settings of this point."""
+    def settings(self, size: int | None, detail: str = "blend") -> StyleSettings:
+        """The pipeline settings of this point (``detail``: see :class:`StyleSettings`)."""
         mode = {"uniform": "uniform", "optimized-uniform": "uniform",
                 "learned": "learned"}.get(self.kind, "proximity")
         return StyleSettings.from_options(
             strength=mode, levels=self.levels, alpha=self.alpha, offset=self.offset,
-            contrast=self.contrast, content_size=size, style_size=512)
+            contrast=self.contrast, content_size=size, style_size=512, detail=detail)
 
 
 def default_sweep(alphas: Sequence[float] = (0.2, 0.4, 0.6, 0.8, 1.0),
@@ -156,11 +156,15 @@ class Evaluator:
         depth_model: optional depth estimator (proximity source) used to measure the depth of
             each output; without it the depth-preservation columns stay empty.
         thumbs: write a JPEG thumbnail of each output (for the report grid).
+        detail: how the photo comes back where strength is low (``"blend"``, ``"residual"``,
+            ``"off"``; see :class:`~depthstyle.settings.StyleSettings`).
     """
 
     def __init__(self, stylizer: Stylizer, *, size: int = 384, depth: DepthSource | None = None,
-                 depth_model: DepthSource | None = None, thumbs: bool = True) -> None:
+                 depth_model: DepthSource | None = None, thumbs: bool = True,
+                 detail: str = "blend") -> None:
         self.stylizer = stylizer
+        self.detail = detail
         self.size = size
         self.depth = depth
         self.depth_model = depth_model
@@ -276,11 +280,13 @@ class Evaluator:
         if setting.kind.startswith("optimized"):
             from depthstyle.optimize import OptimizeConfig, optimize_image
 
-            result = optimize_image(self.stylizer, content, style, setting.settings(None),
+            result = optimize_image(self.stylizer, content, style,
+                                    setting.settings(None, self.detail),
                                     OptimizeConfig(steps=setting.steps), depth=depth,
                                     progress=False)
         else:
-            result = self.stylizer(content, style, setting.settings(None), depth=depth)
+            result = self.stylizer(content, style, setting.settings(None, self.detail),
+                                  depth=depth)
         aware = setting.depth_aware
         row = {"content": item.content.name, "style": style.name, "setting": setting.name,
                "kind": setting.kind, "alpha": setting.alpha,
