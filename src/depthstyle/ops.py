@@ -232,7 +232,7 @@ def detail_residual(stylized: torch.Tensor, content: torch.Tensor,
 
     ``out = stylized + (1 - S) * (content - reconstruction)``, where ``reconstruction`` is the
     decoder's output for the unrestyled content features. Where S = 0 the output is exactly the
-    content; where S = 1 it is the unchanged stylization (docs/method.md, "Detail residual").
+    content; where S = 1 it is the unchanged stylization (docs/method.md, section 5b).
 
     Args:
         stylized, content, reconstruction: (B, 3, H, W).

@@ -121,7 +121,7 @@ REGISTRY: dict[str, ModelEntry] = {
         "depthstyle-lite0-v3",
         "Bundled default: EfficientNet-Lite0 trunk encoder (ImageNet) + skip decoder whose "
         "shallow inputs (the photo's) are gated by 1 - strength, trained on 526,000 crops "
-        "(GPU); it reconstructs the photo by itself (28 dB) and the detail residual makes "
+        "(GPU); it reconstructs the photo by itself (28 dB) and the photo blend makes "
         "strength 0 exact.",
         WeightFile("lite0-decoder-v3.safetensors",
                    "07e49cd22b873eed1f59fbadb7d356f7eac70ff270db5f5ba9d827c4f16d5c3d",

@@ -185,8 +185,9 @@ def add_parser(sub) -> None:
     g = p.add_argument_group("model quality (--quality; docs/metrics.md)")
     g.add_argument("--quality", action="store_true",
                    help="measure the model instead of the method: reconstruction at strength 0 "
-                        "(PSNR, SSIM, with and without the detail residual), border bands, and "
-                        "style specificity over every style pair; writes quality.csv/json")
+                        "(PSNR, SSIM, by the decoder alone and as output by default), border "
+                        "bands, and style specificity over every style pair; writes "
+                        "quality.csv/json")
     g.add_argument("--split", metavar="SPLIT.json",
                    help="keep only the contents and styles named in this split file "
                         "(e.g. benchmarks/validation-split.json)")

@@ -7,8 +7,8 @@ file), so a runtime needs nothing but onnxruntime and the folder:
   channel means and stds at every level up to the decoded one, concatenated as
   ``[mean_1, std_1, mean_2, std_2, ...]`` (the cached part of a stylization).
 * ``stylize.onnx``: content (B, 3, H, W), strength (B, 1, H, W), ``level_weights`` (L,) and
-  ``style_stats`` -> image (B, 3, H, W), unclamped (the runtime adds the detail residual, then
-  clamps to [0, 1]). H and W must be multiples of the model's
+  ``style_stats`` -> image (B, 3, H, W), unclamped (the runtime adds the photo blend or the
+  detail residual, then clamps to [0, 1]). H and W must be multiples of the model's
   downsampling (the runtime pads). Level ``i`` is restyled by
   :func:`~depthstyle.ops.restyle_encode` with strength ``strength * level_weights[i]``, which is
   exactly the PyTorch engine's "strength acts at the selected levels" when the weights are 0/1.
@@ -82,7 +82,7 @@ class StylizeGraph(nn.Module):
         enc = self.model.encoder
         feats = restyle_encode(enc.stages[: len(self.strides)], content, self.strides, stats,
                                maps, range(len(self.strides)))
-        return self.model.decode(feats, strength)  # unclamped: the runtime adds the residual
+        return self.model.decode(feats, strength)  # unclamped: the runtime blends/adds the photo
 
 
 class ReconstructGraph(nn.Module):

@@ -80,7 +80,7 @@ def restyle(model, content: torch.Tensor, style_stats, maps: list[torch.Tensor]
     """Decode ``content`` restyled at every level with per-level (grouped) maps (differentiable).
 
     The pipeline's own step (:func:`~depthstyle.ops.restyle_encode`), without the border
-    padding and detail residual that the engines add at inference.
+    padding and photo blend (or detail residual) that the engines add at inference.
     """
     enc, top = model.encoder, len(maps) - 1
     feats = restyle_encode(enc.stages[: top + 1], content, enc.strides, style_stats, list(maps),
