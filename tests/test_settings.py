@@ -18,7 +18,9 @@ def test_from_options_maps_every_mode():
     assert learned.preserve_color == "luminance"
     off = StyleSettings.from_options(strength="proximity", depth=False, style_weights=[1, 3])
     assert not off.depth_aware and off.style_weights == (1.0, 3.0)
-    assert StyleSettings.from_options(detail=False).detail is False
+    assert StyleSettings.from_options(detail=False).detail == "off"
+    assert StyleSettings.from_options(detail="residual").detail == "residual"
+    assert StyleSettings.from_options().detail == "blend"
 
 
 @pytest.mark.parametrize("kwargs, match", [
