@@ -61,10 +61,10 @@ def compact_decoder(in_channels: int, widths: Sequence[int]) -> CompactDecoder:
     """
     if len(widths) < 1 or any(w < 1 for w in widths):
         raise ValueError(f"widths must be positive channel counts, got {list(widths)}")
-    layers: list[nn.Module] = [nn.Conv2d(in_channels, widths[0], 1), nn.ReLU()]
+    layers: list[nn.Module] = [nn.Conv2d(in_channels, widths[0], 1), nn.ReLU(inplace=True)]
     for i, w in enumerate(widths):
         nxt = widths[i + 1] if i + 1 < len(widths) else w
-        layers += [_conv(w, w), nn.ReLU(), _conv(w, nxt), nn.ReLU()]
+        layers += [_conv(w, w), nn.ReLU(inplace=True), _conv(w, nxt), nn.ReLU(inplace=True)]
         if i + 1 < len(widths):
             layers.append(nn.Upsample(scale_factor=2, mode="nearest"))
     layers.append(_conv(widths[-1], 3))
@@ -115,7 +115,8 @@ class SkipDecoder(nn.Module):
         for k, w in enumerate(widths):
             nxt = widths[k + 1] if k + 1 < len(widths) else w
             cin = w + (skip_width if k in self.skip_at else 0)
-            blocks.append(nn.Sequential(_conv(cin, w), nn.ReLU(), _conv(w, nxt), nn.ReLU()))
+            blocks.append(nn.Sequential(_conv(cin, w), nn.ReLU(inplace=True), _conv(w, nxt),
+                                        nn.ReLU(inplace=True)))
         self.blocks = nn.ModuleList(blocks)
         self.up = nn.Upsample(scale_factor=2, mode="nearest")
         self.rgb = _conv(widths[-1], 3)
@@ -128,11 +129,11 @@ class SkipDecoder(nn.Module):
                 strength: torch.Tensor | float) -> torch.Tensor:
         if isinstance(feats, torch.Tensor) or len(feats) != len(self.channels):
             raise ValueError(f"SkipDecoder needs the features of {len(self.channels)} taps")
-        x = torch.relu(self.head(feats[-1]))
+        x = self.head(feats[-1]).relu_()
         for k, block in enumerate(self.blocks):
             if k in self.skip_at:
                 i = self.skip_at[k]
-                skip = torch.relu(self.skips[str(i)](feats[i]))
+                skip = self.skips[str(i)](feats[i]).relu_()
                 s = strength_at_level(strength, self.strides[i])
                 s = s.to(skip.dtype) if isinstance(s, torch.Tensor) else float(s)
                 x = torch.cat([x, skip * (1 - s)], 1)
