@@ -15,6 +15,8 @@ decoder pass, nothing cached per photo, so every call costs what a new photo cos
 pass wherever strength < 1, cached per content: the repeated photo here reuses it, as a batch of
 styles, the web page's sliders or an evaluation sweep do); "fresh" is the residual with the cache
 off, as when every call brings a new photo; ``--no-detail`` adds rows with ``detail="off"``.
+Every row but "untuned" first calls ``depthstyle.runtime.tune_cpu_allocator()``, as the CLI
+does; "untuned" is "ours" without it (the Python API unless the caller tunes).
 
 Each configuration runs in a fresh subprocess so its peak RSS is its own.
 
@@ -80,6 +82,9 @@ def run_one(mode: str, model: str, size: int, reps: int, batch: int, channels_la
             threads: int, depth_kind: str = "gt") -> dict:
     torch.set_num_threads(threads)
     from depthstyle import StyleSettings, Stylizer, load_image
+    from depthstyle.runtime import tune_cpu_allocator
+
+    tuned = mode != "untuned" and tune_cpu_allocator()
     from depthstyle.ops import calc_mean_std, restyle_encode
 
     stylizer = Stylizer(_model(model), device="cpu", cache_size=0 if mode == "nocache" else 16,
@@ -119,7 +124,8 @@ def run_one(mode: str, model: str, size: int, reps: int, batch: int, channels_la
         fn()
         times.append(time.perf_counter() - t0)
     med = statistics.median(times)
-    result = {"mode": mode, "detail": detail, "model": model, "size": size, "batch": batch,
+    result = {"mode": mode, "detail": detail, "allocator_tuned": tuned, "model": model,
+              "size": size, "batch": batch,
               "depth": depth_kind,
               "channels_last": channels_last, "threads": threads, "reps": reps,
               "median_s": med, "images_per_s": batch / med, "ms_per_image": med / batch * 1000,
@@ -161,6 +167,7 @@ def main() -> None:
     for model in models:
         for size in args.sizes:
             configs.append((model, "ours", size, 1, 1, "gt"))
+            configs.append((model, "untuned", size, 1, 1, "gt"))
             configs.append((model, "residual", size, 1, 1, "gt"))
             configs.append((model, "fresh", size, 1, 1, "gt"))
             configs.append((model, "baseline", size, 1, 0, "gt"))

@@ -58,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     _setup_logging(args.verbose, args.quiet)
+    from depthstyle.runtime import tune_cpu_allocator
+
+    tune_cpu_allocator()  # reuse large freed buffers (depthstyle.runtime; opt out by env)
     if args.command in ("train", "serve", "export", "optimize") and not args.quiet:
         logging.getLogger("depthstyle").setLevel(logging.INFO)
     if not args.quiet:  # where each photo's depth came from, and depth-model downloads
