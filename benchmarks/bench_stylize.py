@@ -15,8 +15,8 @@ decoder pass, nothing cached per photo, so every call costs what a new photo cos
 pass wherever strength < 1, cached per content: the repeated photo here reuses it, as a batch of
 styles, the web page's sliders or an evaluation sweep do); "fresh" is the residual with the cache
 off, as when every call brings a new photo; ``--no-detail`` adds rows with ``detail="off"``.
-Every row but "untuned" first calls ``depthstyle.runtime.tune_cpu_allocator()``, as the CLI
-does; "untuned" is "ours" without it (the Python API unless the caller tunes).
+Every row but "untuned" runs with ``depthstyle.runtime.tune_cpu_allocator()`` (the PyTorch
+engine calls it on the CPU); "untuned" is "ours" with ``DEPTHSTYLE_MALLOC_TUNING=0``.
 
 Each configuration runs in a fresh subprocess so its peak RSS is its own.
 
@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import statistics
@@ -84,7 +85,7 @@ def run_one(mode: str, model: str, size: int, reps: int, batch: int, channels_la
     from depthstyle import StyleSettings, Stylizer, load_image
     from depthstyle.runtime import tune_cpu_allocator
 
-    tuned = mode != "untuned" and tune_cpu_allocator()
+    tuned = tune_cpu_allocator()  # "untuned" runs with DEPTHSTYLE_MALLOC_TUNING=0
     from depthstyle.ops import calc_mean_std, restyle_encode
 
     stylizer = Stylizer(_model(model), device="cpu", cache_size=0 if mode == "nocache" else 16,
@@ -187,7 +188,8 @@ def main() -> None:
         cmd = [sys.executable, __file__, "--model", model, "--reps", str(args.reps),
                "--threads", str(args.threads), "--out", "-",
                "--one", f"{mode}:{size}:{batch}:{cl}:{depth_kind}"]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        env = {**os.environ, "DEPTHSTYLE_MALLOC_TUNING": "0" if mode == "untuned" else "1"}
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if proc.returncode != 0:
             row = {"mode": mode, "model": model, "size": size, "batch": batch,
                    "depth": depth_kind, "channels_last": bool(cl),
@@ -199,7 +201,7 @@ def main() -> None:
     import depthstyle
 
     meta = {"machine": platform.platform(), "processor": platform.processor(),
-            "cpu_count": __import__("os").cpu_count(), "python": platform.python_version(),
+            "cpu_count": os.cpu_count(), "python": platform.python_version(),
             "torch": torch.__version__, "depthstyle": depthstyle.__version__,
             "command": " ".join(sys.argv)}
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -31,3 +31,14 @@ def test_sets_the_thresholds_on_glibc_in_a_fresh_process():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env={**os.environ, "DEPTHSTYLE_MALLOC_TUNING": "1"})
     assert out.stdout.split() == ["True", "True"]
+
+
+def test_the_pytorch_engine_tunes_on_the_cpu(monkeypatch, tiny_model):
+    import torch
+
+    import depthstyle.engines.torch_engine as te
+
+    calls = []
+    monkeypatch.setattr(te, "tune_cpu_allocator", lambda: calls.append(1) or True)
+    te.TorchEngine(tiny_model, torch.device("cpu"))
+    assert calls == [1]

@@ -4,8 +4,9 @@ Every convolution returns a new activation of 10-30 MB at 512 px. glibc's alloca
 buffer that large from the kernel and unmaps it when freed, so every forward pass pays for
 fresh, zero-filled pages; on the 2-core development CPU that was about a quarter of the
 decoder's time (benchmarks/RESULTS.md). :func:`tune_cpu_allocator` raises glibc's mmap and trim
-thresholds so freed buffers are reused instead. The CLI calls it at start (every command, the
-web server included); library users call it themselves if they want it.
+thresholds so freed buffers are reused instead. The PyTorch engine calls it when it is built on
+the CPU, and the CLI at start, so every command, the web server and ``Stylizer(device="cpu")``
+get it.
 
 The cost: memory the process has freed is not handed back to the system while it runs, so its
 resident size stays near its peak. ``DEPTHSTYLE_MALLOC_TUNING=0`` turns it off. Other C

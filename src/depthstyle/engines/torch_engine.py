@@ -44,6 +44,7 @@ from depthstyle.ops import (
     restyle_encode,
     strength_at_level,
 )
+from depthstyle.runtime import tune_cpu_allocator
 
 __all__ = ["TorchEngine", "select_device"]
 
@@ -97,6 +98,8 @@ class TorchEngine:
                  tile_margin: int = 64, border: int = 16) -> None:
         self.model = model
         self.device = device
+        if device.type == "cpu":
+            tune_cpu_allocator()  # reuse large freed buffers: see depthstyle.runtime
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.model.to(device).eval().to(memory_format=self.memory_format)
         self.half = bool(half) and device.type == "cuda"
