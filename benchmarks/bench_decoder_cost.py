@@ -1,8 +1,8 @@
 """Where a new photo's time goes, and what narrower skip decoders would cost (docs/model-card.md).
 
-1. Profiles ``Stylizer`` calls on a new photo each time (the reconstruction cache off, the
-   detail residual on, a given proximity map) and splits the time into the decoder's passes,
-   the encoder (``restyle_encode``) and the rest.
+1. Profiles ``Stylizer`` calls on a new photo each time (the reconstruction cache off, a given
+   proximity map, ``--detail``: the default blend, one decoder pass, or the residual, two) and
+   splits the time into the decoder's passes, the encoder (``restyle_encode``) and the rest.
 2. Times the decoder of the model against narrower skip decoders of the same taps, interleaved in
    one process (so a busy machine shifts them alike), and reports each relative to the model's.
 
@@ -25,7 +25,7 @@ import torch
 WIDTHS = [((96, 48, 24, 12), 16), ((96, 48, 24, 8), 16), ((64, 32, 16, 8), 16)]
 
 
-def profile_shares(model: str, size: int, reps: int) -> dict:
+def profile_shares(model: str, size: int, reps: int, detail: str = "blend") -> dict:
     from depthstyle import StyleSettings, Stylizer
 
     st = Stylizer(model, device="cpu", depth=None)
@@ -34,7 +34,7 @@ def profile_shares(model: str, size: int, reps: int) -> dict:
     content = torch.rand(1, 3, size, size, generator=gen)
     style = torch.rand(1, 3, 512, 512, generator=gen)
     prox = torch.rand(1, 1, size, size, generator=gen)
-    settings = StyleSettings(content_size=None, style_size=512)
+    settings = StyleSettings(content_size=None, style_size=512, detail=detail)
     st(content, style, settings, depth=prox)  # warm-up, style statistics cached
     prof = cProfile.Profile()
     prof.enable()
@@ -88,13 +88,14 @@ def main() -> None:
                                                           "adds the 16-px border on each side)")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    ap.add_argument("--detail", choices=("blend", "residual"), default="blend")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    result = {"model": args.model, "size": args.size, "reps": args.reps,
+    result = {"model": args.model, "size": args.size, "reps": args.reps, "detail": args.detail,
               "threads": args.threads, "torch": torch.__version__,
               "machine": platform.processor() or platform.machine(),
-              "profile": profile_shares(args.model, args.size, args.reps),
+              "profile": profile_shares(args.model, args.size, args.reps, args.detail),
               "decoders": relative_widths(args.model, args.size + 32, args.reps)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))
