@@ -143,8 +143,8 @@ def add_strength_options(p: argparse.ArgumentParser) -> None:
                    help="how the photo comes back where strength is low (docs/method.md 5b): "
                         "blend: lerp(output, photo, (1 - strength)^3), one decoder pass "
                         "(default); residual: adds back what the decoder loses, a second "
-                        "decoder pass per new photo; off: the decoder's output alone. Both "
-                        "give exactly the photo at strength 0")
+                        "decoder pass per new photo; off: the decoder's output alone. Blend "
+                        "and residual give exactly the photo at strength 0")
     g.add_argument("--no-detail", dest="detail", action="store_const", const="off",
                    help="same as --detail off")
 
