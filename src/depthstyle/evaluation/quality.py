@@ -31,7 +31,7 @@ from depthstyle.evaluation.metrics import gram, ssim, style_distances
 from depthstyle.settings import StyleSettings
 
 __all__ = ["psnr", "border_ratio", "gradient_descriptor", "texture_features", "texture_distance",
-           "model_quality", "summarize_quality"]
+           "texture_feature_distance", "model_quality", "summarize_quality"]
 
 
 def psnr(x: torch.Tensor, y: torch.Tensor) -> float:
@@ -93,7 +93,8 @@ def texture_features(img: torch.Tensor, loss_net=None) -> dict[str, object]:
     return out
 
 
-def _feature_distance(a: dict, b: dict) -> dict[str, float]:
+def texture_feature_distance(a: dict, b: dict) -> dict[str, float]:
+    """:func:`texture_distance` of two images' precomputed :func:`texture_features`."""
     d = {"gradient": float((a["gradient"] - b["gradient"]).abs().sum())}
     if "gram" in a and "gram" in b:
         d["gram"] = sum(float(F.mse_loss(x, y)) for x, y in zip(a["gram"], b["gram"],
@@ -108,7 +109,7 @@ def texture_distance(a: torch.Tensor, b: torch.Tensor, loss_net=None) -> dict[st
     ``loss_net`` (omitted without one); ``gradient`` the L1 distance of
     :func:`gradient_descriptor`.
     """
-    return _feature_distance(texture_features(a, loss_net), texture_features(b, loss_net))
+    return texture_feature_distance(texture_features(a, loss_net), texture_features(b, loss_net))
 
 
 def model_quality(stylizer, contents: Sequence[Path], styles: Sequence[Path], *, size: int = 384,
@@ -142,7 +143,7 @@ def model_quality(stylizer, contents: Sequence[Path], styles: Sequence[Path], *,
     if loss_net is not None:
         with torch.inference_mode():
             style_feats = {s: loss_net(img) for s, img in style_small.items()}
-    style_d = {(a, b): _feature_distance(style_tex[a], style_tex[b])
+    style_d = {(a, b): texture_feature_distance(style_tex[a], style_tex[b])
                for a, b in itertools.combinations(styles, 2)}
     for i, c in enumerate(tqdm(contents, desc="quality", disable=None if progress else True)):
         photo = stylizer.load_content(c, plain)
@@ -168,7 +169,7 @@ def model_quality(stylizer, contents: Sequence[Path], styles: Sequence[Path], *,
                 rows.append({"content": Path(c).name, "style": Path(s).name,
                              "style_meanstd": d["meanstd"], "style_gram": d["gram"]})
         for a, b in itertools.combinations(styles, 2):
-            d_out = _feature_distance(tex[a], tex[b])
+            d_out = texture_feature_distance(tex[a], tex[b])
             rows.append({"content": Path(c).name, "style_a": Path(a).name,
                          "style_b": Path(b).name,
                          **{f"specificity_{k}": d_out[k] / max(style_d[(a, b)][k], 1e-12)
