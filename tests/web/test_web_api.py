@@ -103,6 +103,23 @@ def test_stylize_matches_the_python_api(client, stylizer):
     assert np.abs(got - want).max() <= 1.5 / 255
 
 
+@pytest.mark.parametrize(("form", "mode"), [("residual", "residual"), ("off", "off"),
+                                             ("false", "off"), ("true", "blend")])
+def test_detail_field_reaches_the_engine(client, stylizer, form, mode):
+    files = uploads()
+    r = client.post("/api/stylize", files=files,
+                    data={"alpha": "0.5", "strength": "uniform", "detail": form})
+    assert r.status_code == 200
+    content = torch.from_numpy(decode(files["content"][1])).permute(2, 0, 1)[None]
+    style = torch.from_numpy(decode(files["style"][1])).permute(2, 0, 1)[None]
+    want = {m: stylizer(content, style, StyleSettings(alpha=0.5, depth_aware=False,
+                                                      detail=m)).image[0].permute(1, 2, 0).numpy()
+            for m in ("blend", "residual", "off")}
+    got = decode(r.content)
+    assert np.abs(got - want[mode]).max() <= 1.5 / 255
+    assert all(np.abs(got - want[m]).max() > 2 / 255 for m in want if m != mode)
+
+
 def test_json_result_with_example_depth(client):
     r = client.post("/api/stylize", data={"content_example": "books", "style_id": "mondrian",
                                           "size": "200", "format": "json", "alpha": "0.9"})
