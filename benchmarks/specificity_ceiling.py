@@ -22,7 +22,6 @@ network is the ceiling; if they are far more specific, the decoder (capacity, tr
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import statistics
 import time
@@ -33,7 +32,7 @@ import torch.nn.functional as F
 
 from depthstyle import StyleSettings, Stylizer
 from depthstyle.evaluation.metrics import style_distances
-from depthstyle.evaluation.quality import texture_feature_distance, texture_features
+from depthstyle.evaluation.quality import pair_distances, style_specificity, texture_features
 from depthstyle.evaluation.runner import loss_network_for
 from depthstyle.optimize import OptimizeConfig, optimize_image
 from depthstyle.training.data import read_split
@@ -65,8 +64,7 @@ def main() -> None:
     style_tex = {s: texture_features(img, net) for s, img in small.items()}
     with torch.inference_mode():
         style_feats = {s: net(img) for s, img in small.items()}
-    style_d = {(a, b): texture_feature_distance(style_tex[a], style_tex[b])
-               for a, b in itertools.combinations(styles, 2)}
+    style_d = pair_distances(style_tex)
     methods = {
         "decoder": lambda c, s: st(c, s, settings).image,
         "optimized-meanstd": lambda c, s: optimize_image(
@@ -91,10 +89,9 @@ def main() -> None:
                 tex[s] = texture_features(out, net)
                 with torch.inference_mode():
                     dist.append(style_distances(net(out), style_feats[s])["meanstd"])
-            for a, b in itertools.combinations(styles, 2):
-                d = texture_feature_distance(tex[a], tex[b])
+            for pair in style_specificity(tex, style_d).values():
                 for k in spec:
-                    spec[k].append(d[k] / max(style_d[(a, b)][k], 1e-12))
+                    spec[k].append(pair[k])
         results[name] = {"specificity_gradient": statistics.median(spec["gradient"]),
                          "specificity_gram": statistics.median(spec["gram"]),
                          "style_meanstd": statistics.median(dist), "pairs": len(spec["gram"]),

@@ -12,7 +12,6 @@ evaluation's style specificity and style distance (docs/metrics.md). A probe, no
 from __future__ import annotations
 
 import argparse
-import itertools
 import statistics
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from depthstyle.evaluation.metrics import style_distances
-from depthstyle.evaluation.quality import texture_feature_distance, texture_features
+from depthstyle.evaluation.quality import pair_distances, style_specificity, texture_features
 from depthstyle.evaluation.runner import loss_network_for
 from depthstyle.io import load_image
 from depthstyle.models import load_model
@@ -76,8 +75,7 @@ def main() -> None:
     with torch.inference_mode():
         feats_s = {s: net(v) for s, v in small.items()}
         deep_s = {s: enc(_scaled(TRAIN / "style" / s, 512), upto=top)[-1] for s in styles}
-    style_d = {(a, b): texture_feature_distance(tex_s[a], tex_s[b])
-               for a, b in itertools.combinations(styles, 2)}
+    style_d = pair_distances(tex_s)
     for name, transfer in (("adain", adain), ("wct", wct)):
         spec: dict[str, list[float]] = {"gradient": [], "gram": []}
         dist = []
@@ -91,10 +89,9 @@ def main() -> None:
                                         mode="area")
                     tex[s] = texture_features(out, net)
                     dist.append(style_distances(net(out), feats_s[s])["meanstd"])
-            for a, b in itertools.combinations(styles, 2):
-                d = texture_feature_distance(tex[a], tex[b])
+            for pair in style_specificity(tex, style_d).values():
                 for k in spec:
-                    spec[k].append(d[k] / style_d[(a, b)][k])
+                    spec[k].append(pair[k])
         print(f"{name}: specificity gradient {statistics.median(spec['gradient']):.3f}, "
               f"Gram {statistics.median(spec['gram']):.3f}; style distance mean/std "
               f"{statistics.median(dist):.3f} ({len(spec['gram'])} pairs)", flush=True)

@@ -11,8 +11,11 @@ from depthstyle.evaluation.quality import (
     border_ratio,
     gradient_descriptor,
     model_quality,
+    pair_distances,
     psnr,
+    style_specificity,
     texture_distance,
+    texture_features,
 )
 
 
@@ -75,3 +78,13 @@ def test_model_quality_rows_and_cli(tmp_path, tiny_decoder_file, lite0):
     assert got["contents"] == 2 and got["styles"] == 2 and got["n_psnr"] == 2
     assert got["median_psnr_detail"] == "inf"  # strict JSON
     assert (tmp_path / "q" / "quality.csv").is_file()
+
+
+def test_style_specificity_is_one_for_the_paintings_and_zero_for_one_texture():
+    paintings = {k: texture_features(make_image(48, 48, i)) for i, k in enumerate("abc")}
+    style_d = pair_distances(paintings)
+    assert list(style_d) == [("a", "b"), ("a", "c"), ("b", "c")]
+    assert all(v["gradient"] == pytest.approx(1.0)
+               for v in style_specificity(paintings, style_d).values())
+    same = {k: paintings["a"] for k in paintings}  # every style painted alike
+    assert all(v["gradient"] == 0.0 for v in style_specificity(same, style_d).values())

@@ -31,7 +31,8 @@ from depthstyle.evaluation.metrics import gram, ssim, style_distances
 from depthstyle.settings import StyleSettings
 
 __all__ = ["psnr", "border_ratio", "gradient_descriptor", "texture_features", "texture_distance",
-           "texture_feature_distance", "model_quality", "summarize_quality"]
+           "texture_feature_distance", "pair_distances", "style_specificity", "model_quality",
+           "summarize_quality"]
 
 
 def psnr(x: torch.Tensor, y: torch.Tensor) -> float:
@@ -102,6 +103,24 @@ def texture_feature_distance(a: dict, b: dict) -> dict[str, float]:
     return d
 
 
+def pair_distances(features: dict) -> dict[tuple, dict[str, float]]:
+    """:func:`texture_feature_distance` of every pair of ``{key: texture_features}``, in order."""
+    return {(a, b): texture_feature_distance(features[a], features[b])
+            for a, b in itertools.combinations(features, 2)}
+
+
+def style_specificity(outputs: dict, paintings: dict[tuple, dict[str, float]]
+                      ) -> dict[tuple, dict[str, float]]:
+    """Per pair of styles: the texture distance of one photo's two outputs / of the paintings.
+
+    Args:
+        outputs: ``{style: texture_features(output for that style)}`` of one photo.
+        paintings: :func:`pair_distances` of the paintings' texture features (same keys).
+    """
+    return {pair: {k: d[k] / max(paintings[pair][k], 1e-12) for k in d}
+            for pair, d in pair_distances(outputs).items()}
+
+
 def texture_distance(a: torch.Tensor, b: torch.Tensor, loss_net=None) -> dict[str, float]:
     """Colour-blind texture distances of two images: ``gram`` (loss network) and ``gradient``.
 
@@ -143,8 +162,7 @@ def model_quality(stylizer, contents: Sequence[Path], styles: Sequence[Path], *,
     if loss_net is not None:
         with torch.inference_mode():
             style_feats = {s: loss_net(img) for s, img in style_small.items()}
-    style_d = {(a, b): texture_feature_distance(style_tex[a], style_tex[b])
-               for a, b in itertools.combinations(styles, 2)}
+    style_d = pair_distances(style_tex)
     for i, c in enumerate(tqdm(contents, desc="quality", disable=None if progress else True)):
         photo = stylizer.load_content(c, plain)
         rec = stylizer(photo, styles[0], plain).image
@@ -168,12 +186,10 @@ def model_quality(stylizer, contents: Sequence[Path], styles: Sequence[Path], *,
                     d = style_distances(loss_net(small), style_feats[s])
                 rows.append({"content": Path(c).name, "style": Path(s).name,
                              "style_meanstd": d["meanstd"], "style_gram": d["gram"]})
-        for a, b in itertools.combinations(styles, 2):
-            d_out = texture_feature_distance(tex[a], tex[b])
+        for (a, b), spec in style_specificity(tex, style_d).items():
             rows.append({"content": Path(c).name, "style_a": Path(a).name,
                          "style_b": Path(b).name,
-                         **{f"specificity_{k}": d_out[k] / max(style_d[(a, b)][k], 1e-12)
-                            for k in d_out}})
+                         **{f"specificity_{k}": v for k, v in spec.items()}})
     return rows, summarize_quality(rows)
 
 
