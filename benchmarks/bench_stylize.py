@@ -83,10 +83,10 @@ def run_one(mode: str, model: str, size: int, reps: int, batch: int, channels_la
             threads: int, depth_kind: str = "gt") -> dict:
     torch.set_num_threads(threads)
     from depthstyle import StyleSettings, Stylizer, load_image
+    from depthstyle.ops import calc_mean_std, restyle_encode
     from depthstyle.runtime import tune_cpu_allocator
 
     tuned = tune_cpu_allocator()  # "untuned" runs with DEPTHSTYLE_MALLOC_TUNING=0
-    from depthstyle.ops import calc_mean_std, restyle_encode
 
     stylizer = Stylizer(_model(model), device="cpu", cache_size=0 if mode == "nocache" else 16,
                         channels_last=channels_last)
@@ -126,8 +126,7 @@ def run_one(mode: str, model: str, size: int, reps: int, batch: int, channels_la
         times.append(time.perf_counter() - t0)
     med = statistics.median(times)
     result = {"mode": mode, "detail": detail, "allocator_tuned": tuned, "model": model,
-              "size": size, "batch": batch,
-              "depth": depth_kind,
+              "size": size, "batch": batch, "depth": depth_kind,
               "channels_last": channels_last, "threads": threads, "reps": reps,
               "median_s": med, "images_per_s": batch / med, "ms_per_image": med / batch * 1000,
               "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}

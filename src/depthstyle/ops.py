@@ -249,8 +249,9 @@ def photo_blend(stylized: torch.Tensor, content: torch.Tensor, strength: torch.T
 
     ``out = lerp(stylized, content, (1 - S) ** power)``: exactly the content where S = 0,
     exactly the stylization where S = 1. Unlike :func:`detail_residual` it needs no second
-    decoder pass for the reconstruction; ``power`` 3 follows the residual's strength response
-    from S = 0.6 up (docs/method.md, section 5b, has the sweep).
+    decoder pass for the reconstruction; with ``power`` 3 the SSIM to the photo follows the
+    residual's from S = 0.6 up and the style distance from S = 0.8 up (docs/method.md, section
+    5b, has the sweep).
 
     Args:
         stylized, content: (B, 3, H, W).

@@ -64,8 +64,8 @@ class StyleSettings:
             ``"blend"`` (default; one decoder pass, ``lerp(out, photo, (1 - S) ** 3)``),
             ``"residual"`` (a second decoder pass adds ``(1 - S)`` times what the decoder loses
             when it reconstructs the photo) or ``"off"`` (the decoder's output alone). ``True``
-            and ``False`` mean ``"blend"`` and ``"off"``. Both modes give exactly the photo at
-            strength 0.
+            and ``False`` mean ``"blend"`` and ``"off"``. Blend and residual give exactly the
+            photo at strength 0.
     """
 
     alpha: float = 1.0

@@ -534,7 +534,7 @@ async def stylize(  # noqa: D103
         raise SettingsError("give exactly one of style (upload) and style_id")
     settings = StyleSettings.from_options(
         strength=strength, levels=levels, alpha=alpha, offset=offset, contrast=contrast,
-        invert=invert, detail={"true": "blend", "false": "off"}.get(detail, detail),
+        invert=invert, detail={"true": True, "false": False}.get(detail, detail),
         preserve_color=preserve_color, content_size=size,
         style_size=config.style_size)
     st.stylizer.check(settings)
