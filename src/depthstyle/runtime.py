@@ -5,9 +5,8 @@ buffer that large from the kernel and unmaps it when freed, so every forward pas
 fresh, zero-filled pages; on the 2-core development CPU reusing them made a new 512 px photo
 about 1.2x faster at the median of repeated runs (benchmarks/RESULTS.md).
 :func:`tune_cpu_allocator` raises glibc's mmap and trim thresholds so freed buffers are reused
-instead. The PyTorch engine calls it when it is built on
-the CPU, and the CLI at start, so every command, the web server and ``Stylizer(device="cpu")``
-get it.
+instead. The PyTorch engine calls it when it is built on the CPU, and the CLI at start, so every
+command, the web server and ``Stylizer(device="cpu")`` get it.
 
 The cost: memory the process has freed is not handed back to the system while it runs, so its
 resident size stays near its peak. ``DEPTHSTYLE_MALLOC_TUNING=0`` turns it off. Other C
