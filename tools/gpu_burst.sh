@@ -10,7 +10,8 @@
 #   fast  the #13 speed candidate: a narrower skip decoder (FAST_WIDTHS, default 64,32,16,8;
 #         FAST_SKIP, default 16; 0.29-0.36 of v3's decoder time on the 2-core CPU,
 #         benchmarks/bench_decoder_cost.py) started from v3's most used channels and trained on
-#         v3's recipe plus an L1 term toward v3's own outputs, in .gpu/fast;
+#         v3's recipe plus an L1 term toward v3's own outputs, in .gpu/fast (the pack puts the
+#         seventh session's CPU run there, training/fast96: run it with FAST_WIDTHS=96,48,24,8);
 #   gram  v3's checkpoint (.gpu/gram) plus a Gram-matrix style loss (GRAM_WEIGHT, default 3);
 #         a short CPU run of it lowered specificity (docs/model-card.md), so it is not the plan.
 # Each trains for at most MINUTES with bfloat16 autocast (crops prepared in worker threads) and

@@ -5,7 +5,9 @@ tool's ``carry``): the training images of ../shared/train without the validation
 shrunk to at most 384 px (JPEG q90; the tool carries at most 64 MiB together with the
 tracked files, about 15 MiB), and the
 run's latest checkpoint and log (``.gpu/run``), v3's checkpoint again as the start of the
-Gram-loss candidate (``.gpu/gram``) and an empty folder for the fast candidate (``.gpu/fast``).
+Gram-loss candidate (``.gpu/gram``) and the fast candidate's latest checkpoint (``.gpu/fast``:
+runs/gpu-fast, else the seventh session's CPU run in training/fast96, whose shape needs
+``FAST_WIDTHS=96,48,24,8``).
 Then run ``tools/gpu_burst.sh`` *on the device* (see its header) and copy what comes back with
 ``--collect``.
 
@@ -26,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "train"
 RUN = ROOT / "runs" / "lite0-v3"
 KEPT = ROOT / "training" / "lite0-v3"
+KEPT_FAST = ROOT / "training" / "fast96"  # 96,48,24,8 / skip 16, step 2,000 (CPU)
 # where each variant's returned files go (tools/gpu_burst.sh VARIANT)
 COLLECT = {"v3": RUN, "gram": ROOT / "runs" / "gpu-gram", "fast": ROOT / "runs" / "gpu-fast"}
 
@@ -60,8 +63,9 @@ def pack(max_side: int) -> None:
     (out / "gram").mkdir(exist_ok=True)
     shutil.copy2(gram / "checkpoint.pt", out / "gram" / "checkpoint.pt")
     (out / "fast").mkdir(exist_ok=True)
-    if (COLLECT["fast"] / "checkpoint.pt").is_file():
-        shutil.copy2(COLLECT["fast"] / "checkpoint.pt", out / "fast" / "checkpoint.pt")
+    fast = COLLECT["fast"] if (COLLECT["fast"] / "checkpoint.pt").is_file() else KEPT_FAST
+    if (fast / "checkpoint.pt").is_file():
+        shutil.copy2(fast / "checkpoint.pt", out / "fast" / "checkpoint.pt")
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     print(f".gpu/ ready: {size / 2**20:.1f} MiB (checkpoint from {src})")
 
