@@ -181,3 +181,25 @@ def test_eval_cli_honours_depth_kind(tmp_path, image_files, monkeypatch):
         main(["eval", str(content), "-s", str(style), "-o", str(tmp_path / "e"),
               "--depth", str(content), "--depth-kind", "disparity", "-q"])
     assert seen["kind"] == "disparity"
+
+
+@pytest.mark.parametrize("mode", ["residual", "off"])
+def test_eval_cli_detail_reaches_every_stylization(tmp_path, tiny_decoder_file, monkeypatch,
+                                                   mode):
+    """`depthstyle eval --detail MODE` renders every sweep point with that mode."""
+    from depthstyle.cli import main
+    from depthstyle.pipeline import Stylizer
+
+    seen = []
+    call = Stylizer.__call__
+    monkeypatch.setattr(Stylizer, "__call__",
+                        lambda self, c, s, settings, **kw: seen.append(settings.detail)
+                        or call(self, c, s, settings, **kw))
+    content = save_image(make_image(40, 48, 1), tmp_path / "c.png")
+    style = save_image(make_image(40, 40, 2), tmp_path / "s.png")
+    out = tmp_path / "e"
+    assert main(["eval", str(content), "-s", str(style), "-o", str(out), "--alphas", "0.5",
+                 "--offsets", "0.2", "--contrasts", "10", "--size", "48", "--depth", "none",
+                 "--detail", mode, "--no-images", "--model", str(tiny_decoder_file), "-q"]) == 0
+    assert seen and set(seen) == {mode}
+    assert f"detail {mode}" in json.loads((out / "summary.json").read_text())["notes"][0]
