@@ -1,0 +1,139 @@
+"""Stylization speed on a CUDA GPU: fp32 and fp16, batch 1 to 32, 512² by default.
+
+Same work as benchmarks/bench_stylize.py's "ours" row (examples/books.jpg centre-cropped, style
+statistics cached, strength computed from the ground-truth disparity on every call, reflect
+border, default photo blend, clamping), timed with ``torch.cuda.synchronize()`` around each
+call. Host-to-device copies of the content batch are inside the timing (the API takes CPU
+tensors); PNG decoding is not. ``--depth-arch`` adds rows where the strength comes from a Depth
+Anything V2 Small-shaped model (``transformers``, random weights: timing does not depend on the
+weight values; the published weights cannot be had offline) run on every batch at 518 px, in the
+same precision as the stylizer: the issue's "depth + stylization" number. Also reports the GPU's peak allocated memory
+and, per precision, the largest |GPU - CPU fp32| on one 512² image.
+
+Run (on a machine with CUDA): python benchmarks/bench_gpu.py --out benchmarks/results/gpu.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from depthstyle import DepthMapFile, StyleSettings, Stylizer, load_image
+from depthstyle.io import square_crop
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTENT = ROOT / "examples" / "books.jpg"
+DISPARITY = ROOT / "examples" / "books.disparity.png"
+STYLE = ROOT / "examples" / "woman_with_hat.jpg"
+
+
+def depth_arch(half: bool):
+    """Depth Anything V2 Small's shape (ViT-S/14 + DPT head), random weights, on the GPU."""
+    from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation
+
+    from depthstyle.depth import TransformersDepth
+
+    torch.manual_seed(0)
+    net = DepthAnythingForDepthEstimation(DepthAnythingConfig())
+    if half:
+        net = net.half()
+    return TransformersDepth(net, size=(518, 518), multiple=14, name="da-v2-small-arch").cuda()
+
+
+def time_config(model: str, size: int, batch: int, half: bool, reps: int,
+                depth_kind: str = "gt") -> dict:
+    full = load_image(CONTENT)
+    prox = DepthMapFile(DISPARITY, "disparity")(full)
+    content = square_crop(full, size).expand(batch, -1, -1, -1).contiguous()
+    depth = square_crop(prox.expand(-1, 3, -1, -1), size)[:, :1].expand(batch, -1, -1, -1)
+    depth = depth.contiguous()
+    style = load_image(STYLE)
+    settings = StyleSettings(content_size=None, style_size=512)
+    source = depth_arch(half) if depth_kind == "da-arch" else None
+    stylizer = Stylizer(model, device="cuda", depth=source, half=half)
+    given = None if depth_kind == "da-arch" else depth
+
+    def call():
+        out = stylizer(content, style, settings, depth=given).image
+        torch.cuda.synchronize()
+        return out
+
+    for _ in range(3):  # warm-up: cuDNN autotuning, style cache
+        call()
+    torch.cuda.reset_peak_memory_stats()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t0)
+    med = statistics.median(times)
+    return {"model": model, "size": size, "batch": batch, "half": half, "depth": depth_kind,
+            "reps": reps,
+            "median_s": med, "images_per_s": batch / med, "ms_per_image": med / batch * 1e3,
+            "peak_gpu_mb": torch.cuda.max_memory_allocated() / 2**20}
+
+
+def parity(model: str, size: int) -> dict:
+    full = load_image(CONTENT)
+    prox = DepthMapFile(DISPARITY, "disparity")(full)
+    content = square_crop(full, size)
+    depth = square_crop(prox.expand(-1, 3, -1, -1), size)[:, :1].contiguous()
+    style = load_image(STYLE)
+    settings = StyleSettings(content_size=None, style_size=512)
+    ref = Stylizer(model, device="cpu", depth=None)(content, style, settings, depth=depth).image
+    out = {}
+    for half in (False, True):
+        got = Stylizer(model, device="cuda", depth=None, half=half)(content, style, settings,
+                                                                  depth=depth).image
+        d = (got.float().cpu() - ref).abs()
+        out["fp16" if half else "fp32"] = {"max_abs": float(d.max()), "mean_abs": float(d.mean())}
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", nargs="+", default=["depthstyle-lite0"])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[512])
+    ap.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
+    ap.add_argument("--reps", type=int, default=20)
+    ap.add_argument("--depth-arch", action="store_true",
+                    help="also time with a Depth Anything V2 Small-shaped model per batch")
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args()
+    if not torch.cuda.is_available():
+        raise SystemExit("bench_gpu.py needs a CUDA device")
+    torch.backends.cudnn.benchmark = True
+    rows = []
+    for model in args.model:
+        for size in args.sizes:
+            for half in (False, True):
+                for depth_kind in ["gt"] + (["da-arch"] if args.depth_arch else []):
+                    for batch in args.batches:
+                        try:
+                            row = time_config(model, size, batch, half, args.reps, depth_kind)
+                        except Exception as exc:  # noqa: BLE001 - record and go on
+                            row = {"model": model, "size": size, "batch": batch, "half": half,
+                                   "depth": depth_kind,
+                                   "error": f"{type(exc).__name__}: {exc}"[:300]}
+                        rows.append(row)
+                        print(json.dumps(row), flush=True)
+                        torch.cuda.empty_cache()
+    checks = {m: parity(m, args.sizes[0]) for m in args.model}
+    print(json.dumps({"parity": checks}), flush=True)
+    import depthstyle
+    meta = {"gpu": torch.cuda.get_device_name(), "torch": torch.__version__,
+            "cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version(),
+            "python": platform.python_version(), "depthstyle": depthstyle.__version__,
+            "cudnn_benchmark": True}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"meta": meta, "rows": rows, "parity": checks}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
