@@ -79,6 +79,33 @@ def time_config(model: str, size: int, batch: int, half: bool, reps: int,
             "peak_gpu_mb": torch.cuda.max_memory_allocated() / 2**20}
 
 
+def time_baseline(model: str, size: int, reps: int) -> dict:
+    """bench_stylize.py's baseline on the GPU: fp32, eager, the style encoded on every call."""
+    from bench_stylize import reference_stylize
+
+    from depthstyle.models import load_model
+
+    m = load_model(model).cuda().eval()
+    content = square_crop(load_image(CONTENT), size).cuda()
+    style = square_crop(load_image(STYLE), 512).cuda()
+
+    def call():
+        out = reference_stylize(m, content, style)
+        torch.cuda.synchronize()
+        return out
+
+    for _ in range(3):
+        call()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t0)
+    med = statistics.median(times)
+    return {"model": model, "size": size, "batch": 1, "half": False, "mode": "baseline",
+            "reps": reps, "median_s": med, "images_per_s": 1 / med, "ms_per_image": med * 1e3}
+
+
 def parity(model: str, size: int) -> dict:
     full = load_image(CONTENT)
     prox = DepthMapFile(DISPARITY, "disparity")(full)
@@ -102,6 +129,8 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[512])
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
     ap.add_argument("--reps", type=int, default=20)
+    ap.add_argument("--baseline", action="store_true",
+                    help="also time bench_stylize.py's reference-style baseline (batch 1, fp32)")
     ap.add_argument("--depth-arch", action="store_true",
                     help="also time with a Depth Anything V2 Small-shaped model per batch")
     ap.add_argument("--out", type=Path, required=True)
@@ -124,6 +153,11 @@ def main() -> None:
                         rows.append(row)
                         print(json.dumps(row), flush=True)
                         torch.cuda.empty_cache()
+    if args.baseline:
+        for model in args.model:
+            row = time_baseline(model, args.sizes[0], args.reps)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
     checks = {m: parity(m, args.sizes[0]) for m in args.model}
     print(json.dumps({"parity": checks}), flush=True)
     import depthstyle

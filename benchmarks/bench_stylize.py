@@ -79,11 +79,23 @@ def _depth(kind: str, size: int):
                              size=(518, 518), multiple=14, name="da-v2-small-arch")
 
 
+def reference_stylize(m, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+    """What the public AdaIN test scripts do per image: encode the style again, plain AdaIN
+    (alpha = 1, the model's default levels), decode, clamp; no cache, border or detail."""
+    from depthstyle.ops import calc_mean_std, restyle_encode
+
+    lv = m.decode_level
+    with torch.no_grad():
+        stats = [calc_mean_std(f) for f in m.encoder(style, upto=lv)]
+        feats = restyle_encode(m.encoder.stages[: lv + 1], content, m.encoder.strides, stats,
+                               1.0, m.default_levels)
+        return m.decode(feats, 1.0).clamp(0, 1)
+
+
 def run_one(mode: str, model: str, size: int, reps: int, batch: int, channels_last: bool,
             threads: int, depth_kind: str = "gt") -> dict:
     torch.set_num_threads(threads)
     from depthstyle import StyleSettings, Stylizer, load_image
-    from depthstyle.ops import calc_mean_std, restyle_encode
     from depthstyle.runtime import tune_cpu_allocator
 
     tuned = tune_cpu_allocator()  # "untuned" runs with DEPTHSTYLE_MALLOC_TUNING=0
@@ -99,7 +111,6 @@ def run_one(mode: str, model: str, size: int, reps: int, batch: int, channels_la
     style = load_image(STYLE)
     depth = _depth(depth_kind, size)
     settings = StyleSettings(content_size=None, style_size=512, detail=detail)
-    lv = m.decode_level
 
     def ours():
         return stylizer(content, style, settings, depth=depth).image
@@ -111,11 +122,7 @@ def run_one(mode: str, model: str, size: int, reps: int, batch: int, channels_la
         m.to(memory_format=torch.channels_last)
 
     def baseline():
-        with torch.no_grad():
-            stats = [calc_mean_std(f) for f in m.encoder(style512, upto=lv)]
-            feats = restyle_encode(m.encoder.stages[: lv + 1], content, m.encoder.strides,
-                                   stats, 1.0, m.default_levels)
-            return m.decode(feats, 1.0).clamp(0, 1)
+        return reference_stylize(m, content, style512)
 
     fn = baseline if mode == "baseline" else ours
     fn()  # warm-up (also fills the style cache for "ours")
