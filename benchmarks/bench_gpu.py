@@ -7,8 +7,10 @@ call. Host-to-device copies of the content batch are inside the timing (the API 
 tensors); PNG decoding is not. ``--depth-arch`` adds rows where the strength comes from a Depth
 Anything V2 Small-shaped model (``transformers``, random weights: timing does not depend on the
 weight values; the published weights cannot be had offline) run on every batch at 518 px, in the
-same precision as the stylizer: the issue's "depth + stylization" number. Also reports the GPU's peak allocated memory
-and, per precision, the largest |GPU - CPU fp32| on one 512² image.
+same precision as the stylizer: the "depth + stylization" number. ``--baseline`` adds
+bench_stylize.py's reference-style baseline (fp32, batch 1, the style encoded on every call, the
+content already on the GPU). Also reports the GPU's peak allocated memory and, per precision,
+the largest |GPU - CPU fp32| on one 512² image.
 
 Run (on a machine with CUDA): python benchmarks/bench_gpu.py --out benchmarks/results/gpu.json
 """

@@ -73,6 +73,43 @@ def test_the_style_cache_keys_on_content_size_and_file_state(tiny_model, tmp_pat
     assert st.cache_info()["hits"] == hits
 
 
+def test_an_unchanged_style_tensor_is_hashed_once_and_a_changed_one_again(st, monkeypatch):
+    import depthstyle.pipeline as pipeline
+
+    calls = []
+    real_sha1 = pipeline.hashlib.sha1
+    monkeypatch.setattr(pipeline.hashlib, "sha1", lambda b: calls.append(1) or real_sha1(b))
+    t = make_image(24, 24, 8)
+    a = st.style_stats(t, None)
+    assert st.style_stats(t, None) is a and st.style_stats(t, None) is a
+    assert len(calls) == 1  # the same unchanged object: no second hash
+    t.mul_(0.5)  # changed in place: PyTorch's version counter moves, the digest is redone
+    b = st.style_stats(t, None)
+    assert len(calls) == 2 and b is not a and not torch.allclose(b[0][0], a[0][0])
+    t[0, 0, 0, 0] = 0.25  # an indexed write counts as in place too
+    c = st.style_stats(t, None)
+    assert len(calls) == 3 and c is not b
+    with torch.inference_mode():  # inference tensors count no versions: hashed every time
+        u = make_image(24, 24, 9).clone()
+    st.style_stats(u, None)
+    st.style_stats(u, None)
+    assert len(calls) == 5
+
+
+def test_all_finite_matches_isfinite():
+    from depthstyle.ops import all_finite
+
+    x = torch.rand(2, 3, 9, 7)
+    assert all_finite(x) and all_finite(x.half()) and all_finite(x.double())
+    assert all_finite(torch.full((4,), 3e38))  # large but finite
+    for bad in (float("nan"), float("inf"), float("-inf")):
+        y = x.clone()
+        y[1, 2, 8, 6] = bad
+        assert not all_finite(y) and not all_finite(y.half())
+    assert all_finite(torch.empty(0)) and all_finite(torch.arange(5))
+    assert all_finite(torch.ones(3, dtype=torch.bool))
+
+
 def test_levels_are_named_deduplicated_and_bounded(st):
     names = st.level_names
     assert st._levels(StyleSettings()) == list(st.engine.default_levels)
