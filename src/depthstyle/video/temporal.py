@@ -9,7 +9,8 @@ noise. Two cheap remedies, each optional:
   and moving ones are not ghosted. No optical flow is needed.
 
 :func:`temporal_difference` is the flicker measure: mean absolute luminance change between
-consecutive frames.
+consecutive frames; :func:`smoothing_lag` measures the price of smoothing, the trail it leaves in
+moving regions (benchmarks/video_smoothing_sweep.py weighs the two).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import torch.nn.functional as F
 
 from depthstyle.color import rgb_to_yiq
 
-__all__ = ["smooth_map", "change_mask", "blend_previous", "temporal_difference"]
+__all__ = ["smooth_map", "change_mask", "blend_previous", "temporal_difference",
+           "smoothing_lag"]
 
 
 def smooth_map(previous: torch.Tensor | None, current: torch.Tensor, momentum: float
@@ -71,6 +73,22 @@ def blend_previous(stylized: torch.Tensor, previous_output: torch.Tensor | None,
         return stylized
     m = change_mask(frame, previous_frame, tau) * weight
     return torch.lerp(stylized, previous_output, m)
+
+
+def smoothing_lag(smoothed: torch.Tensor, unsmoothed: torch.Tensor, frame: torch.Tensor,
+                  previous_frame: torch.Tensor, tau: float = 0.04) -> float:
+    """Ghosting of temporal smoothing: how far the output of moving pixels lags the frame's own.
+
+    The mean absolute luminance difference between the smoothed output and the output the
+    frame alone gets (smoothing off), weighted by how much each pixel of the *input* moved
+    (``1 - change_mask(frame, previous_frame, tau)``). 0 = moving regions show exactly the
+    current frame's stylization; trails of earlier frames raise it. Static pixels, where
+    smoothing is meant to hold the previous output, do not count.
+    """
+    moving = 1.0 - change_mask(frame, previous_frame, tau)
+    diff = (rgb_to_yiq(smoothed)[:, :1] - rgb_to_yiq(unsmoothed)[:, :1]).abs()
+    total = float(moving.sum())
+    return float((diff * moving).sum()) / total if total > 0 else 0.0
 
 
 def temporal_difference(previous: torch.Tensor, current: torch.Tensor) -> float:
