@@ -11,6 +11,10 @@ applies it. Reported per pair:
   the smoothed and the unsmoothed output in the pixels where the input moved (change mask with
   the reference tau 0.04, whatever tau the smoothing used), averaged over frames; 0 = no trail.
 
+``--noise SIGMA`` adds Gaussian noise of that standard deviation (seeded, independent per frame)
+to the decoded frames first, a stand-in for a camera's sensor noise: the change mask must tell
+noise from motion, so a tight threshold smooths noisy footage less.
+
 Run: python benchmarks/video_smoothing_sweep.py --out benchmarks/results/video_smoothing.json
 """
 
@@ -73,9 +77,15 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=240)
     ap.add_argument("--weights", default="0,0.5,0.6,0.7,0.8,0.9")
     ap.add_argument("--taus", default="0.02,0.04,0.06")
+    ap.add_argument("--noise", type=float, default=0.0,
+                    help="standard deviation of Gaussian noise added to every frame (0-1 scale)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     frames = read_frames(args.input, args.frames)
+    if args.noise > 0:
+        gen = torch.Generator().manual_seed(0)
+        frames = [(f + args.noise * torch.randn(f.shape, generator=gen)).clamp(0, 1)
+                  for f in frames]
     weights = [float(w) for w in args.weights.split(",")]
     taus = [float(t) for t in args.taus.split(",")]
     settings = StyleSettings(depth_aware=False, content_size=None)
@@ -93,7 +103,8 @@ def main() -> None:
                 print(json.dumps(row), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"command": " ".join(sys.argv), "clip": str(args.input),
-                                    "frames": len(frames), "rows": rows}, indent=1))
+                                    "noise": args.noise, "frames": len(frames), "rows": rows},
+                                   indent=1))
 
 
 if __name__ == "__main__":

@@ -7,11 +7,11 @@
 #
 # VARIANT (default v3):
 #   v3    resumes the v3 run (.gpu/run) with its own recipe;
-#   fast  the #13 speed candidate: a narrower skip decoder (FAST_WIDTHS, default 64,32,16,8;
-#         FAST_SKIP, default 16; 0.29-0.36 of v3's decoder time on the 2-core CPU,
+#   fast  model v4's decoder: v3's skip decoder narrowed (FAST_WIDTHS, default 96,48,24,8;
+#         FAST_SKIP, default 16; 0.57 of v3's decoder time on the 2-core CPU,
 #         benchmarks/bench_decoder_cost.py) started from v3's most used channels and trained on
-#         v3's recipe plus an L1 term toward v3's own outputs, in .gpu/fast (the pack puts the
-#         seventh session's CPU run there, training/fast96: run it with FAST_WIDTHS=96,48,24,8);
+#         v3's recipe plus an L1 term toward v3's own outputs, in .gpu/fast (the pack puts
+#         training/lite0-v4 there unless runs/gpu-fast holds a newer checkpoint);
 #   gram  v3's checkpoint (.gpu/gram) plus a Gram-matrix style loss (GRAM_WEIGHT, default 3);
 #         a short CPU run of it lowered specificity (docs/model-card.md), so it is not the plan.
 # Each trains for at most MINUTES with bfloat16 autocast (crops prepared in worker threads) and
@@ -36,7 +36,7 @@ case "$variant" in
           extra=(--decoder skip --skip-width 32 --init-from depthstyle-lite0-v1
                  --gram-weight "${GRAM_WEIGHT:-3}") ;;
     fast) run=.gpu/fast
-          extra=(--decoder skip --skip-width "${FAST_SKIP:-16}" --widths "${FAST_WIDTHS:-64,32,16,8}"
+          extra=(--decoder skip --skip-width "${FAST_SKIP:-16}" --widths "${FAST_WIDTHS:-96,48,24,8}"
                  --init-from depthstyle-lite0-v3 --distill-from depthstyle-lite0-v3
                  --distill-weight 10) ;;
     *)    echo "unknown variant $variant (v3, gram, fast)" >&2; exit 2 ;;

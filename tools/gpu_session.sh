@@ -8,13 +8,13 @@
 # Prepare here: python tools/pack_gpu_burst.py (writes .gpu/). Device call:
 #   command "bash tools/gpu_session.sh 540", carry [".gpu/train"], timeout_s 590
 # (.gpu/fast is not carried, to keep under the 64 MiB limit: the burst starts from
-# training/fast96, the same checkpoint). Results come back under $OUT/bench and $OUT/fast.
+# training/lite0-v4, model v4's checkpoint, unless .gpu/fast was packed from a newer run). Results come back under $OUT/bench and $OUT/fast.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH=src PYTHONUNBUFFERED=1
 budget="${1:-540}"
 mkdir -p "${OUT:?run this on the device machine}/bench" .gpu/fast
-[ -f .gpu/fast/checkpoint.pt ] || cp training/fast96/checkpoint.pt .gpu/fast/checkpoint.pt
+[ -f .gpu/fast/checkpoint.pt ] || cp training/lite0-v4/checkpoint.pt .gpu/fast/checkpoint.pt
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 timeout 150 python3 -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_pipeline.py \
     >"$OUT/bench/cuda_tests.txt" 2>&1
@@ -24,5 +24,5 @@ timeout 180 python3 benchmarks/bench_gpu.py --depth-arch --out "$OUT/bench/gpu.j
 echo "bench rc=$? after ${SECONDS}s"; cut -c1-160 "$OUT/bench/gpu.log" | tail -14
 minutes=$(python3 -c "print(max(1.0, ($budget - $SECONDS - 60) / 60))")
 echo "training the fast decoder for $minutes min"
-FAST_WIDTHS=96,48,24,8 bash tools/gpu_burst.sh "$minutes" fast
+bash tools/gpu_burst.sh "$minutes" fast
 echo "done after ${SECONDS}s"

@@ -6,8 +6,7 @@ shrunk to at most 384 px (JPEG q90; the tool carries at most 64 MiB together wit
 tracked files, about 15 MiB), and the
 run's latest checkpoint and log (``.gpu/run``), v3's checkpoint again as the start of the
 Gram-loss candidate (``.gpu/gram``) and the fast candidate's latest checkpoint (``.gpu/fast``:
-runs/gpu-fast, else the seventh session's CPU run in training/fast96, whose shape needs
-``FAST_WIDTHS=96,48,24,8``).
+runs/gpu-fast, else model v4's checkpoint in training/lite0-v4).
 Then run ``tools/gpu_burst.sh`` *on the device* (see its header) and copy what comes back with
 ``--collect``.
 
@@ -28,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "train"
 RUN = ROOT / "runs" / "lite0-v3"
 KEPT = ROOT / "training" / "lite0-v3"
-KEPT_FAST = ROOT / "training" / "fast96"  # 96,48,24,8 / skip 16, step 2,000 (CPU)
+KEPT_FAST = ROOT / "training" / "lite0-v4"  # model v4: 96,48,24,8 / skip 16, step 9,661
 # where each variant's returned files go (tools/gpu_burst.sh VARIANT)
 COLLECT = {"v3": RUN, "gram": ROOT / "runs" / "gpu-gram", "fast": ROOT / "runs" / "gpu-fast"}
 

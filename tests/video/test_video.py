@@ -104,8 +104,11 @@ def test_smoothing_lowers_flicker(tmp_path, pointwise_model, image_files):
     raw = stylize_video(src, tmp_path / "raw.mp4", s, style,
                         video=VideoSettings(depth_momentum=0, output_smoothing=0),
                         progress=False)
+    # noise of 0.05 is well above the default change threshold (0.02): the default would take
+    # it for motion, so this static, very noisy clip is smoothed with a looser one
     smooth = stylize_video(src, tmp_path / "smooth.mp4", s, style,
-                           video=VideoSettings(output_smoothing=0.7), progress=False)
+                           video=VideoSettings(output_smoothing=0.7, change_tau=0.1),
+                           progress=False)
     assert smooth.summary()["flicker_ratio"] < 0.8 * raw.summary()["flicker_ratio"]
     measured_raw = flicker_ratio(src, tmp_path / "raw.mp4")["flicker_ratio"]
     measured_smooth = flicker_ratio(src, tmp_path / "smooth.mp4")["flicker_ratio"]
@@ -345,3 +348,25 @@ def test_the_clip_says_where_its_depth_came_from(tmp_path, tiny_decoder_file, im
     assert main(["video", str(src), "-s", str(style), "-o", str(tmp_path / "o.mp4"),
                  "--model", str(tiny_decoder_file), "--depth", "none"]) == 0
     assert "in.mp4: depth off: uniform strength" in capfd.readouterr().err
+
+
+def test_change_tau_is_checked_and_reaches_the_smoothing(tmp_path, tiny_decoder_file,
+                                                         image_files, monkeypatch):
+    from depthstyle.errors import SettingsError
+    from depthstyle.video import stylize as vs
+
+    for bad in (0.0, -0.1, 1.5):
+        with pytest.raises(SettingsError, match="change tau"):
+            VideoSettings(change_tau=bad).validate()
+    assert VideoSettings().change_tau == 0.02 and VideoSettings().output_smoothing == 0.7
+    taus = []
+    real = vs.blend_previous
+    monkeypatch.setattr(vs, "blend_previous",
+                        lambda *a, **k: taus.append(a[-1]) or real(*a, **k))
+    _, style = image_files
+    src = make_clip(tmp_path / "in.mp4", frames=3, audio=False)
+    assert main(["video", str(src), "-s", str(style), "-o", str(tmp_path / "o.mp4"), "--model",
+                 str(tiny_decoder_file), "--change-tau", "0.1", "-q"]) == 0
+    assert taus == [0.1, 0.1, 0.1]
+    assert main(["video", str(src), "-s", str(style), "-o", str(tmp_path / "p.mp4"), "--model",
+                 str(tiny_decoder_file), "--change-tau", "0", "-q"]) == 2  # a usage error

@@ -22,6 +22,7 @@ from depthstyle.cli.common import (
 from depthstyle.errors import SettingsError
 from depthstyle.jobs import expand_inputs
 from depthstyle.video.segments import DEFAULT_WARMUP
+from depthstyle.video.stylize import VideoSettings
 
 # --- video -------------------------------------------------------------------------------------
 
@@ -29,7 +30,7 @@ def _cmd_video(args: argparse.Namespace) -> int:
     import json
 
     from depthstyle.pipeline import Stylizer
-    from depthstyle.video import VideoSettings, stylize_video
+    from depthstyle.video import stylize_video
 
     settings = settings_from_args(args, style_size=args.style_size,
                                   preserve_color=args.preserve_color)
@@ -37,7 +38,7 @@ def _cmd_video(args: argparse.Namespace) -> int:
                        depth_every=args.depth_every,
                        depth_momentum=0.0 if args.no_smoothing else args.depth_momentum,
                        output_smoothing=0.0 if args.no_smoothing else args.output_smoothing,
-                       max_frames=args.max_frames)
+                       change_tau=args.change_tau, max_frames=args.max_frames)
     vs.validate()
     if args.codec:  # before any work
         from depthstyle.video.stylize import check_codec
@@ -128,10 +129,14 @@ def add_parser(sub) -> None:
                         "histogram (the style recoloured to the frame)")
     p.add_argument("--depth-every", type=positive_int, default=1,
                    help="estimate depth every K frames (default 1)")
-    p.add_argument("--depth-momentum", type=float, default=0.6,
-                   help="temporal smoothing of depth/strength maps, 0..1 (default 0.6)")
-    p.add_argument("--output-smoothing", type=float, default=0.5,
-                   help="weight of the previous output in static regions, 0..1 (default 0.5)")
+    p.add_argument("--depth-momentum", type=float, default=VideoSettings.depth_momentum,
+                   help="temporal smoothing of depth/strength maps, 0..1 (default %(default)s)")
+    p.add_argument("--output-smoothing", type=float, default=VideoSettings.output_smoothing,
+                   help="weight of the previous output in static regions, 0..1; higher = less "
+                        "flicker, longer trails behind moving things (default %(default)s)")
+    p.add_argument("--change-tau", type=float, default=VideoSettings.change_tau,
+                   help="luminance change (0..1) from which a pixel counts as moving and is not "
+                        "smoothed; lower = fewer trails (default %(default)s)")
     p.add_argument("--no-smoothing", action="store_true", help="turn all smoothing off")
     p.add_argument("--max-frames", type=positive_int, default=None,
                    help="stop after N frames (previews)")
