@@ -72,4 +72,4 @@ def test_bundled_model_moves_steadily_from_photo_to_style(shared):
     assert sim[0] > 0.99  # alpha 0 is the photo
     assert all(a > b for a, b in zip(sim, sim[1:], strict=False)), sim
     assert all(a > b for a, b in zip(dist[1:], dist[2:], strict=False)), dist
-    assert dist[-1] < 0.5 * dist[0], dist  # v3: 0.20 vs 0.75
+    assert dist[-1] < 0.5 * dist[0], dist  # v4: 0.21 vs 0.75 (v3: 0.20)
