@@ -244,3 +244,55 @@ def test_a_skip_decoder_warm_starts_from_a_wider_one(folders, tmp_path):
     with pytest.raises(SettingsError, match="can only narrow"):
         Trainer(cfg(folders, tmp_path / "c", decoder="skip", widths=(256, 64, 32, 16),
                     init_from="depthstyle-lite0-v3"))
+
+
+def test_sliced_wasserstein_loss_sees_distributions_not_just_moments():
+    from depthstyle.training.losses import sliced_wasserstein_loss, style_loss
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 3, 8, 8, generator=g)
+    perm = torch.randperm(64, generator=g)
+    shuffled = x.flatten(2)[..., perm].view_as(x)  # the same pixels in another arrangement
+    assert float(sliced_wasserstein_loss([x], [shuffled])) < 1e-10
+    # equal channel mean/std, different distributions: Gaussian against two spikes at +-1
+    gauss = torch.randn(1, 4, 16, 16, generator=g)
+    gauss = (gauss - gauss.mean((2, 3), keepdim=True)) / gauss.std((2, 3), keepdim=True,
+                                                                   unbiased=False)
+    spikes = torch.where(torch.rand(1, 4, 16, 16, generator=g) < 0.5, -1.0, 1.0)
+    spikes = (spikes - spikes.mean((2, 3), keepdim=True)) / spikes.std((2, 3), keepdim=True,
+                                                                       unbiased=False)
+    assert float(style_loss([gauss], [spikes])) < 1e-6
+    far = float(sliced_wasserstein_loss([gauss], [spikes],
+                                        generator=torch.Generator().manual_seed(1)))
+    assert far > 0.05
+    # hand-computed: one channel, one direction (+-1 after normalising), sorted values compared
+    a = torch.tensor([3.0, 1.0, 2.0]).view(1, 1, 1, 3)
+    b = torch.tensor([0.0, 2.0, 1.0]).view(1, 1, 1, 3)
+    expected = torch.tensor(1.0)  # sorted (1,2,3) against (0,1,2): every quantile off by 1
+    torch.testing.assert_close(sliced_wasserstein_loss([a], [b]), expected)
+    # the style's quantiles are resampled to the output's pixel count
+    c = torch.tensor([0.0, 0.5, 1.0, 1.5, 2.0]).view(1, 1, 1, 5)
+    torch.testing.assert_close(sliced_wasserstein_loss([a], [c]), expected)
+    with pytest.raises(ValueError, match="channels"):
+        sliced_wasserstein_loss([a], [torch.zeros(1, 2, 1, 3)])
+    y = x.clone().requires_grad_(True)
+    sliced_wasserstein_loss([y], [gauss[:, :3, :8, :8].expand(2, -1, -1, -1)]).backward()
+    assert y.grad is not None and float(y.grad.abs().sum()) > 0
+
+
+def test_swd_term_trains_is_logged_and_resumes_the_same(folders, tmp_path):
+    plain = Trainer(cfg(folders, tmp_path / "a", mix_fraction=0.5))
+    swd = Trainer(cfg(folders, tmp_path / "b", mix_fraction=0.5, swd_weight=3.0))
+    content, style = plain.batches(0)
+    t_plain = plain.losses(content, style, 0)
+    t_swd = swd.losses(content, style, 0)
+    assert "swd" not in t_plain and float(t_swd["swd"].detach()) > 0
+    torch.testing.assert_close(t_swd["total"], t_plain["total"] + 3.0 * t_swd["swd"])
+    # the random directions belong to the step: the same step gives the same value
+    torch.testing.assert_close(swd.losses(content, style, 0)["swd"], t_swd["swd"])
+    assert float(swd.losses(content, style, 1)["swd"]) != float(t_swd["swd"])
+    swd.run(progress=False)
+    rows = list(csv.DictReader(open(tmp_path / "b" / "run" / "log.csv")))
+    assert float(rows[-1]["swd"]) > 0
+    with pytest.raises(SettingsError, match="loss weights"):
+        TrainConfig(content_dir="c", style_dir="s", out_dir="o", swd_weight=-1.0).validate()

@@ -2,6 +2,9 @@
 
 * content and mean/std style losses: Huang & Belongie, ICCV 2017, eqs. 11-13;
 * Gram-matrix style loss: Gatys, Ecker & Bethge, CVPR 2016 (second-order texture statistics);
+* sliced Wasserstein style loss: Heitz, Vanhoey, Chambon & Belcour, "A Sliced Wasserstein Loss
+  for Neural Texture Synthesis", CVPR 2021 (whole feature distributions, compared along random
+  directions);
 * depth-preservation loss: Liu, Cheng, Lai & Rosin, "Depth-aware neural style transfer",
   NPAR 2017 (a distance between a depth network's outputs on the stylized and the content
   image). We compare per-image standardised outputs so the loss ignores the scale and shift
@@ -18,7 +21,7 @@ import torch.nn.functional as F
 from depthstyle.ops import calc_mean_std
 
 __all__ = ["content_loss", "style_loss", "stats_loss", "depth_loss", "standardize",
-           "weighted_mean_std", "gram_matrix", "gram_loss", "tv_loss"]
+           "weighted_mean_std", "gram_matrix", "gram_loss", "sliced_wasserstein_loss", "tv_loss"]
 
 
 def content_loss(output_feat: torch.Tensor, target_feat: torch.Tensor) -> torch.Tensor:
@@ -52,6 +55,36 @@ def gram_loss(output_feats: Sequence[torch.Tensor], style_feats: Sequence[torch.
     total = output_feats[0].new_zeros(())
     for o, s in zip(output_feats, style_feats, strict=True):
         total = total + F.mse_loss(gram_matrix(o), gram_matrix(s))
+    return total
+
+
+def sliced_wasserstein_loss(output_feats: Sequence[torch.Tensor],
+                            style_feats: Sequence[torch.Tensor], projections: int | None = None,
+                            generator: torch.Generator | None = None) -> torch.Tensor:
+    """Sum over levels of the sliced Wasserstein distance between feature distributions.
+
+    Each image's pixels at one level are a cloud of C-dimensional feature vectors. Both clouds
+    are projected onto ``projections`` random unit directions (default: C; new ones on every
+    call, drawn from ``generator``), each projection is sorted, and the sorted values (the
+    quantile functions) are compared by MSE; the style's quantiles are resampled to the
+    output's pixel count. Zero exactly when every projection has the same distribution, so it
+    asks for the style's whole distribution of features, not only the first two moments that
+    the mean/std loss matches (Heitz et al. 2021).
+    """
+    total = output_feats[0].new_zeros(())
+    for o, s in zip(output_feats, style_feats, strict=True):
+        if o.shape[:2] != s.shape[:2]:
+            raise ValueError(f"feature shapes {tuple(o.shape)} and {tuple(s.shape)} differ in "
+                             "batch or channels")
+        c = o.shape[1]
+        dirs = torch.randn(c, projections or c, generator=generator, dtype=torch.float32,
+                           device="cpu" if generator is not None else o.device)
+        dirs = F.normalize(dirs, dim=0).to(o.device, o.dtype)
+        po = torch.einsum("bcn,ck->bkn", o.flatten(2), dirs).sort(-1).values
+        ps = torch.einsum("bcn,ck->bkn", s.flatten(2), dirs).sort(-1).values
+        if ps.shape[-1] != po.shape[-1]:
+            ps = F.interpolate(ps, size=po.shape[-1], mode="linear", align_corners=True)
+        total = total + F.mse_loss(po, ps)
     return total
 
 

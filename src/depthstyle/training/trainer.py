@@ -48,6 +48,7 @@ from depthstyle.training.losses import (
     content_loss,
     depth_loss,
     gram_loss,
+    sliced_wasserstein_loss,
     stats_loss,
     style_loss,
 )
@@ -57,9 +58,9 @@ __all__ = ["RunConfig", "TrainConfig", "Trainer", "train"]
 log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"
 # loss terms in log.csv; the columns, in file order (older logs lack the last ones)
-LOG_TERMS = ("total", "content", "style", "depth", "pixel", "gram", "distill")
+LOG_TERMS = ("total", "content", "style", "depth", "pixel", "gram", "distill", "swd")
 LOG_COLUMNS = ("step", "total", "content", "style", "depth", "lr", "seconds", "pixel", "gram",
-               "distill")
+               "distill", "swd")
 
 
 def _log_columns(path: Path) -> tuple[str, ...]:
@@ -111,6 +112,7 @@ class TrainConfig(RunConfig):
     pixel_weight: float = 0.0
     mix_style: float = 0.0
     gram_weight: float = 0.0
+    swd_weight: float = 0.0
     content_weight: float = 1.0
     distill_from: str | None = None
     distill_weight: float = 0.0
@@ -126,6 +128,7 @@ class TrainConfig(RunConfig):
             (self.lr > 0 and self.lr_decay >= 0, "lr must be > 0 and lr decay >= 0"),
             (self.style_weight >= 0 and self.depth_weight >= 0 and self.pixel_weight >= 0
              and self.mix_style >= 0 and self.gram_weight >= 0 and self.content_weight >= 0
+             and self.swd_weight >= 0
              and self.distill_weight >= 0,
              "loss weights must be >= 0"),
             (self.decoder in ("compact", "skip"), f"decoder must be 'compact' or 'skip', got "
@@ -290,7 +293,7 @@ class Trainer:
         use_amp = cfg.amp and self.device.type == "cuda"
         # the loss network runs on the output only when a term reads its features
         perceptual = max(cfg.content_weight, cfg.style_weight, cfg.gram_weight,
-                         cfg.mix_style) > 0
+                         cfg.swd_weight, cfg.mix_style) > 0
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_amp):
             out = decode(self.decoder, feats, strength)
             f_o = self.encoder(out.float() if use_amp else out) if perceptual else None
@@ -310,6 +313,13 @@ class Trainer:
         if cfg.gram_weight > 0:
             terms["gram"] = gram_loss([f[:full] for f in f_o], [f[:full] for f in f_s])
             total = total + cfg.gram_weight * terms["gram"]
+        if cfg.swd_weight > 0:
+            # the step's own directions: a resumed run draws the same ones
+            directions = torch.Generator().manual_seed(cfg.seed * 104_729 + step)
+            terms["swd"] = sliced_wasserstein_loss([f[:full] for f in f_o],
+                                                   [f[:full] for f in f_s],
+                                                   generator=directions)
+            total = total + cfg.swd_weight * terms["swd"]
         if mix_targets is not None:
             terms["mix_style"] = stats_loss([f[full:] for f in f_o], mix_targets)
             total = total + cfg.style_weight * cfg.mix_style * terms["mix_style"]
