@@ -20,11 +20,10 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
-import time
 from pathlib import Path
 
 import torch
+from bench_stylize import median_seconds, reference_stylize
 
 from depthstyle import DepthMapFile, StyleSettings, Stylizer, load_image
 from depthstyle.io import square_crop
@@ -69,12 +68,7 @@ def time_config(model: str, size: int, batch: int, half: bool, reps: int,
     for _ in range(3):  # warm-up: cuDNN autotuning, style cache
         call()
     torch.cuda.reset_peak_memory_stats()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - t0)
-    med = statistics.median(times)
+    med = median_seconds(call, reps, warmup=0)
     return {"model": model, "size": size, "batch": batch, "half": half, "depth": depth_kind,
             "reps": reps,
             "median_s": med, "images_per_s": batch / med, "ms_per_image": med / batch * 1e3,
@@ -83,8 +77,6 @@ def time_config(model: str, size: int, batch: int, half: bool, reps: int,
 
 def time_baseline(model: str, size: int, reps: int) -> dict:
     """bench_stylize.py's baseline on the GPU: fp32, eager, the style encoded on every call."""
-    from bench_stylize import reference_stylize
-
     from depthstyle.models import load_model
 
     m = load_model(model).cuda().eval()
@@ -96,14 +88,7 @@ def time_baseline(model: str, size: int, reps: int) -> dict:
         torch.cuda.synchronize()
         return out
 
-    for _ in range(3):
-        call()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - t0)
-    med = statistics.median(times)
+    med = median_seconds(call, reps, warmup=3)
     return {"model": model, "size": size, "batch": 1, "half": False, "mode": "baseline",
             "reps": reps, "median_s": med, "images_per_s": 1 / med, "ms_per_image": med * 1e3}
 

@@ -79,6 +79,18 @@ def _depth(kind: str, size: int):
                              size=(518, 518), multiple=14, name="da-v2-small-arch")
 
 
+def median_seconds(fn, reps: int, warmup: int = 1) -> float:
+    """Median wall time of ``fn()`` over ``reps`` calls, after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 def reference_stylize(m, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
     """What the public AdaIN test scripts do per image: encode the style again, plain AdaIN
     (alpha = 1, the model's default levels), decode, clamp; no cache, border or detail."""
@@ -125,13 +137,7 @@ def run_one(mode: str, model: str, size: int, reps: int, batch: int, channels_la
         return reference_stylize(m, content, style512)
 
     fn = baseline if mode == "baseline" else ours
-    fn()  # warm-up (also fills the style cache for "ours")
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    med = statistics.median(times)
+    med = median_seconds(fn, reps)  # the warm-up also fills the style cache for "ours"
     result = {"mode": mode, "detail": detail, "allocator_tuned": tuned, "model": model,
               "size": size, "batch": batch, "depth": depth_kind,
               "channels_last": channels_last, "threads": threads, "reps": reps,

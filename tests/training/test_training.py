@@ -172,18 +172,19 @@ def test_gram_loss_against_hand_computed_matrices():
     assert float(gram_loss([a], [c])) > 0.5
 
 
-def test_gram_term_trains_and_is_logged(folders, tmp_path):
+@pytest.mark.parametrize("term, weight", [("gram", 2.0), ("swd", 3.0)])
+def test_extra_style_term_trains_and_is_logged(folders, tmp_path, term, weight):
     plain = Trainer(cfg(folders, tmp_path / "a", mix_fraction=0.5))
-    gram = Trainer(cfg(folders, tmp_path / "b", mix_fraction=0.5, gram_weight=2.0))
+    extra = Trainer(cfg(folders, tmp_path / "b", mix_fraction=0.5, **{f"{term}_weight": weight}))
     content, style = plain.batches(0)
     t_plain = plain.losses(content, style, 0)
-    t_gram = gram.losses(content, style, 0)
-    assert "gram" not in t_plain and float(t_gram["gram"].detach()) > 0
-    # same seed, same decoder: the totals differ by exactly the weighted Gram term
-    torch.testing.assert_close(t_gram["total"], t_plain["total"] + 2.0 * t_gram["gram"])
-    gram.run(progress=False)
+    t_extra = extra.losses(content, style, 0)
+    assert term not in t_plain and float(t_extra[term].detach()) > 0
+    # same seed, same decoder: the totals differ by exactly the weighted term
+    torch.testing.assert_close(t_extra["total"], t_plain["total"] + weight * t_extra[term])
+    extra.run(progress=False)
     rows = list(csv.DictReader(open(tmp_path / "b" / "run" / "log.csv")))
-    assert float(rows[-1]["gram"]) > 0
+    assert float(rows[-1][term]) > 0
 
 
 def test_resumed_log_keeps_its_old_columns(folders, tmp_path):
@@ -280,19 +281,11 @@ def test_sliced_wasserstein_loss_sees_distributions_not_just_moments():
     assert y.grad is not None and float(y.grad.abs().sum()) > 0
 
 
-def test_swd_term_trains_is_logged_and_resumes_the_same(folders, tmp_path):
-    plain = Trainer(cfg(folders, tmp_path / "a", mix_fraction=0.5))
-    swd = Trainer(cfg(folders, tmp_path / "b", mix_fraction=0.5, swd_weight=3.0))
-    content, style = plain.batches(0)
-    t_plain = plain.losses(content, style, 0)
-    t_swd = swd.losses(content, style, 0)
-    assert "swd" not in t_plain and float(t_swd["swd"].detach()) > 0
-    torch.testing.assert_close(t_swd["total"], t_plain["total"] + 3.0 * t_swd["swd"])
-    # the random directions belong to the step: the same step gives the same value
-    torch.testing.assert_close(swd.losses(content, style, 0)["swd"], t_swd["swd"])
-    assert float(swd.losses(content, style, 1)["swd"]) != float(t_swd["swd"])
-    swd.run(progress=False)
-    rows = list(csv.DictReader(open(tmp_path / "b" / "run" / "log.csv")))
-    assert float(rows[-1]["swd"]) > 0
+def test_swd_directions_belong_to_the_step(folders, tmp_path):
+    swd = Trainer(cfg(folders, tmp_path, mix_fraction=0.5, swd_weight=3.0))
+    content, style = swd.batches(0)
+    first = swd.losses(content, style, 0)["swd"]
+    # a resumed run recomputes the same step with the same random directions
+    torch.testing.assert_close(swd.losses(content, style, 0)["swd"], first)
     with pytest.raises(SettingsError, match="loss weights"):
         TrainConfig(content_dir="c", style_dir="s", out_dir="o", swd_weight=-1.0).validate()
