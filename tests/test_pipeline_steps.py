@@ -108,6 +108,10 @@ def test_all_finite_matches_isfinite():
         assert not all_finite(y) and not all_finite(y.half())
     assert all_finite(torch.empty(0)) and all_finite(torch.arange(5))
     assert all_finite(torch.ones(3, dtype=torch.bool))
+    z = torch.zeros(3, dtype=torch.complex64)
+    assert all_finite(z)
+    z[1] = complex(0.0, float("nan"))  # the imaginary part counts too
+    assert not all_finite(z)
 
 
 def test_levels_are_named_deduplicated_and_bounded(st):

@@ -63,7 +63,8 @@ def all_finite(t: torch.Tensor) -> bool:
     """
     if t.numel() == 0 or not (t.is_floating_point() or t.is_complex()):
         return True
-    lo, hi = torch.aminmax(t.detach().real if t.is_complex() else t.detach())
+    x = torch.view_as_real(t.detach()) if t.is_complex() else t.detach()
+    lo, hi = torch.aminmax(x)
     return bool(torch.isfinite(lo) & torch.isfinite(hi))
 
 
