@@ -12,6 +12,9 @@
 #         benchmarks/bench_decoder_cost.py) started from v3's most used channels and trained on
 #         v3's recipe plus an L1 term toward v3's own outputs, in .gpu/fast (the pack puts
 #         training/lite0-v4 there unless runs/gpu-fast holds a newer checkpoint);
+#   swd   v4's checkpoint (.gpu/fast, optimiser state included) resumed in .gpu/swd with the
+#         sliced Wasserstein style loss added (SWD_WEIGHT, default 10): the eighth session's
+#         CPU ablation moved specificity about 2 % against its control (docs/model-card.md);
 #   gram  v3's checkpoint (.gpu/gram) plus a Gram-matrix style loss (GRAM_WEIGHT, default 3);
 #         a short CPU run of it lowered specificity (docs/model-card.md), so it is not the plan.
 # Each trains for at most MINUTES with bfloat16 autocast (crops prepared in worker threads) and
@@ -39,7 +42,13 @@ case "$variant" in
           extra=(--decoder skip --skip-width "${FAST_SKIP:-16}" --widths "${FAST_WIDTHS:-96,48,24,8}"
                  --init-from depthstyle-lite0-v3 --distill-from depthstyle-lite0-v3
                  --distill-weight 10) ;;
-    *)    echo "unknown variant $variant (v3, gram, fast)" >&2; exit 2 ;;
+    swd)  run=.gpu/swd
+          mkdir -p "$run"
+          [ -f "$run/checkpoint.pt" ] || cp .gpu/fast/checkpoint.pt "$run/checkpoint.pt"
+          extra=(--decoder skip --skip-width "${FAST_SKIP:-16}" --widths "${FAST_WIDTHS:-96,48,24,8}"
+                 --init-from depthstyle-lite0-v3 --distill-from depthstyle-lite0-v3
+                 --distill-weight 10 --swd-weight "${SWD_WEIGHT:-10}") ;;
+    *)    echo "unknown variant $variant (v3, gram, fast, swd)" >&2; exit 2 ;;
 esac
 mkdir -p "$run"
 python3 -m depthstyle train .gpu/train/content .gpu/train/style -o "$run" "${extra[@]}" \

@@ -3,16 +3,18 @@
 #   1. the CUDA tests (tests/test_cuda.py, and tests/test_pipeline.py with device "auto" = cuda);
 #   2. benchmarks/bench_gpu.py (fp32/fp16, batch 1/8/32 at 512², ground-truth and Depth
 #      Anything-shaped depth);
-#   3. the fast decoder's training burst (tools/gpu_burst.sh ... fast) in the time left before
-#      BUDGET seconds, so that one call fits the device's 10-minute limit.
+#   3. a training burst (tools/gpu_burst.sh ... VARIANT; default fast = model v4's decoder; swd =
+#      v4 resumed with the sliced Wasserstein term) in the time left before BUDGET seconds, so
+#      that one call fits the device's 10-minute limit.
 # Prepare here: python tools/pack_gpu_burst.py (writes .gpu/). Device call:
-#   command "bash tools/gpu_session.sh 540", carry [".gpu/train"], timeout_s 590
+#   command "bash tools/gpu_session.sh 540 [VARIANT]", carry [".gpu/train"], timeout_s 590
 # (.gpu/fast is not carried, to keep under the 64 MiB limit: the burst starts from
 # training/lite0-v4, model v4's checkpoint, unless .gpu/fast was packed from a newer run). Results come back under $OUT/bench and $OUT/fast.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH=src PYTHONUNBUFFERED=1
 budget="${1:-540}"
+variant="${2:-fast}"
 mkdir -p "${OUT:?run this on the device machine}/bench" .gpu/fast
 [ -f .gpu/fast/checkpoint.pt ] || cp training/lite0-v4/checkpoint.pt .gpu/fast/checkpoint.pt
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
@@ -23,6 +25,6 @@ timeout 180 python3 benchmarks/bench_gpu.py --depth-arch --out "$OUT/bench/gpu.j
     >"$OUT/bench/gpu.log" 2>&1
 echo "bench rc=$? after ${SECONDS}s"; cut -c1-160 "$OUT/bench/gpu.log" | tail -14
 minutes=$(python3 -c "print(max(1.0, ($budget - $SECONDS - 60) / 60))")
-echo "training the fast decoder for $minutes min"
-bash tools/gpu_burst.sh "$minutes" fast
+echo "training variant $variant for $minutes min"
+bash tools/gpu_burst.sh "$minutes" "$variant"
 echo "done after ${SECONDS}s"

@@ -2,11 +2,12 @@
 
 Writes ``.gpu/`` in the repository (ignored through .git/info/exclude, carried by the device
 tool's ``carry``): the training images of ../shared/train without the validation split,
-shrunk to at most 384 px (JPEG q90; the tool carries at most 64 MiB together with the
-tracked files, about 15 MiB), and the
-run's latest checkpoint and log (``.gpu/run``), v3's checkpoint again as the start of the
-Gram-loss candidate (``.gpu/gram``) and the fast candidate's latest checkpoint (``.gpu/fast``:
-runs/gpu-fast, else model v4's checkpoint in training/lite0-v4).
+shrunk to at most 384 px and saved as JPEG (quality 85; the tool carries at most 64 MiB
+together with the tracked files, about 37 MiB in the eighth session: the pack prints the
+sum), and the run's latest checkpoint and log (``.gpu/run``), v3's checkpoint again as the
+start of the Gram-loss candidate (``.gpu/gram``), the fast candidate's latest checkpoint
+(``.gpu/fast``: runs/gpu-fast, else model v4's checkpoint in training/lite0-v4) and a
+collected SWD run's (``.gpu/swd``, from runs/gpu-swd, if any).
 Then run ``tools/gpu_burst.sh`` *on the device* (see its header) and copy what comes back with
 ``--collect``.
 
@@ -29,10 +30,22 @@ RUN = ROOT / "runs" / "lite0-v3"
 KEPT = ROOT / "training" / "lite0-v3"
 KEPT_FAST = ROOT / "training" / "lite0-v4"  # model v4: 96,48,24,8 / skip 16, step 9,661
 # where each variant's returned files go (tools/gpu_burst.sh VARIANT)
-COLLECT = {"v3": RUN, "gram": ROOT / "runs" / "gpu-gram", "fast": ROOT / "runs" / "gpu-fast"}
+COLLECT = {"v3": RUN, "gram": ROOT / "runs" / "gpu-gram", "fast": ROOT / "runs" / "gpu-fast",
+           "swd": ROOT / "runs" / "gpu-swd"}
+CARRY_LIMIT = 64 * 2**20  # the device tool's limit on the working tree plus carried paths
 
 
-def pack(max_side: int) -> None:
+def tracked_bytes() -> int:
+    """Bytes of the files git tracks (what every device call sends besides ``carry``)."""
+    import subprocess
+
+    names = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
+                           check=True).stdout.split(b"\0")
+    return sum((ROOT / n.decode()).stat().st_size for n in names
+               if n and (ROOT / n.decode()).is_file())
+
+
+def pack(max_side: int, quality: int) -> None:
     out = ROOT / ".gpu"
     exclude = ROOT / ".git" / "info" / "exclude"
     exclude.parent.mkdir(parents=True, exist_ok=True)
@@ -48,12 +61,9 @@ def pack(max_side: int) -> None:
             if f.name in held or f.suffix.lower() not in (".jpg", ".jpeg", ".png"):
                 continue
             with Image.open(f) as im:
-                if max(im.size) <= max_side:
-                    shutil.copy2(f, dst / f.name)
-                    continue
                 im = im.convert("RGB")
                 im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-                im.save(dst / (f.stem + ".jpg"), quality=90)
+                im.save(dst / (f.stem + ".jpg"), quality=quality)
     src = RUN if (RUN / "checkpoint.pt").is_file() else KEPT
     (out / "run").mkdir(parents=True, exist_ok=True)
     for name in ("checkpoint.pt", "log.csv"):
@@ -65,8 +75,17 @@ def pack(max_side: int) -> None:
     fast = COLLECT["fast"] if (COLLECT["fast"] / "checkpoint.pt").is_file() else KEPT_FAST
     if (fast / "checkpoint.pt").is_file():
         shutil.copy2(fast / "checkpoint.pt", out / "fast" / "checkpoint.pt")
+    swd = COLLECT["swd"] / "checkpoint.pt"
+    if swd.is_file():  # carry ".gpu/swd" as well to continue it
+        (out / "swd").mkdir(exist_ok=True)
+        shutil.copy2(swd, out / "swd" / "checkpoint.pt")
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    print(f".gpu/ ready: {size / 2**20:.1f} MiB (checkpoint from {src})")
+    train = sum(p.stat().st_size for p in (out / "train").rglob("*") if p.is_file())
+    travel = tracked_bytes() + train
+    print(f".gpu/ ready: {size / 2**20:.1f} MiB (checkpoint from {src}); tracked files + "
+          f".gpu/train = {travel / 2**20:.1f} MiB of the device tool's 64 MiB")
+    if travel > CARRY_LIMIT:
+        print("too large to carry: repack with a smaller --max-side or --quality")
 
 
 def collect(folder: Path, variant: str) -> None:
@@ -81,10 +100,11 @@ def collect(folder: Path, variant: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--max-side", type=int, default=384)
+    ap.add_argument("--quality", type=int, default=85, help="JPEG quality of the packed images")
     ap.add_argument("--collect", type=Path, default=None)
     ap.add_argument("--variant", choices=sorted(COLLECT), default="v3")
     args = ap.parse_args()
-    collect(args.collect, args.variant) if args.collect else pack(args.max_side)
+    collect(args.collect, args.variant) if args.collect else pack(args.max_side, args.quality)
 
 
 if __name__ == "__main__":
