@@ -91,3 +91,44 @@ def test_a_participant_can_answer_by_tapping_on_a_phone(short_study, browser):
     page.wait_for_selector("#done:not([hidden])")
     assert len(_answers(db)) == 6
     ctx.close()
+
+
+def test_a_picture_that_fails_to_load_is_asked_for_again(short_study, browser):
+    """The first request for a picture fails (connection reset): the page asks again and the
+    study goes on. Before, a failed picture left the page waiting for ever."""
+    url, db = short_study
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.set_default_timeout(30_000)
+    failed: list[str] = []
+
+    def flaky(route):
+        if not failed:
+            failed.append(route.request.url)
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/image/*/*/left*", flaky)
+    page.goto(f"{url}/study/short")
+    page.wait_for_selector("#start")
+    page.keyboard.press("Enter")
+    _ready(page, 0)
+    assert len(failed) == 1 and page.is_hidden("#error")
+    page.keyboard.press("ArrowLeft")
+    _ready(page, 1)
+    assert len(_answers(db)) == 1
+
+
+def test_a_picture_that_never_loads_says_so(short_study, browser):
+    url, db = short_study
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.set_default_timeout(30_000)
+    page.route("**/image/*/*/right*", lambda route: route.abort("failed"))
+    page.goto(f"{url}/study/short")
+    page.wait_for_selector("#start")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "could not be loaded" in page.inner_text("#error")
+    page.keyboard.press("ArrowLeft")  # no answer is taken without the pictures
+    page.wait_for_timeout(300)
+    assert _answers(db) == []

@@ -54,9 +54,22 @@
     $("count").textContent = `${done} of ${total} answered`;
   }
 
+  // true once the picture is there, false when it failed (complete, but no size): a failed
+  // load must not leave the page waiting for an event that has already fired
   function loaded(img) {
-    return img.complete && img.naturalWidth ? Promise.resolve()
-      : new Promise((ok) => { img.onload = ok; img.onerror = ok; });
+    if (img.complete) return Promise.resolve(img.naturalWidth > 0);
+    return new Promise((ok) => { img.onload = () => ok(true); img.onerror = () => ok(false); });
+  }
+
+  // load the trial's pictures, asking again (up to 3 times) for any that failed
+  async function loadPictures(trial, imgs) {
+    let ok = await Promise.all(imgs.map((p) => loaded($(p))));
+    for (let attempt = 1; ok.includes(false) && attempt <= 3; attempt++) {
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+      imgs.forEach((p, i) => { if (!ok[i]) $(p).src = `${trial[p]}?retry=${attempt}`; });
+      ok = await Promise.all(imgs.map((p) => loaded($(p))));
+    }
+    return !ok.includes(false);
   }
 
   async function show() {
@@ -71,7 +84,10 @@
     for (const p of imgs) if ($(p).getAttribute("src") !== trial[p]) $(p).src = trial[p];
     busy = true;
     $("trial").dataset.ready = "0";  // keys before the pictures are there do not count
-    await Promise.all(imgs.map((p) => loaded($(p))));
+    if (!(await loadPictures(trial, imgs))) {
+      fail("A picture of this screen could not be loaded. Please reload the page to try again.");
+      return;  // stays busy: no answer without the pictures
+    }
     busy = false;
     $("trial").dataset.ready = "1";
     shownAt = performance.now();
