@@ -12,7 +12,7 @@ import torch
 
 from depthstyle.ops import calc_mean_std
 
-__all__ = ["rgb_to_yiq", "yiq_to_rgb", "luminance_transfer", "match_color_histogram"]
+__all__ = ["rgb_to_yiq", "yiq_to_rgb", "luminance", "luminance_transfer", "match_color_histogram"]
 
 _RGB2YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
 
@@ -20,6 +20,11 @@ _RGB2YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211,
 def rgb_to_yiq(img: torch.Tensor) -> torch.Tensor:
     """Convert (B, 3, H, W) RGB to YIQ (Y = luminance)."""
     return torch.einsum("ij,bjhw->bihw", _RGB2YIQ.to(img), img)
+
+
+def luminance(img: torch.Tensor) -> torch.Tensor:
+    """(B, 1, H, W) luminance (Y of YIQ) of RGB images; a 1-channel map is returned as it is."""
+    return rgb_to_yiq(img)[:, :1] if img.shape[1] == 3 else img
 
 
 def yiq_to_rgb(img: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from depthstyle.color import rgb_to_yiq
+from depthstyle.color import luminance
 from depthstyle.ops import calc_mean_std
 
 __all__ = [
@@ -58,10 +58,6 @@ def content_distance(out_feat: torch.Tensor, content_feat: torch.Tensor) -> floa
     return float(F.mse_loss(out_feat, content_feat) / content_feat.pow(2).mean().clamp_min(1e-12))
 
 
-def _luma(img: torch.Tensor) -> torch.Tensor:
-    return rgb_to_yiq(img)[:, :1] if img.shape[1] == 3 else img
-
-
 def _masked_mean(x: torch.Tensor, mask: torch.Tensor | None) -> float:
     if mask is None:
         return float(x.mean())
@@ -75,7 +71,7 @@ def ssim(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = None,
 
     Images are RGB (or 1-channel) in [0, 1]; C1 = 0.01^2, C2 = 0.03^2. Identical images give 1.
     """
-    a, b = _luma(x).double(), _luma(y).double()
+    a, b = luminance(x).double(), luminance(y).double()
     coords = torch.arange(window, dtype=torch.float64) - window // 2
     g = torch.exp(-coords ** 2 / (2 * sigma ** 2))
     g = (g / g.sum()).to(a)
@@ -97,7 +93,7 @@ def ssim(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = None,
 
 def edge_map(img: torch.Tensor, fraction: float = 0.1) -> torch.Tensor:
     """Binary edges: the ``fraction`` of pixels with the largest Sobel gradient magnitude."""
-    a = _luma(img).float()
+    a = luminance(img).float()
     kx = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]]).view(1, 1, 3, 3).to(a)
     p = F.pad(a, (1, 1, 1, 1), mode="replicate")
     gx, gy = F.conv2d(p, kx), F.conv2d(p, kx.transpose(2, 3))
@@ -181,7 +177,7 @@ def colour_stats(img: torch.Tensor) -> dict[str, float]:
     sat = torch.where(mx > 1e-6, (mx - mn) / mx.clamp_min(1e-6), torch.zeros_like(mx))
     r, g, b = (float(c) for c in img.mean((0, 2, 3)))
     return {"mean_r": r, "mean_g": g, "mean_b": b,
-            "luma": float(_luma(img).mean()), "saturation": float(sat.mean())}
+            "luma": float(luminance(img).mean()), "saturation": float(sat.mean())}
 
 
 def colour_distance(x: torch.Tensor, y: torch.Tensor) -> float:

@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from depthstyle.color import rgb_to_yiq
+from depthstyle.color import luminance
 from depthstyle.evaluation.metrics import gram, ssim, style_distances
 from depthstyle.settings import StyleSettings
 
@@ -56,10 +56,6 @@ def border_ratio(x: torch.Tensor, y: torch.Tensor, band: int = 16) -> float:
     return float(err[~inner].mean() / err[inner].mean().clamp_min(1e-12))
 
 
-def _grey(img: torch.Tensor) -> torch.Tensor:
-    return rgb_to_yiq(img)[:, :1]
-
-
 def gradient_descriptor(img: torch.Tensor, bins: int = 12, scales: int = 3) -> torch.Tensor:
     """A colour-blind texture descriptor: gradient orientations and magnitudes at 3 scales.
 
@@ -67,7 +63,7 @@ def gradient_descriptor(img: torch.Tensor, bins: int = 12, scales: int = 3) -> t
     histogram of gradient orientations (``bins`` over [0, pi)) and a histogram of gradient
     magnitudes, each normalised to sum to 1. Returns a 1-D tensor.
     """
-    y = _grey(img.double())
+    y = luminance(img.double())
     kx = torch.tensor([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=y.dtype)[None, None] / 8
     out = []
     for _ in range(scales):
@@ -90,7 +86,7 @@ def texture_features(img: torch.Tensor, loss_net=None) -> dict[str, object]:
     out: dict[str, object] = {"gradient": gradient_descriptor(img)}
     if loss_net is not None:
         with torch.inference_mode():
-            out["gram"] = [gram(f) for f in loss_net(_grey(img).expand(-1, 3, -1, -1))]
+            out["gram"] = [gram(f) for f in loss_net(luminance(img).expand(-1, 3, -1, -1))]
     return out
 
 

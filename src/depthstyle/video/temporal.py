@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from depthstyle.color import rgb_to_yiq
+from depthstyle.color import luminance
 
 __all__ = ["smooth_map", "change_mask", "blend_previous", "temporal_difference",
            "smoothing_lag"]
@@ -50,7 +50,7 @@ def change_mask(frame: torch.Tensor, previous: torch.Tensor, tau: float = 0.04,
     Returns:
         (B, 1, H, W): 1 where nothing changed, towards 0 where the scene moved.
     """
-    diff = (rgb_to_yiq(frame)[:, :1] - rgb_to_yiq(previous)[:, :1]).abs()
+    diff = (luminance(frame) - luminance(previous)).abs()
     if blur > 1:
         diff = F.avg_pool2d(diff, blur, 1, blur // 2, count_include_pad=False)
     return torch.exp(-diff / max(tau, 1e-6))
@@ -86,13 +86,12 @@ def smoothing_lag(smoothed: torch.Tensor, unsmoothed: torch.Tensor, frame: torch
     smoothing is meant to hold the previous output, do not count.
     """
     moving = 1.0 - change_mask(frame, previous_frame, tau)
-    diff = (rgb_to_yiq(smoothed)[:, :1] - rgb_to_yiq(unsmoothed)[:, :1]).abs()
+    diff = (luminance(smoothed) - luminance(unsmoothed)).abs()
     total = float(moving.sum())
     return float((diff * moving).sum()) / total if total > 0 else 0.0
 
 
 def temporal_difference(previous: torch.Tensor, current: torch.Tensor) -> float:
     """Mean absolute change of luminance (or of a 1-channel map) between two frames."""
-    a = rgb_to_yiq(previous)[:, :1] if previous.shape[1] == 3 else previous
-    b = rgb_to_yiq(current)[:, :1] if current.shape[1] == 3 else current
+    a, b = luminance(previous), luminance(current)
     return float((a - b).abs().mean())
