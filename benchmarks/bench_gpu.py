@@ -23,37 +23,32 @@ import platform
 from pathlib import Path
 
 import torch
-from bench_stylize import median_seconds, reference_stylize
+from bench_stylize import (
+    CONTENT,
+    STYLE,
+    depth_arch_model,
+    example_proximity,
+    median_seconds,
+    reference_stylize,
+)
 
-from depthstyle import DepthMapFile, StyleSettings, Stylizer, load_image
+from depthstyle import StyleSettings, Stylizer, load_image
 from depthstyle.io import square_crop
-
-ROOT = Path(__file__).resolve().parents[1]
-CONTENT = ROOT / "examples" / "books.jpg"
-DISPARITY = ROOT / "examples" / "books.disparity.png"
-STYLE = ROOT / "examples" / "woman_with_hat.jpg"
 
 
 def depth_arch(half: bool):
-    """Depth Anything V2 Small's shape (ViT-S/14 + DPT head), random weights, on the GPU."""
-    from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation
-
-    from depthstyle.depth import TransformersDepth
-
-    torch.manual_seed(0)
-    net = DepthAnythingForDepthEstimation(DepthAnythingConfig())
+    """bench_stylize.py's Depth Anything V2 Small-shaped source on the GPU, its network in
+    the stylizer's precision."""
+    source = depth_arch_model()
     if half:
-        net = net.half()
-    return TransformersDepth(net, size=(518, 518), multiple=14, name="da-v2-small-arch").cuda()
+        source.model.half()
+    return source.cuda()
 
 
 def time_config(model: str, size: int, batch: int, half: bool, reps: int,
                 depth_kind: str = "gt") -> dict:
-    full = load_image(CONTENT)
-    prox = DepthMapFile(DISPARITY, "disparity")(full)
-    content = square_crop(full, size).expand(batch, -1, -1, -1).contiguous()
-    depth = square_crop(prox.expand(-1, 3, -1, -1), size)[:, :1].expand(batch, -1, -1, -1)
-    depth = depth.contiguous()
+    content = square_crop(load_image(CONTENT), size).expand(batch, -1, -1, -1).contiguous()
+    depth = example_proximity(size).expand(batch, -1, -1, -1).contiguous()
     style = load_image(STYLE)
     settings = StyleSettings(content_size=None, style_size=512)
     source = depth_arch(half) if depth_kind == "da-arch" else None
@@ -94,10 +89,8 @@ def time_baseline(model: str, size: int, reps: int) -> dict:
 
 
 def parity(model: str, size: int) -> dict:
-    full = load_image(CONTENT)
-    prox = DepthMapFile(DISPARITY, "disparity")(full)
-    content = square_crop(full, size)
-    depth = square_crop(prox.expand(-1, 3, -1, -1), size)[:, :1].contiguous()
+    content = square_crop(load_image(CONTENT), size)
+    depth = example_proximity(size)
     style = load_image(STYLE)
     settings = StyleSettings(content_size=None, style_size=512)
     ref = Stylizer(model, device="cpu", depth=None)(content, style, settings, depth=depth).image

@@ -62,21 +62,29 @@ def _model(name: str):
                       "vgg19-arch")
 
 
-def _depth(kind: str, size: int):
-    """Ground truth: the disparity map as proximity, cropped like the content (a tensor)."""
+def example_proximity(size: int) -> torch.Tensor:
+    """The books photo's ground-truth disparity as proximity, centre-cropped like the content."""
     from depthstyle import DepthMapFile, load_image
 
-    if kind == "gt":
-        full = load_image(CONTENT)
-        prox = DepthMapFile(DISPARITY, "disparity")(full)
-        return square_crop(prox.expand(-1, 3, -1, -1), size)[:, :1].contiguous()
+    full = load_image(CONTENT)
+    prox = DepthMapFile(DISPARITY, "disparity")(full)
+    return square_crop(prox.expand(-1, 3, -1, -1), size)[:, :1].contiguous()
+
+
+def depth_arch_model():
+    """A Depth Anything V2 Small-shaped depth source (ViT-S/14 + DPT head), random weights."""
     from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation
 
     from depthstyle.depth import TransformersDepth
 
-    torch.manual_seed(0)  # Depth Anything V2 Small shape (ViT-S/14), random weights
+    torch.manual_seed(0)
     return TransformersDepth(DepthAnythingForDepthEstimation(DepthAnythingConfig()),
                              size=(518, 518), multiple=14, name="da-v2-small-arch")
+
+
+def _depth(kind: str, size: int):
+    """Ground truth: the disparity map as proximity (a tensor); else the depth-arch model."""
+    return example_proximity(size) if kind == "gt" else depth_arch_model()
 
 
 def median_seconds(fn, reps: int, warmup: int = 1) -> float:
