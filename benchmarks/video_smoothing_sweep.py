@@ -32,21 +32,6 @@ ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT.parent / "shared" / "video" / "cutBunny.mp4"
 
 
-def read_frames(path: Path, limit: int | None) -> list[torch.Tensor]:
-    from depthstyle.video.stylize import frame_to_tensor, open_video
-
-    container, stream, _ = open_video(path)
-    frames = []
-    try:
-        for frame in container.decode(stream):
-            frames.append(frame_to_tensor(frame))
-            if limit and len(frames) >= limit:
-                break
-    finally:
-        container.close()
-    return frames
-
-
 def replay(frames, raw, weight: float, tau: float) -> dict:
     from depthstyle.video.temporal import blend_previous, smoothing_lag, temporal_difference
 
@@ -69,6 +54,7 @@ def main() -> None:
     from tqdm.auto import tqdm
 
     from depthstyle import StyleSettings, Stylizer
+    from depthstyle.video.stylize import iter_frames
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--input", type=Path, default=CLIP)
@@ -81,7 +67,7 @@ def main() -> None:
                     help="standard deviation of Gaussian noise added to every frame (0-1 scale)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
-    frames = read_frames(args.input, args.frames)
+    frames = list(iter_frames(args.input, args.frames))
     if args.noise > 0:
         gen = torch.Generator().manual_seed(0)
         frames = [(f + args.noise * torch.randn(f.shape, generator=gen)).clamp(0, 1)

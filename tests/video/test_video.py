@@ -370,3 +370,16 @@ def test_change_tau_is_checked_and_reaches_the_smoothing(tmp_path, tiny_decoder_
     assert taus == [0.1, 0.1, 0.1]
     assert main(["video", str(src), "-s", str(style), "-o", str(tmp_path / "p.mp4"), "--model",
                  str(tiny_decoder_file), "--change-tau", "0", "-q"]) == 2  # a usage error
+
+
+def test_iter_frames_reads_in_order_stops_at_the_limit_and_closes(tmp_path):
+    from depthstyle.video.stylize import iter_frames
+
+    src = make_clip(tmp_path / "in.mp4", frames=5, audio=False, noise=0.0)
+    frames = list(iter_frames(src))
+    assert len(frames) == 5 and frames[0].shape == (1, 3, 48, 64)
+    assert float(frames[0].min()) >= 0 and float(frames[0].max()) <= 1
+    assert len(list(iter_frames(src, max_frames=3))) == 3
+    assert flicker_ratio(src, src, max_frames=2)["frames_original"] == 2
+    with pytest.raises(DepthStyleError, match="no such file"):
+        next(iter_frames(tmp_path / "none.mp4"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from depthstyle.video.stylize import frame_to_tensor, open_video
+from depthstyle.video.stylize import iter_frames
 from depthstyle.video.temporal import temporal_difference
 
 __all__ = ["video_temporal_difference", "flicker_ratio"]
@@ -18,19 +18,12 @@ __all__ = ["video_temporal_difference", "flicker_ratio"]
 def video_temporal_difference(path: str | os.PathLike, max_frames: int | None = None
                               ) -> tuple[float, int]:
     """Mean temporal difference of a video's luminance, and the number of frames read."""
-    container, stream, _ = open_video(path)
     total, count, prev = 0.0, 0, None
-    try:
-        for frame in container.decode(stream):
-            img = frame_to_tensor(frame)
-            if prev is not None and prev.shape == img.shape:
-                total += temporal_difference(prev, img)
-            prev = img
-            count += 1
-            if max_frames and count >= max_frames:
-                break
-    finally:
-        container.close()
+    for img in iter_frames(path, max_frames):
+        if prev is not None and prev.shape == img.shape:
+            total += temporal_difference(prev, img)
+        prev = img
+        count += 1
     return (total / (count - 1) if count > 1 else 0.0), count
 
 

@@ -29,7 +29,7 @@ from depthstyle.pipeline import StyleSettings, Stylizer
 from depthstyle.video.temporal import blend_previous, smooth_map, temporal_difference
 
 __all__ = ["VideoSettings", "VideoReport", "FrameStylizer", "stylize_video", "open_video",
-           "CONTAINERS"]
+           "iter_frames", "CONTAINERS"]
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,24 @@ def open_video(path: str | os.PathLike):
         raise DepthStyleError(f"{p}: has no video stream")
     audio = container.streams.audio[0] if container.streams.audio else None
     return container, container.streams.video[0], audio
+
+
+def iter_frames(path: str | os.PathLike, max_frames: int | None = None):
+    """The video's frames in order, as (1, 3, H, W) RGB tensors in [0, 1].
+
+    At most ``max_frames``; the file is closed when the iteration ends.
+
+    Raises:
+        DepthStyleError: as :func:`open_video`, on the first ``next``.
+    """
+    container, stream, _ = open_video(path)
+    try:
+        for i, frame in enumerate(container.decode(stream)):
+            if max_frames and i >= max_frames:
+                break
+            yield frame_to_tensor(frame)
+    finally:
+        container.close()
 
 
 def frame_to_tensor(frame) -> torch.Tensor:
