@@ -32,6 +32,8 @@ python3 -c "import torch, PIL, safetensors, tqdm; print('torch', torch.__version
 common=(--size 256 --batch-size 32 --lr 5e-4 --lr-decay 1e-4 --style-weight 10
         --mix-fraction 0.5 --pixel-weight 10 --mix-style 1 --steps 400000
         --checkpoint-every 500 --sample-every 0 --max-minutes "$minutes" --device cuda --quiet)
+v4=(--decoder skip --skip-width "${FAST_SKIP:-16}" --widths "${FAST_WIDTHS:-96,48,24,8}"
+    --init-from depthstyle-lite0-v3 --distill-from depthstyle-lite0-v3 --distill-weight 10)
 case "$variant" in
     v3)   run=.gpu/run
           extra=(--decoder skip --skip-width 32 --init-from depthstyle-lite0-v1) ;;
@@ -39,15 +41,11 @@ case "$variant" in
           extra=(--decoder skip --skip-width 32 --init-from depthstyle-lite0-v1
                  --gram-weight "${GRAM_WEIGHT:-3}") ;;
     fast) run=.gpu/fast
-          extra=(--decoder skip --skip-width "${FAST_SKIP:-16}" --widths "${FAST_WIDTHS:-96,48,24,8}"
-                 --init-from depthstyle-lite0-v3 --distill-from depthstyle-lite0-v3
-                 --distill-weight 10) ;;
+          extra=("${v4[@]}") ;;
     swd)  run=.gpu/swd
           mkdir -p "$run"
           [ -f "$run/checkpoint.pt" ] || cp .gpu/fast/checkpoint.pt "$run/checkpoint.pt"
-          extra=(--decoder skip --skip-width "${FAST_SKIP:-16}" --widths "${FAST_WIDTHS:-96,48,24,8}"
-                 --init-from depthstyle-lite0-v3 --distill-from depthstyle-lite0-v3
-                 --distill-weight 10 --swd-weight "${SWD_WEIGHT:-10}") ;;
+          extra=("${v4[@]}" --swd-weight "${SWD_WEIGHT:-10}") ;;
     *)    echo "unknown variant $variant (v3, gram, fast, swd)" >&2; exit 2 ;;
 esac
 mkdir -p "$run"

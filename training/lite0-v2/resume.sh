@@ -6,13 +6,8 @@
 # continues exactly as an uninterrupted one. After it stops, runs/lite0-v2/decoder.safetensors
 # is the exported decoder; copy checkpoint.pt and log.csv back here to carry the run on.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-mkdir -p runs/lite0-v2
-if [ ! -f runs/lite0-v2/checkpoint.pt ]; then
-    cp training/lite0-v2/checkpoint.pt runs/lite0-v2/checkpoint.pt
-    cp training/lite0-v2/log.csv runs/lite0-v2/log.csv
-fi
-exec depthstyle train ../shared/train/content ../shared/train/style -o runs/lite0-v2 \
+. "$(dirname "$0")/../resume_run.sh"
+resume_run lite0-v2 \
     --decoder skip --skip-width 32 --init-from depthstyle-lite0-v1 \
     --holdout benchmarks/validation-split.json --size 192 --batch-size 8 --lr 5e-4 \
     --lr-decay 1e-4 --style-weight 3 --mix-fraction 0.5 --pixel-weight 10 --steps 40000 \

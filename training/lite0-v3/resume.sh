@@ -9,13 +9,8 @@
 # is the exported decoder; `python tools/finalize_decoder.py runs/lite0-v3/checkpoint.pt -o FILE`
 # makes the bundled file (with v1's strength module).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-mkdir -p runs/lite0-v3
-if [ ! -f runs/lite0-v3/checkpoint.pt ]; then
-    cp training/lite0-v3/checkpoint.pt runs/lite0-v3/checkpoint.pt
-    cp training/lite0-v3/log.csv runs/lite0-v3/log.csv
-fi
-exec depthstyle train ../shared/train/content ../shared/train/style -o runs/lite0-v3 \
+. "$(dirname "$0")/../resume_run.sh"
+resume_run lite0-v3 \
     --decoder skip --skip-width 32 --init-from depthstyle-lite0-v1 \
     --holdout benchmarks/validation-split.json --size 256 --batch-size 32 --lr 5e-4 \
     --lr-decay 1e-4 --style-weight 10 --mix-fraction 0.5 --pixel-weight 10 --mix-style 1 \

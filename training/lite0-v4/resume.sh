@@ -7,13 +7,8 @@
 # (tools/gpu_session.sh; batch 32 there): python tools/pack_gpu_burst.py packs this checkpoint
 # when runs/gpu-fast/ holds no newer one.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-mkdir -p runs/lite0-v4
-if [ ! -f runs/lite0-v4/checkpoint.pt ]; then
-    cp training/lite0-v4/checkpoint.pt runs/lite0-v4/checkpoint.pt
-    cp training/lite0-v4/log.csv runs/lite0-v4/log.csv
-fi
-exec depthstyle train ../shared/train/content ../shared/train/style -o runs/lite0-v4 \
+. "$(dirname "$0")/../resume_run.sh"
+resume_run lite0-v4 \
     --decoder skip --widths 96,48,24,8 --skip-width 16 --init-from depthstyle-lite0-v3 \
     --distill-from depthstyle-lite0-v3 --distill-weight 10 \
     --holdout benchmarks/validation-split.json --size 256 --batch-size 8 --lr 5e-4 \
