@@ -98,7 +98,7 @@ def test_a_picture_that_fails_to_load_is_asked_for_again(short_study, browser):
     study goes on. Before, a failed picture left the page waiting for ever."""
     url, db = short_study
     page = browser.new_page(viewport={"width": 1200, "height": 900})
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(90_000)  # a loaded CI machine can be slow to serve the pictures
     failed: list[str] = []
 
     def flaky(route):
@@ -119,10 +119,32 @@ def test_a_picture_that_fails_to_load_is_asked_for_again(short_study, browser):
     assert len(_answers(db)) == 1
 
 
+def test_a_picture_that_stalls_is_asked_for_again(short_study, browser):
+    """The first request for a picture never gets an answer: after the page's 15 s it asks
+    again, and the study goes on."""
+    url, db = short_study
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.set_default_timeout(90_000)
+    stalled: list = []
+
+    def stall_once(route):
+        if not stalled:
+            stalled.append(route)  # neither answered nor aborted: the request hangs
+        else:
+            route.continue_()
+
+    page.route("**/image/*/*/style*", stall_once)
+    page.goto(f"{url}/study/short")
+    page.wait_for_selector("#start")
+    page.keyboard.press("Enter")
+    _ready(page, 0)
+    assert len(stalled) == 1 and page.is_hidden("#error")
+
+
 def test_a_picture_that_never_loads_says_so(short_study, browser):
     url, db = short_study
     page = browser.new_page(viewport={"width": 1200, "height": 900})
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(90_000)  # a loaded CI machine can be slow to serve the pictures
     page.route("**/image/*/*/right*", lambda route: route.abort("failed"))
     page.goto(f"{url}/study/short")
     page.wait_for_selector("#start")

@@ -54,11 +54,18 @@
     $("count").textContent = `${done} of ${total} answered`;
   }
 
-  // true once the picture is there, false when it failed (complete, but no size): a failed
-  // load must not leave the page waiting for an event that has already fired
+  const PICTURE_TIMEOUT_MS = 15000;  // a request that stalls this long is asked for again
+
+  // true once the picture is there, false when it failed (complete, but no size) or stalled:
+  // a failed load must not leave the page waiting for an event that has already fired, nor a
+  // stalled one for an event that never comes
   function loaded(img) {
     if (img.complete) return Promise.resolve(img.naturalWidth > 0);
-    return new Promise((ok) => { img.onload = () => ok(true); img.onerror = () => ok(false); });
+    return new Promise((ok) => {
+      const timer = setTimeout(() => ok(false), PICTURE_TIMEOUT_MS);
+      img.onload = () => { clearTimeout(timer); ok(true); };
+      img.onerror = () => { clearTimeout(timer); ok(false); };
+    });
   }
 
   // load the trial's pictures, asking again (up to 3 times) for any that failed
