@@ -172,7 +172,7 @@ def test_gram_loss_against_hand_computed_matrices():
     assert float(gram_loss([a], [c])) > 0.5
 
 
-@pytest.mark.parametrize("term, weight", [("gram", 2.0), ("swd", 3.0)])
+@pytest.mark.parametrize("term, weight", [("gram", 2.0), ("swd", 3.0), ("patch_swd", 50.0)])
 def test_extra_style_term_trains_and_is_logged(folders, tmp_path, term, weight):
     plain = Trainer(cfg(folders, tmp_path / "a", mix_fraction=0.5))
     extra = Trainer(cfg(folders, tmp_path / "b", mix_fraction=0.5, **{f"{term}_weight": weight}))
@@ -289,3 +289,46 @@ def test_swd_directions_belong_to_the_step(folders, tmp_path):
     torch.testing.assert_close(swd.losses(content, style, 0)["swd"], first)
     with pytest.raises(SettingsError, match="loss weights"):
         TrainConfig(content_dir="c", style_dir="s", out_dir="o", swd_weight=-1.0).validate()
+
+
+def test_patch_features_are_the_images_own_patches_at_each_scale():
+    import torch.nn.functional as F
+
+    from depthstyle.training.losses import patch_features
+
+    x = torch.rand(2, 3, 20, 17, generator=torch.Generator().manual_seed(0))
+    fine, coarse = patch_features(x, patch=5, scales=2)
+    assert fine.shape == (2, 75, 16 * 13, 1) and coarse.shape == (2, 75, 6 * 4, 1)
+    torch.testing.assert_close(fine[..., 0], F.unfold(x, 5))
+    torch.testing.assert_close(coarse[..., 0], F.unfold(F.avg_pool2d(x, 2), 5))
+    # a random subset is a subset of the same columns, the same positions for the whole batch
+    sub = patch_features(x, patch=5, scales=1, points=40,
+                         generator=torch.Generator().manual_seed(3))[0][..., 0]
+    at = torch.randperm(16 * 13, generator=torch.Generator().manual_seed(3))[:40]
+    assert sub.shape == (2, 75, 40) and torch.equal(sub, F.unfold(x, 5)[..., at])
+    with pytest.raises(ValueError, match="too small"):
+        patch_features(torch.rand(1, 3, 8, 8), patch=5, scales=2)
+    with pytest.raises(ValueError, match=">= 1"):
+        patch_features(x, patch=0)
+
+
+def test_patch_swd_loss_sees_strokes_that_channel_statistics_miss():
+    from depthstyle.training.losses import patch_swd_loss, style_loss
+
+    g = torch.Generator().manual_seed(0)
+    stripes = torch.zeros(1, 3, 32, 32)
+    stripes[..., ::2] = 1.0  # vertical one-pixel strokes
+    turned = stripes.transpose(-1, -2)  # the same pixels, horizontal strokes
+    shifted = torch.roll(stripes, 1, dims=-1)  # the same strokes elsewhere
+    # per-channel statistics cannot tell the orientation apart; the patches can
+    assert float(style_loss([stripes], [turned])) == 0.0
+    far = float(patch_swd_loss(stripes, turned, generator=g))
+    assert far > 0.01
+    assert float(patch_swd_loss(stripes, shifted, scales=1)) < 1e-3 * far
+    # a different size of the same texture is close: quantiles are resampled
+    wide = torch.zeros(1, 3, 32, 64)
+    wide[..., ::2] = 1.0
+    assert float(patch_swd_loss(wide, stripes, scales=1)) < 1e-3 * far
+    y = torch.rand(1, 3, 32, 32, generator=g).requires_grad_(True)
+    patch_swd_loss(y, stripes, points=100, generator=g).backward()
+    assert y.grad is not None and float(y.grad.abs().sum()) > 0

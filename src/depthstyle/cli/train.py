@@ -32,7 +32,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         max_minutes=args.max_minutes, device=str(resolve_device(args.device)),
         amp=not args.no_amp, decoder=args.decoder, skip_width=args.skip_width,
         pixel_weight=args.pixel_weight, mix_style=args.mix_style, gram_weight=args.gram_weight,
-        swd_weight=args.swd_weight,
+        swd_weight=args.swd_weight, patch_swd_weight=args.patch_swd_weight,
         content_weight=1.0 if args.content_weight is None else args.content_weight,
         distill_from=args.distill_from, distill_weight=args.distill_weight,
         holdout=args.holdout,
@@ -105,6 +105,10 @@ def add_parser(sub) -> None:
                    help="sliced Wasserstein style loss (the whole distribution of the loss "
                         "network's features along random directions, Heitz et al. 2021) on the "
                         "fully stylized share, times W (default: 0, off)")
+    p.add_argument("--patch-swd-weight", type=nonneg_float, default=0.0, metavar="W",
+                   help="sliced Wasserstein loss between the output's and the painting's own "
+                        "5x5 pixel patches at three scales (brushwork in pixels, no network) "
+                        "on the fully stylized share, times W (default: 0, off)")
     p.add_argument("--distill-from", default=None, metavar="NAME|FILE",
                    help="a trained model whose decoder this one learns to imitate: an L1 term "
                         "between the two outputs for the same restyled features and strength "

@@ -48,6 +48,7 @@ from depthstyle.training.losses import (
     content_loss,
     depth_loss,
     gram_loss,
+    patch_swd_loss,
     sliced_wasserstein_loss,
     stats_loss,
     style_loss,
@@ -58,9 +59,10 @@ __all__ = ["RunConfig", "TrainConfig", "Trainer", "train"]
 log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"
 # loss terms in log.csv; the columns, in file order (older logs lack the last ones)
-LOG_TERMS = ("total", "content", "style", "depth", "pixel", "gram", "distill", "swd")
+LOG_TERMS = ("total", "content", "style", "depth", "pixel", "gram", "distill", "swd",
+             "patch_swd")
 LOG_COLUMNS = ("step", "total", "content", "style", "depth", "lr", "seconds", "pixel", "gram",
-               "distill", "swd")
+               "distill", "swd", "patch_swd")
 
 
 def _log_columns(path: Path) -> tuple[str, ...]:
@@ -113,6 +115,7 @@ class TrainConfig(RunConfig):
     mix_style: float = 0.0
     gram_weight: float = 0.0
     swd_weight: float = 0.0
+    patch_swd_weight: float = 0.0
     content_weight: float = 1.0
     distill_from: str | None = None
     distill_weight: float = 0.0
@@ -128,7 +131,7 @@ class TrainConfig(RunConfig):
             (self.lr > 0 and self.lr_decay >= 0, "lr must be > 0 and lr decay >= 0"),
             (self.style_weight >= 0 and self.depth_weight >= 0 and self.pixel_weight >= 0
              and self.mix_style >= 0 and self.gram_weight >= 0 and self.content_weight >= 0
-             and self.swd_weight >= 0
+             and self.swd_weight >= 0 and self.patch_swd_weight >= 0
              and self.distill_weight >= 0,
              "loss weights must be >= 0"),
             (self.decoder in ("compact", "skip"), f"decoder must be 'compact' or 'skip', got "
@@ -320,6 +323,12 @@ class Trainer:
                                                    [f[:full] for f in f_s],
                                                    generator=directions)
             total = total + cfg.swd_weight * terms["swd"]
+        if cfg.patch_swd_weight > 0:
+            # the painting's own pixel patches; the step's own directions, like the term above
+            directions = torch.Generator().manual_seed(cfg.seed * 130_363 + step)
+            terms["patch_swd"] = patch_swd_loss(out[:full], style[:full], projections=32,
+                                                points=4096, generator=directions)
+            total = total + cfg.patch_swd_weight * terms["patch_swd"]
         if mix_targets is not None:
             terms["mix_style"] = stats_loss([f[full:] for f in f_o], mix_targets)
             total = total + cfg.style_weight * cfg.mix_style * terms["mix_style"]
