@@ -7,7 +7,8 @@ together with the tracked files, about 37 MiB in the eighth session: the pack pr
 sum), and the run's latest checkpoint and log (``.gpu/run``), v3's checkpoint again as the
 start of the Gram-loss candidate (``.gpu/gram``), the fast candidate's latest checkpoint
 (``.gpu/fast``: runs/gpu-fast, else model v4's checkpoint in training/lite0-v4) and a
-collected SWD run's (``.gpu/swd``, from runs/gpu-swd, if any).
+collected SWD or patch-SWD run's (``.gpu/swd``, ``.gpu/patch``, from runs/gpu-swd and
+runs/gpu-patch, if any).
 Then run ``tools/gpu_burst.sh`` *on the device* (see its header) and copy what comes back with
 ``--collect``.
 
@@ -31,7 +32,7 @@ KEPT = ROOT / "training" / "lite0-v3"
 KEPT_FAST = ROOT / "training" / "lite0-v4"  # model v4: 96,48,24,8 / skip 16, step 9,661
 # where each variant's returned files go (tools/gpu_burst.sh VARIANT)
 COLLECT = {"v3": RUN, "gram": ROOT / "runs" / "gpu-gram", "fast": ROOT / "runs" / "gpu-fast",
-           "swd": ROOT / "runs" / "gpu-swd"}
+           "swd": ROOT / "runs" / "gpu-swd", "patch": ROOT / "runs" / "gpu-patch"}
 CARRY_LIMIT = 64 * 2**20  # the device tool's limit on the working tree plus carried paths
 
 
@@ -75,10 +76,11 @@ def pack(max_side: int, quality: int) -> None:
     fast = COLLECT["fast"] if (COLLECT["fast"] / "checkpoint.pt").is_file() else KEPT_FAST
     if (fast / "checkpoint.pt").is_file():
         shutil.copy2(fast / "checkpoint.pt", out / "fast" / "checkpoint.pt")
-    swd = COLLECT["swd"] / "checkpoint.pt"
-    if swd.is_file():  # carry ".gpu/swd" as well to continue it
-        (out / "swd").mkdir(exist_ok=True)
-        shutil.copy2(swd, out / "swd" / "checkpoint.pt")
+    for variant in ("swd", "patch"):  # a collected run: carry ".gpu/<variant>" to continue it
+        done = COLLECT[variant] / "checkpoint.pt"
+        if done.is_file():
+            (out / variant).mkdir(exist_ok=True)
+            shutil.copy2(done, out / variant / "checkpoint.pt")
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     train = sum(p.stat().st_size for p in (out / "train").rglob("*") if p.is_file())
     travel = tracked_bytes() + train
