@@ -3,13 +3,15 @@
 #   1. the CUDA tests (tests/test_cuda.py, and tests/test_pipeline.py with device "auto" = cuda);
 #   2. benchmarks/bench_gpu.py (fp32/fp16, batch 1/8/32 at 512², ground-truth and Depth
 #      Anything-shaped depth);
-#   3. a training burst (tools/gpu_burst.sh ... VARIANT; default fast = model v4's decoder; swd =
-#      v4 resumed with the sliced Wasserstein term; patch = v4 resumed with the pixel-patch one) in the time left before BUDGET seconds, so
-#      that one call fits the device's 10-minute limit.
+#   3. a training burst (tools/gpu_burst.sh ... VARIANT; default fast = model v4's decoder;
+#      swd = v4 resumed with the sliced Wasserstein term; patch = v4 resumed with the
+#      pixel-patch one) in the time left before BUDGET seconds, so that one call fits the
+#      device's 10-minute limit.
 # Prepare here: python tools/pack_gpu_burst.py (writes .gpu/). Device call:
 #   command "bash tools/gpu_session.sh 540 [VARIANT]", carry [".gpu/train"], timeout_s 590
 # (.gpu/fast is not carried, to keep under the 64 MiB limit: the burst starts from
-# training/lite0-v4, model v4's checkpoint, unless .gpu/fast was packed from a newer run). Results come back under $OUT/bench and $OUT/fast.
+# training/lite0-v4, model v4's checkpoint, unless .gpu/fast was packed from a newer run).
+# Results come back under $OUT/bench and $OUT/VARIANT.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH=src PYTHONUNBUFFERED=1
