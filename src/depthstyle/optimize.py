@@ -4,15 +4,20 @@ The image itself is optimised, with no decoder, in the feature space of the mode
 (Gatys, Ecker & Bethge, CVPR 2016), with the same depth-aware strength map ``S`` as the
 feed-forward pipeline (see docs/method.md, "Optimisation baseline")::
 
-    L = w_c * L_content + w_s * L_style + w_d * L_depth + w_tv * L_tv
+    L = w_c * L_content + w_s * L_style + w_p * L_patch + w_d * L_depth + w_tv * L_tv
 
     L_content = mean_p (1 - S_L(p)) * mean_c (F_L(x) - F_L(c))^2         deepest level L
     L_style   = sum_l mean(S_l) * D(stats_{S_l}(F_l(x)), stats(F_l(s)))    every level l <= L
+    L_patch   = mean(S) * SW(5x5 pixel patches of x, of s), three octaves   (no network)
     L_depth   = MSE of standardised depth predictions of x and c         (Liu et al. 2017)
     L_tv      = mean squared difference of neighbouring pixels
 
 ``S_l`` is ``S`` area-resized to level ``l``; ``stats_{S_l}`` are channel mean/std (``"meanstd"``)
-or the Gram matrix (``"gram"``) over pixels weighted by ``S_l``. Where ``S`` is high the image
+or the Gram matrix (``"gram"``) over pixels weighted by ``S_l``. ``L_patch`` is the sliced
+Wasserstein distance between the image's and the painting's pixel patches
+(:func:`depthstyle.training.losses.patch_swd_loss`, docs/method.md §6), with fixed directions and
+patch positions so that the objective is deterministic; it acts on the whole image, scaled by the
+mean strength. Where ``S`` is high the image
 must carry the style's statistics. Where it is low it must keep the content's features. With a
 uniform ``S = alpha`` this is Gatys' loss with the content/style balance set by alpha. The
 pixels are ``sigmoid(z)`` so they stay in [0, 1] without clipping, and L-BFGS (strong Wolfe
@@ -33,11 +38,18 @@ import torch
 from depthstyle.errors import SettingsError
 from depthstyle.ops import resize_map
 from depthstyle.pipeline import ImageLike, StyleSettings, Stylizer
-from depthstyle.training.losses import depth_loss, gram_matrix, tv_loss, weighted_mean_std
+from depthstyle.training.losses import (
+    depth_loss,
+    gram_matrix,
+    patch_swd_loss,
+    tv_loss,
+    weighted_mean_std,
+)
 
 __all__ = ["OptimizeConfig", "OptimizeResult", "optimize_image", "objective"]
 
 log = logging.getLogger(__name__)
+_PATCH_POINTS = 16_384  # patches per octave in the patch term (all of them below 128² or so)
 
 
 @dataclass(frozen=True)
@@ -50,8 +62,8 @@ class OptimizeConfig:
         lr: step size (L-BFGS: initial line-search step; Adam: learning rate on the logits).
         style_loss: ``"meanstd"`` (AdaIN's statistics) or ``"gram"`` (Gatys).
         init: start from the ``"content"`` or from the feed-forward ``"adain"`` output.
-        content_weight, style_weight, depth_weight, tv_weight: loss weights (depth needs a
-            depth function).
+        content_weight, style_weight, patch_weight, depth_weight, tv_weight: loss weights
+            (depth needs a depth function).
     """
 
     steps: int = 100
@@ -61,6 +73,7 @@ class OptimizeConfig:
     init: Literal["content", "adain"] = "content"
     content_weight: float = 1.0
     style_weight: float = 10.0
+    patch_weight: float = 0.0
     depth_weight: float = 0.0
     tv_weight: float = 0.0
 
@@ -74,7 +87,8 @@ class OptimizeConfig:
             raise SettingsError(f"style loss must be 'meanstd' or 'gram', got {self.style_loss!r}")
         if self.init not in ("content", "adain"):
             raise SettingsError(f"init must be 'content' or 'adain', got {self.init!r}")
-        weights = (self.content_weight, self.style_weight, self.depth_weight, self.tv_weight)
+        weights = (self.content_weight, self.style_weight, self.patch_weight, self.depth_weight,
+                   self.tv_weight)
         if any(not (0 <= w < float("inf")) for w in weights):
             raise SettingsError("loss weights must be finite and >= 0")
         if self.lr is not None and not (0 < self.lr < float("inf")):
@@ -142,6 +156,13 @@ def objective(encoder, content: torch.Tensor, style: torch.Tensor, strength: tor
             style_total = style_total + amount * d
         terms["style"] = style_total
         total = config.content_weight * terms["content"] + config.style_weight * style_total
+        if config.patch_weight > 0:
+            # the same directions and patch positions on every call: L-BFGS's line search
+            # needs a deterministic objective
+            fixed = torch.Generator().manual_seed(0)
+            terms["patch"] = maps[0].mean() * patch_swd_loss(x, style, points=_PATCH_POINTS,
+                                                             generator=fixed)
+            total = total + config.patch_weight * terms["patch"]
         if config.tv_weight > 0:
             terms["tv"] = tv_loss(x)
             total = total + config.tv_weight * terms["tv"]

@@ -38,7 +38,7 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
     config = OptimizeConfig(
         steps=args.steps, optimizer=args.optimizer, lr=args.lr, style_loss=args.style_loss,
         init=args.init, content_weight=args.content_weight, style_weight=args.style_weight,
-        depth_weight=args.depth_weight, tv_weight=args.tv_weight)
+        patch_weight=args.patch_weight, depth_weight=args.depth_weight, tv_weight=args.tv_weight)
     config.validate()
     out = check_output(args.output, args.overwrite)
     device = resolve_device(args.device)
@@ -89,7 +89,9 @@ def add_parser(sub) -> None:
                "  depthstyle optimize photo.jpg -s painting.jpg -o opt.png --depth d.png "
                "--init adain --steps 200 --log opt.json\n"
                "  depthstyle optimize photo.jpg -s painting.jpg -o opt.png --optimizer adam "
-               "--style-loss gram --style-weight 1 --tv-weight 0.1")
+               "--style-loss gram --style-weight 1 --tv-weight 0.1\n"
+               "  depthstyle optimize photo.jpg -s painting.jpg -o opt.png --init adain "
+               "--patch-weight 100")
     p.add_argument("content", help="content image")
     p.add_argument("-s", "--style", required=True, help="style image")
     p.add_argument("-o", "--output", required=True, help="output image file")
@@ -108,6 +110,10 @@ def add_parser(sub) -> None:
                    help="weight of the content loss (default: %(default)s)")
     g.add_argument("--style-weight", type=nonneg_float, default=10.0, metavar="W",
                    help="weight of the strength-weighted style loss (default: %(default)s)")
+    g.add_argument("--patch-weight", type=nonneg_float, default=0.0, metavar="W",
+                   help="sliced Wasserstein distance between the output's and the painting's "
+                        "own 5x5 pixel patches (the painting's strokes, no network), times W "
+                        "and the mean strength; e.g. 100 (default: 0, off)")
     g.add_argument("--tv-weight", type=nonneg_float, default=0.0, metavar="W",
                    help="total-variation weight (smoother output)")
     g.add_argument("--depth-weight", type=nonneg_float, default=0.0, metavar="W",
