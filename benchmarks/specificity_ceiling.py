@@ -6,7 +6,10 @@ For the first N photos of the small validation split and its 8 paintings, three 
 * ``decoder``: the bundled model's feed-forward output (what users get);
 * ``optimized-meanstd``: an image optimised in the model's encoder (Lite0) with the mean/std
   style loss the decoder was trained with (``depthstyle.optimize``, L-BFGS from the photo);
-* ``optimized-gram``: the same with Gram matrices (Gatys et al. 2016).
+* ``optimized-gram``: the same with Gram matrices (Gatys et al. 2016);
+* ``refined-patch`` (with ``--patch-weight W``): the decoder's output refined by ``--steps``
+  L-BFGS iterations of the mean/std loss plus W times the pixel-patch sliced Wasserstein term
+  (``depthstyle optimize --init adain --patch-weight W``; docs/method.md §6 and §8).
 
 Each is scored with the quality evaluation's style specificity (docs/metrics.md: texture
 distance of two outputs of one photo / texture distance of the two paintings, colour-blind;
@@ -17,6 +20,8 @@ network is the ceiling; if they are far more specific, the decoder (capacity, tr
 
     python benchmarks/specificity_ceiling.py --photos 4 --steps 60 \
         --out benchmarks/results/specificity_ceiling.json
+    python benchmarks/specificity_ceiling.py --photos 2 --steps 20 --patch-weight 100 \
+        --only refined-patch decoder --out benchmarks/results/specificity_patch.json
 """
 
 from __future__ import annotations
@@ -51,6 +56,11 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--gram-weight", type=float, default=10.0,
                     help="style weight of the Gram run (the mean/std run uses the default 10)")
+    ap.add_argument("--patch-weight", type=float, default=0.0,
+                    help="also run 'refined-patch' with this patch-term weight (e.g. 100)")
+    ap.add_argument("--only", nargs="+", default=None, metavar="METHOD",
+                    help="run only these methods (decoder, optimized-meanstd, optimized-gram, "
+                         "refined-patch)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     split = read_split(args.split)
@@ -75,8 +85,15 @@ def main() -> None:
                                                style_weight=args.gram_weight),
             progress=False).image,
     }
+    if args.patch_weight > 0:
+        methods["refined-patch"] = lambda c, s: optimize_image(
+            st, c, s, settings, OptimizeConfig(steps=args.steps, init="adain",
+                                               patch_weight=args.patch_weight),
+            progress=False).image
     results = {}
     for name, run in methods.items():
+        if args.only and name not in args.only:
+            continue
         t0 = time.perf_counter()
         spec: dict[str, list[float]] = {"gradient": [], "gram": []}
         dist = []
