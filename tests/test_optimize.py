@@ -73,6 +73,10 @@ def test_patch_term_moves_the_image_toward_the_paintings_patches(stylizer):
     painting = stylizer.load_style(style, settings)
     assert float(patch_swd_loss(patched.image, painting)) < float(
         patch_swd_loss(plain.image, painting))
+    # nothing is stylized at alpha 0: the term is zero, the content stays
+    kept = optimize_image(stylizer, content, style, StyleSettings(alpha=0.0, content_size=48),
+                          OptimizeConfig(steps=3, patch_weight=100.0), progress=False)
+    assert all(h["patch"] == 0.0 for h in kept.history)
     with pytest.raises(SettingsError, match="weights"):
         OptimizeConfig(patch_weight=-1.0).validate()
 

@@ -16,8 +16,9 @@ feed-forward pipeline (see docs/method.md, "Optimisation baseline")::
 or the Gram matrix (``"gram"``) over pixels weighted by ``S_l``. ``L_patch`` is the sliced
 Wasserstein distance between the image's and the painting's pixel patches
 (:func:`depthstyle.training.losses.patch_swd_loss`, docs/method.md §6), with fixed directions and
-patch positions so that the objective is deterministic; it acts on the whole image, scaled by the
-mean strength. Where ``S`` is high the image
+patch positions so that the objective is deterministic; the image's patches are drawn in
+proportion to ``S`` (only the stylized part must look like the painting), and the term is
+scaled by the mean strength. Where ``S`` is high the image
 must carry the style's statistics. Where it is low it must keep the content's features. With a
 uniform ``S = alpha`` this is Gatys' loss with the content/style balance set by alpha. The
 pixels are ``sigmoid(z)`` so they stay in [0, 1] without clipping, and L-BFGS (strong Wolfe
@@ -49,7 +50,7 @@ from depthstyle.training.losses import (
 __all__ = ["OptimizeConfig", "OptimizeResult", "optimize_image", "objective"]
 
 log = logging.getLogger(__name__)
-_PATCH_POINTS = 16_384  # patches per octave in the patch term (all of them below 128² or so)
+_PATCH_POINTS = 16_384  # patches per octave in the patch term, drawn in proportion to strength
 
 
 @dataclass(frozen=True)
@@ -160,8 +161,9 @@ def objective(encoder, content: torch.Tensor, style: torch.Tensor, strength: tor
             # the same directions and patch positions on every call: L-BFGS's line search
             # needs a deterministic objective
             fixed = torch.Generator().manual_seed(0)
-            terms["patch"] = maps[0].mean() * patch_swd_loss(x, style, points=_PATCH_POINTS,
-                                                             generator=fixed)
+            terms["patch"] = strength.mean() * patch_swd_loss(
+                x, style, points=_PATCH_POINTS, generator=fixed, where=strength
+            ) if float(strength.max()) > 0 else x.new_zeros(())
             total = total + config.patch_weight * terms["patch"]
         if config.tv_weight > 0:
             terms["tv"] = tv_loss(x)

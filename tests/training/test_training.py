@@ -306,6 +306,17 @@ def test_patch_features_are_the_images_own_patches_at_each_scale():
                          generator=torch.Generator().manual_seed(3))[0][..., 0]
     at = torch.randperm(16 * 13, generator=torch.Generator().manual_seed(3))[:40]
     assert sub.shape == (2, 75, 40) and torch.equal(sub, F.unfold(x, 5)[..., at])
+    # 'where' draws patches only where the map is > 0: here the left half
+    left = torch.zeros(1, 1, 20, 17)
+    left[..., :8] = 1.0
+    drawn = patch_features(x, patch=5, scales=1, points=300, where=left,
+                           generator=torch.Generator().manual_seed(4))[0][..., 0]
+    columns = F.unfold(x, 5).view(2, 75, 16, 13)
+    allowed = columns[..., :6].flatten(2)  # centres in columns 2..7
+    for k in range(0, 300, 37):
+        assert (drawn[:, :, k:k + 1] - allowed).abs().amax(1).min(-1).values.max() == 0
+    with pytest.raises(ValueError, match="where"):
+        patch_features(x, where=left)
     with pytest.raises(ValueError, match="too small"):
         patch_features(torch.rand(1, 3, 8, 8), patch=5, scales=2)
     with pytest.raises(ValueError, match=">= 1"):

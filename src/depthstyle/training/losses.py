@@ -25,8 +25,8 @@ import torch.nn.functional as F
 from depthstyle.ops import calc_mean_std
 
 __all__ = ["content_loss", "style_loss", "stats_loss", "depth_loss", "standardize",
-           "weighted_mean_std", "gram_matrix", "gram_loss", "sliced_wasserstein_loss", "patch_features",
-           "patch_swd_loss", "tv_loss"]
+           "weighted_mean_std", "gram_matrix", "gram_loss", "sliced_wasserstein_loss",
+           "patch_features", "patch_swd_loss", "tv_loss"]
 
 
 def content_loss(output_feat: torch.Tensor, target_feat: torch.Tensor) -> torch.Tensor:
@@ -94,42 +94,53 @@ def sliced_wasserstein_loss(output_feats: Sequence[torch.Tensor],
 
 
 def patch_features(image: torch.Tensor, patch: int = 5, scales: int = 3,
-                   points: int | None = None, generator: torch.Generator | None = None
-                   ) -> list[torch.Tensor]:
+                   points: int | None = None, generator: torch.Generator | None = None,
+                   where: torch.Tensor | None = None) -> list[torch.Tensor]:
     """The image's ``patch``×``patch`` pixel patches at ``scales`` octaves (2×2 mean pooling).
 
     Returns one (B, 3·patch², n, 1) tensor per scale, finest first: each of the n patches (all
     positions where a patch fits, stride 1; or ``points`` of them drawn at random from
     ``generator``, the same positions for the whole batch) as one point of a cloud that
-    :func:`sliced_wasserstein_loss` can compare.
+    :func:`sliced_wasserstein_loss` can compare. With ``where``, a (1, 1, H, W) map >= 0 (a
+    strength map), ``points`` positions are drawn with replacement in proportion to the map
+    at each patch's centre, so that the cloud holds the patches of where the map is high.
     """
     if patch < 1 or scales < 1:
         raise ValueError(f"patch and scales must be >= 1, got {patch} and {scales}")
+    if where is not None and (points is None or where.shape[-2:] != image.shape[-2:]):
+        raise ValueError("'where' needs 'points' and the image's size")
     clouds = []
     x = image
     for i in range(scales):
         if i:
             x = F.avg_pool2d(x, 2)
+            where = F.avg_pool2d(where, 2) if where is not None else None
         if min(x.shape[-2:]) < patch:
             raise ValueError(f"image {tuple(image.shape[-2:])} is too small for {scales} scales "
                              f"of {patch}x{patch} patches")
         h, w = x.shape[-2] - patch + 1, x.shape[-1] - patch + 1
-        if points is None or h * w <= points:
-            cloud = F.unfold(x, patch)
-        else:  # gather only the drawn patches: unfolding every position costs far more
+        if where is not None:
+            centre = where[0, 0, patch // 2: patch // 2 + h, patch // 2: patch // 2 + w]
+            at = torch.multinomial(centre.flatten().detach().float().cpu(), points,
+                                   replacement=True, generator=generator)
+        elif points is None or h * w <= points:
+            clouds.append(F.unfold(x, patch).unsqueeze(-1))
+            continue
+        else:
             at = torch.randperm(h * w, generator=generator)[:points]
-            at = (at // w) * x.shape[-1] + at % w
-            grid = torch.arange(patch)
-            offsets = (grid[:, None] * x.shape[-1] + grid[None, :]).flatten()
-            index = (offsets[:, None] + at[None, :]).flatten().to(x.device)
-            cloud = x.flatten(2)[..., index].reshape(x.shape[0], -1, points)
-        clouds.append(cloud.unsqueeze(-1))
+        # gather only the drawn patches: unfolding every position costs far more
+        at = (at // w) * x.shape[-1] + at % w
+        grid = torch.arange(patch)
+        offsets = (grid[:, None] * x.shape[-1] + grid[None, :]).flatten()
+        index = (offsets[:, None] + at[None, :]).flatten().to(x.device)
+        clouds.append(x.flatten(2)[..., index].reshape(x.shape[0], -1, at.numel()).unsqueeze(-1))
     return clouds
 
 
 def patch_swd_loss(output: torch.Tensor, style: torch.Tensor, patch: int = 5, scales: int = 3,
                    projections: int | None = None, points: int | None = None,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
+                   generator: torch.Generator | None = None, where: torch.Tensor | None = None
+                   ) -> torch.Tensor:
     """Sliced Wasserstein distance between the pixel-patch distributions of two images.
 
     ``output`` and ``style`` are (B, 3, H, W) images in [0, 1] (sizes may differ); the sum over
@@ -138,9 +149,11 @@ def patch_swd_loss(output: torch.Tensor, style: torch.Tensor, patch: int = 5, sc
     asks for the painting's own strokes and edges, which the loss network's channel statistics
     can be met without (model card, "Why specificity does not move"). ``points`` patches per
     scale and image, drawn at random, make it cheap enough for training (all of them by
-    default).
+    default). ``where`` (a strength map at the output's size) draws the output's patches where
+    it is high (see :func:`patch_features`): only the stylized part must look like the painting.
     """
-    return sliced_wasserstein_loss(patch_features(output, patch, scales, points, generator),
+    return sliced_wasserstein_loss(patch_features(output, patch, scales, points, generator,
+                                                  where),
                                    patch_features(style, patch, scales, points, generator),
                                    projections=projections, generator=generator)
 
