@@ -16,7 +16,7 @@
 #         sliced Wasserstein style loss added (SWD_WEIGHT, default 10): the eighth session's
 #         CPU ablation moved specificity about 2 % against its control (docs/model-card.md);
 #   patch v4's checkpoint resumed in .gpu/patch (a collected run's, if packed) with the pixel-patch
-#         sliced Wasserstein loss (PATCH_WEIGHT, default 100; docs/method.md §6): the ninth
+#         sliced Wasserstein loss (PATCH_WEIGHT, default 300; docs/method.md §6): the ninth
 #         session's CPU runs of it (docs/model-card.md);
 #   gram  v3's checkpoint (.gpu/gram) plus a Gram-matrix style loss (GRAM_WEIGHT, default 3);
 #         a short CPU run of it lowered specificity (docs/model-card.md), so it is not the plan.
@@ -50,7 +50,7 @@ case "$variant" in
           mkdir -p "$run"
           [ -f "$run/checkpoint.pt" ] || cp .gpu/fast/checkpoint.pt "$run/checkpoint.pt"
           if [ "$variant" = swd ]; then extra=("${v4[@]}" --swd-weight "${SWD_WEIGHT:-10}")
-          else extra=("${v4[@]}" --patch-swd-weight "${PATCH_WEIGHT:-100}"); fi ;;
+          else extra=("${v4[@]}" --patch-swd-weight "${PATCH_WEIGHT:-300}"); fi ;;
     *)    echo "unknown variant $variant (v3, gram, fast, swd, patch)" >&2; exit 2 ;;
 esac
 mkdir -p "$run"
