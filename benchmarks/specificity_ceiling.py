@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -115,9 +116,9 @@ def main() -> None:
                          "seconds": time.perf_counter() - t0}
         print(name, json.dumps(results[name]), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"command": vars(args) | {"out": str(args.out),
-                                                               "split": str(args.split)},
-                                    "torch": torch.__version__, "results": results}, indent=1))
+    command = vars(args) | {"out": str(args.out), "split": os.path.relpath(args.split, ROOT)}
+    args.out.write_text(json.dumps({"command": command, "torch": torch.__version__,
+                                    "results": results}, indent=1))
 
 
 if __name__ == "__main__":
