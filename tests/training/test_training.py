@@ -315,6 +315,10 @@ def test_patch_features_are_the_images_own_patches_at_each_scale():
     allowed = columns[..., :6].flatten(2)  # centres in columns 2..7
     for k in range(0, 300, 37):
         assert (drawn[:, :, k:k + 1] - allowed).abs().amax(1).min(-1).values.max() == 0
+    # weight only where no patch is centred (the outer 2 px): drawn at random, as without it
+    rim = torch.ones(1, 1, 20, 17)
+    rim[..., 2:-2, 2:-2] = 0.0
+    assert patch_features(x, patch=5, scales=1, points=40, where=rim)[0].shape == (2, 75, 40, 1)
     with pytest.raises(ValueError, match="where"):
         patch_features(x, where=left)
     with pytest.raises(ValueError, match="too small"):

@@ -103,7 +103,8 @@ def patch_features(image: torch.Tensor, patch: int = 5, scales: int = 3,
     ``generator``, the same positions for the whole batch) as one point of a cloud that
     :func:`sliced_wasserstein_loss` can compare. With ``where``, a (1, 1, H, W) map >= 0 (a
     strength map), ``points`` positions are drawn with replacement in proportion to the map
-    at each patch's centre, so that the cloud holds the patches of where the map is high.
+    at each patch's centre, so that the cloud holds the patches of where the map is high (at
+    random, as without it, where no centre has weight).
     """
     if patch < 1 or scales < 1:
         raise ValueError(f"patch and scales must be >= 1, got {patch} and {scales}")
@@ -119,11 +120,11 @@ def patch_features(image: torch.Tensor, patch: int = 5, scales: int = 3,
             raise ValueError(f"image {tuple(image.shape[-2:])} is too small for {scales} scales "
                              f"of {patch}x{patch} patches")
         h, w = x.shape[-2] - patch + 1, x.shape[-1] - patch + 1
-        if where is not None:
-            centre = where[0, 0, patch // 2: patch // 2 + h, patch // 2: patch // 2 + w]
-            at = torch.multinomial(centre.flatten().detach().float().cpu(), points,
-                                   replacement=True, generator=generator)
-        elif points is None or h * w <= points:
+        centre = (where[0, 0, patch // 2: patch // 2 + h, patch // 2: patch // 2 + w]
+                  .flatten().detach().float().cpu() if where is not None else None)
+        if centre is not None and float(centre.sum()) > 0:
+            at = torch.multinomial(centre, points, replacement=True, generator=generator)
+        elif centre is None and (points is None or h * w <= points):
             clouds.append(F.unfold(x, patch).unsqueeze(-1))
             continue
         else:
