@@ -336,7 +336,7 @@ def test_patch_swd_loss_sees_strokes_that_channel_statistics_miss():
     turned = stripes.transpose(-1, -2)  # the same pixels, horizontal strokes
     shifted = torch.roll(stripes, 1, dims=-1)  # the same strokes elsewhere
     # per-channel statistics cannot tell the orientation apart; the patches can
-    assert float(style_loss([stripes], [turned])) == 0.0
+    assert float(style_loss([stripes], [turned])) < 1e-10
     far = float(patch_swd_loss(stripes, turned, generator=g))
     assert far > 0.01
     assert float(patch_swd_loss(stripes, shifted, scales=1)) < 1e-3 * far
