@@ -93,25 +93,39 @@ def test_a_participant_can_answer_by_tapping_on_a_phone(short_study, browser):
     ctx.close()
 
 
+def _started(browser, url: str, pictures: str, handler):
+    """A page of the short study with ``handler`` routing the picture requests that match
+    ``pictures``, after the participant pressed Enter on the start screen."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.set_default_timeout(90_000)  # a loaded CI machine can be slow to serve the pictures
+    page.route(pictures, handler)
+    page.goto(f"{url}/study/short")
+    page.wait_for_selector("#start")
+    page.keyboard.press("Enter")
+    return page
+
+
+def _first_request(first) -> tuple:
+    """A route handler that gives the first request to ``first`` and lets the others through,
+    and the list of first requests it took."""
+    taken: list = []
+
+    def handler(route):
+        if not taken:
+            taken.append(route)
+            first(route)
+        else:
+            route.continue_()
+
+    return handler, taken
+
+
 def test_a_picture_that_fails_to_load_is_asked_for_again(short_study, browser):
     """The first request for a picture fails (connection reset): the page asks again and the
     study goes on. Before, a failed picture left the page waiting for ever."""
     url, db = short_study
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
-    page.set_default_timeout(90_000)  # a loaded CI machine can be slow to serve the pictures
-    failed: list[str] = []
-
-    def flaky(route):
-        if not failed:
-            failed.append(route.request.url)
-            route.abort("connectionreset")
-        else:
-            route.continue_()
-
-    page.route("**/image/*/*/left*", flaky)
-    page.goto(f"{url}/study/short")
-    page.wait_for_selector("#start")
-    page.keyboard.press("Enter")
+    flaky, failed = _first_request(lambda route: route.abort("connectionreset"))
+    page = _started(browser, url, "**/image/*/*/left*", flaky)
     _ready(page, 0)
     assert len(failed) == 1 and page.is_hidden("#error")
     page.keyboard.press("ArrowLeft")
@@ -123,32 +137,16 @@ def test_a_picture_that_stalls_is_asked_for_again(short_study, browser):
     """The first request for a picture never gets an answer: after the page's 15 s it asks
     again, and the study goes on."""
     url, db = short_study
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
-    page.set_default_timeout(90_000)
-    stalled: list = []
-
-    def stall_once(route):
-        if not stalled:
-            stalled.append(route)  # neither answered nor aborted: the request hangs
-        else:
-            route.continue_()
-
-    page.route("**/image/*/*/style*", stall_once)
-    page.goto(f"{url}/study/short")
-    page.wait_for_selector("#start")
-    page.keyboard.press("Enter")
+    # neither answered nor aborted: the first request hangs
+    stall_once, stalled = _first_request(lambda route: None)
+    page = _started(browser, url, "**/image/*/*/style*", stall_once)
     _ready(page, 0)
     assert len(stalled) == 1 and page.is_hidden("#error")
 
 
 def test_a_picture_that_never_loads_says_so(short_study, browser):
     url, db = short_study
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
-    page.set_default_timeout(90_000)  # a loaded CI machine can be slow to serve the pictures
-    page.route("**/image/*/*/right*", lambda route: route.abort("failed"))
-    page.goto(f"{url}/study/short")
-    page.wait_for_selector("#start")
-    page.keyboard.press("Enter")
+    page = _started(browser, url, "**/image/*/*/right*", lambda route: route.abort("failed"))
     page.wait_for_selector("#error:not([hidden])")
     assert "could not be loaded" in page.inner_text("#error")
     page.keyboard.press("ArrowLeft")  # no answer is taken without the pictures
