@@ -138,6 +138,7 @@ def objective(encoder, content: torch.Tensor, style: torch.Tensor, strength: tor
         else:
             targets = [weighted_mean_std(f) for f in style_feats]
     maps: list[torch.Tensor] = []  # strength at each level, made on the first call
+    stylized = float(strength.max()) > 0  # the patch term has patches to draw
 
     def loss(x: torch.Tensor) -> dict[str, torch.Tensor]:
         feats = encoder(x, upto=upto)
@@ -163,7 +164,7 @@ def objective(encoder, content: torch.Tensor, style: torch.Tensor, strength: tor
             fixed = torch.Generator().manual_seed(0)
             terms["patch"] = strength.mean() * patch_swd_loss(
                 x, style, points=_PATCH_POINTS, generator=fixed, where=strength
-            ) if float(strength.max()) > 0 else x.new_zeros(())
+            ) if stylized else x.new_zeros(())
             total = total + config.patch_weight * terms["patch"]
         if config.tv_weight > 0:
             terms["tv"] = tv_loss(x)
