@@ -15,9 +15,9 @@
 #   swd   v4's checkpoint (.gpu/fast, optimiser state included) resumed in .gpu/swd with the
 #         sliced Wasserstein style loss added (SWD_WEIGHT, default 10): the eighth session's
 #         CPU ablation moved specificity about 2 % against its control (docs/model-card.md);
-#   patch v4's checkpoint resumed in .gpu/patch (a collected run's, if packed) with the pixel-patch
-#         sliced Wasserstein loss (PATCH_WEIGHT, default 300; docs/method.md §6): the ninth
-#         session's CPU runs of it (docs/model-card.md);
+#   patch the ninth session's pixel-patch run (training/lite0-patch300: v4 + 2,290 CPU steps with
+#         --patch-swd-weight 300; a collected GPU run's in .gpu/patch, if packed) continued with
+#         the same term (PATCH_WEIGHT, default 300; docs/method.md §6, docs/model-card.md);
 #   gram  v3's checkpoint (.gpu/gram) plus a Gram-matrix style loss (GRAM_WEIGHT, default 3);
 #         a short CPU run of it lowered specificity (docs/model-card.md), so it is not the plan.
 # Each trains for at most MINUTES with bfloat16 autocast (crops prepared in worker threads) and
@@ -45,12 +45,14 @@ case "$variant" in
                  --gram-weight "${GRAM_WEIGHT:-3}") ;;
     fast) run=.gpu/fast
           extra=("${v4[@]}") ;;
-    swd|patch)
-          run=.gpu/$variant
+    swd)  run=.gpu/swd
           mkdir -p "$run"
           [ -f "$run/checkpoint.pt" ] || cp .gpu/fast/checkpoint.pt "$run/checkpoint.pt"
-          if [ "$variant" = swd ]; then extra=("${v4[@]}" --swd-weight "${SWD_WEIGHT:-10}")
-          else extra=("${v4[@]}" --patch-swd-weight "${PATCH_WEIGHT:-300}"); fi ;;
+          extra=("${v4[@]}" --swd-weight "${SWD_WEIGHT:-10}") ;;
+    patch) run=.gpu/patch
+          mkdir -p "$run"
+          [ -f "$run/checkpoint.pt" ] || cp training/lite0-patch300/checkpoint.pt "$run/"
+          extra=("${v4[@]}" --patch-swd-weight "${PATCH_WEIGHT:-300}") ;;
     *)    echo "unknown variant $variant (v3, gram, fast, swd, patch)" >&2; exit 2 ;;
 esac
 mkdir -p "$run"
