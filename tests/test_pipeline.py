@@ -8,6 +8,7 @@ from depthstyle.color import rgb_to_yiq
 from depthstyle.errors import SettingsError
 from depthstyle.ops import adain
 from depthstyle.pipeline import StyleSettings, Stylizer
+from depthstyle.texture import match_texture, texture_stats, weighted_quantiles
 
 FULL = StyleSettings(content_size=None, style_size=None)
 
@@ -33,12 +34,17 @@ def test_alpha_zero_is_the_content_reconstruction(tiny_model):
 def test_full_strength_equals_plain_adain(tiny_model):
     s = Stylizer(tiny_model, device="cpu", border=0)
     content, style = make_image(64, 64, 1), make_image(48, 48, 2)
-    out = s(content, style, StyleSettings(depth_aware=False, content_size=None, style_size=None))
+    plain = StyleSettings(depth_aware=False, content_size=None, style_size=None)
+    out = s(content, style, replace(plain, texture_match=0))
     with torch.no_grad():
         f = adain(tiny_model.encoder(content)[2], tiny_model.encoder(style)[2])
         ref = tiny_model.decoder(f).clamp(0, 1)
     torch.testing.assert_close(out.image, ref, atol=1e-5, rtol=1e-5)
     assert torch.allclose(out.strength, torch.ones_like(out.strength))
+    # by default the painting's texture statistics follow the decoder (docs/method.md 5d)
+    textured = s(content, style, plain).image
+    torch.testing.assert_close(textured, match_texture(ref, texture_stats(style)), atol=1e-5,
+                               rtol=1e-5)
 
 
 def test_strength_map_controls_where_style_goes(pointwise_model):
@@ -47,10 +53,14 @@ def test_strength_map_controls_where_style_goes(pointwise_model):
     content, style = make_image(64, 128, 3), make_image(64, 64, 4)
     prox = torch.zeros(1, 1, 64, 128)
     prox[..., :64] = 1.0  # left half near
-    settings = StyleSettings(offset=0.0, contrast=200.0, content_size=None, detail=False)
+    # texture_match=0: the texture step measures its histograms where strength is high, so the
+    # far half's match differs from the full-strength image's (checked at the end)
+    settings = StyleSettings(offset=0.0, contrast=200.0, content_size=None, detail=False,
+                             texture_match=0)
     out = s(content, style, settings, depth=prox)
     recon = s(content, style, StyleSettings(alpha=0.0, content_size=None, detail=False)).image
-    full = s(content, style, StyleSettings(depth_aware=False, content_size=None)).image
+    full = s(content, style, StyleSettings(depth_aware=False, content_size=None,
+                                           texture_match=0)).image
     assert out.strength[..., :64].max() < 1e-6 and out.strength[..., 64:].min() > 1 - 1e-6
     torch.testing.assert_close(out.image[..., :48], recon[..., :48], atol=1e-5, rtol=0)
     torch.testing.assert_close(out.image[..., 80:], full[..., 80:], atol=1e-5, rtol=0)
@@ -59,6 +69,10 @@ def test_strength_map_controls_where_style_goes(pointwise_model):
     kept = s(content, style, replace(settings, detail=True), depth=prox).image
     torch.testing.assert_close(kept[..., :48], content[..., :48], atol=1e-5, rtol=0)
     torch.testing.assert_close(kept[..., 80:], full[..., 80:], atol=1e-5, rtol=0)
+    # the texture step leaves the unstylized half alone and changes the stylized one
+    textured = s(content, style, replace(settings, texture_match=1), depth=prox).image
+    torch.testing.assert_close(textured[..., :48], out.image[..., :48], atol=1e-6, rtol=0)
+    assert (textured[..., 80:] - out.image[..., 80:]).abs().mean() > 1e-3
 
 
 def test_masks_route_styles(pointwise_model):
@@ -68,12 +82,27 @@ def test_masks_route_styles(pointwise_model):
     masks = torch.zeros(1, 2, 64, 128)
     masks[:, 0, :, :64] = 1
     masks[:, 1, :, 64:] = 1
-    plain = StyleSettings(depth_aware=False, content_size=None)
+    plain = StyleSettings(depth_aware=False, content_size=None, texture_match=0)
     out = s(content, [a, b], plain, masks=masks).image
     only_a = s(content, a, plain).image
     only_b = s(content, b, plain).image
     torch.testing.assert_close(out[..., :48], only_a[..., :48], atol=1e-5, rtol=0)
     torch.testing.assert_close(out[..., 80:], only_b[..., 80:], atol=1e-5, rtol=0)
+    # with the texture step each region takes its own painting's luminance histogram
+    textured = s(content, [a, b], replace(plain, texture_match=1), masks=masks).image
+    y = rgb_to_yiq(textured)[:, :1]
+    right = masks[:, 1:]
+    q_right = weighted_quantiles(y, right)[0]
+    tex_a, tex_b = texture_stats(a), texture_stats(b)
+    assert (q_right - tex_b[-1]).abs().mean() < 0.3 * (q_right - tex_a[-1]).abs().mean()
+    q_left = weighted_quantiles(y, masks[:, :1])[0]
+    assert (q_left - tex_a[-1]).abs().mean() < 0.3 * (q_left - tex_b[-1]).abs().mean()
+    # one region covering everything: the single style's output
+    whole = torch.cat([torch.ones(1, 1, 64, 128), torch.zeros(1, 1, 64, 128)], 1)
+    torch.testing.assert_close(s(content, [a, b], replace(plain, texture_match=1),
+                                 masks=whole).image,
+                               s(content, a, replace(plain, texture_match=1)).image,
+                               atol=1e-5, rtol=0)
 
 
 def test_style_interpolation_endpoints(tiny_model):
@@ -171,3 +200,22 @@ def test_tiled_matches_untiled(tiny_model, levels):
 def test_tile_size_is_checked(tiny_model):
     with pytest.raises(SettingsError, match="tile size"):
         Stylizer(tiny_model, tile_size=8)
+
+
+def test_the_texture_step_is_stable_under_tiny_strength_changes():
+    """Video smoothing and tiling change strength by float noise: the output must not jump."""
+    st = Stylizer("depthstyle-lite0", device="cpu", depth=None)
+    content = make_image(96, 128, 8)
+    style = make_image(96, 96, 9)
+    s = torch.linspace(0.2, 1, 128).expand(1, 1, 96, 128).contiguous()
+    a = st(content, style, StyleSettings(content_size=None), strength=s).image
+    b = st(content, style, StyleSettings(content_size=None), strength=s * (1 - 1e-4)).image
+    d = ((a * 255).round() - (b * 255).round()).abs()
+    assert float(d.max()) <= 1 and float((d > 0).float().mean()) < 0.02
+
+
+def test_texture_match_setting_is_checked():
+    with pytest.raises(SettingsError, match="texture_match must be in"):
+        StyleSettings(texture_match=1.5).validate()
+    with pytest.raises(SettingsError, match="texture_match must be in"):
+        StyleSettings(texture_match=float("nan")).validate()

@@ -166,19 +166,19 @@ def test_style_statistics_at_the_asked_size(st):
 def test_the_call_uses_the_style_size_and_the_histogram_recolouring(st):
     content, style = make_image(24, 32, 1), make_image(96, 96, 2)
     seen = []
-    real = st.style_stats
+    real = st._style_entry
 
-    def spy(s, size=512, recolor_to=None):
-        seen.append((size, recolor_to))
-        return real(s, size, recolor_to)
+    def spy(s, size, recolor_to, *, texture):
+        seen.append((size, recolor_to, texture))
+        return real(s, size, recolor_to, texture=texture)
 
-    st.style_stats = spy
+    st._style_entry = spy
     st(content, style, StyleSettings(content_size=None, style_size=48))
-    assert seen[-1][0] == 48 and seen[-1][1] is None
+    assert seen[-1][0] == 48 and seen[-1][1] is None and seen[-1][2]
     st(content, style, StyleSettings(content_size=None, style_size=40,
-                                     preserve_color="histogram"))
-    size, recolor = seen[-1]
-    assert size == 40 and torch.equal(recolor, content)
+                                     preserve_color="histogram", texture_match=0))
+    size, recolor, texture = seen[-1]
+    assert size == 40 and torch.equal(recolor, content) and not texture
 
 
 # -- depth sources and origins ------------------------------------------------------------------

@@ -40,6 +40,7 @@ __all__ = [
     "photo_blend",
     "BLEND_POWER",
     "mix_style_stats",
+    "normalise_masks",
     "masked_style_stats",
     "masked_adain",
     "AdaIN",
@@ -284,6 +285,17 @@ def photo_blend(stylized: torch.Tensor, content: torch.Tensor, strength: torch.T
     return torch.lerp(stylized, content.to(stylized.dtype), weight.to(stylized.device))
 
 
+def normalise_masks(masks: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """(B, K, H', W') soft region masks resized to ``size`` and made to sum to 1 at each pixel.
+
+    Negative values count as 0; pixels covered by no mask share all K regions equally.
+    """
+    m = resize_map(masks, size).clamp_min(0)
+    total = m.sum(1, keepdim=True)
+    return torch.where(total > 1e-6, m / total.clamp_min(1e-6),
+                       torch.full_like(m, 1 / m.shape[1]))
+
+
 def masked_style_stats(stats: Sequence[tuple[torch.Tensor, torch.Tensor]], masks: torch.Tensor,
                        size: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-pixel style statistics from soft region masks (one style per mask channel).
@@ -298,9 +310,7 @@ def masked_style_stats(stats: Sequence[tuple[torch.Tensor, torch.Tensor]], masks
     """
     if masks.ndim != 4 or masks.shape[1] != len(stats):
         raise ValueError(f"masks must be (B, {len(stats)}, H, W), got {tuple(masks.shape)}")
-    m = resize_map(masks.to(stats[0][0].dtype), size).clamp_min(0)
-    total = m.sum(1, keepdim=True)
-    m = torch.where(total > 1e-6, m / total.clamp_min(1e-6), torch.full_like(m, 1 / len(stats)))
+    m = normalise_masks(masks.to(stats[0][0].dtype), size)
     mean = sum(m[:, k: k + 1] * s[0] for k, s in enumerate(stats))
     std = sum(m[:, k: k + 1] * s[1] for k, s in enumerate(stats))
     return mean, std

@@ -1,7 +1,8 @@
 """The stylization pipeline: image -> proximity -> strength -> engine (restyle + decode) -> image.
 
 :class:`Stylizer` *decides*: it validates settings and inputs, turns depth into proximity and
-proximity into strength, caches style statistics, and applies colour preservation. An engine
+proximity into strength, caches style statistics, matches the painting's texture statistics
+(:mod:`depthstyle.texture`) and applies colour preservation. An engine
 (:mod:`depthstyle.engines`: PyTorch or onnxruntime) *executes* the networks. The CLI, the web
 app, video, evaluation and the optimiser build :class:`StyleSettings` and call it, so they
 cannot drift apart.
@@ -49,9 +50,10 @@ from depthstyle.errors import SettingsError
 from depthstyle.io import DEFAULT_MAX_PIXELS, load_image, resize_image
 from depthstyle.models import StyleModel, load_model
 from depthstyle.models.encoder import level_index
-from depthstyle.ops import all_finite
+from depthstyle.ops import all_finite, normalise_masks
 from depthstyle.settings import ColorMode, StyleSettings
 from depthstyle.strength import strength_from_proximity
+from depthstyle.texture import match_texture, mix_texture_stats, texture_stats
 
 __all__ = ["StyleSettings", "StylizeResult", "Stylizer", "select_device", "ColorMode",
            "Stats", "StrengthMaps"]
@@ -127,7 +129,7 @@ class Stylizer:
             depth = make_depth_source(depth, device=getattr(engine, "device", "cpu"))
         self.depth = depth
         self.max_pixels = max_pixels
-        self._cache: OrderedDict[tuple, Stats] = OrderedDict()
+        self._cache: OrderedDict[tuple, _StyleEntry] = OrderedDict()
         self.cache_size = cache_size
         self._hits = self._misses = 0
         self._cache_lock = threading.Lock()  # the web app calls from several threads
@@ -202,23 +204,39 @@ class Stylizer:
     def style_stats(self, style: ImageLike, size: int | None = 512,
                     recolor_to: torch.Tensor | None = None) -> Stats:
         """Channel mean/std of the style at every level (cached unless recoloured)."""
+        return self._style_entry(style, size, recolor_to, texture=False).stats
+
+    def style_texture(self, style: ImageLike, size: int | None = 512,
+                      recolor_to: torch.Tensor | None = None) -> torch.Tensor:
+        """The style's texture statistics (:func:`depthstyle.texture.texture_stats`), cached
+        with its channel statistics."""
+        return self._style_entry(style, size, recolor_to, texture=True).texture
+
+    def _style_entry(self, style: ImageLike, size: int | None, recolor_to: torch.Tensor | None,
+                     *, texture: bool) -> _StyleEntry:
+        """One style's cached statistics; texture statistics are added when first needed."""
         key = None if recolor_to is not None else self._style_key(style, size)
         with self._cache_lock:
-            if key is not None and key in self._cache:
+            entry = self._cache.get(key) if key is not None else None
+            if entry is not None:
                 self._cache.move_to_end(key)
                 self._hits += 1
-                return self._cache[key]
-            self._misses += 1
+            else:
+                self._misses += 1
+        if entry is not None and (entry.texture is not None or not texture):
+            return entry
         img = self._load(style, size)
         if recolor_to is not None:
             img = match_color_histogram(img, recolor_to.cpu())
-        stats = self.engine.style_stats(img)
+        entry = _StyleEntry(entry.stats if entry is not None else self.engine.style_stats(img),
+                            texture_stats(img) if texture else None)
         if key is not None:
             with self._cache_lock:
-                self._cache[key] = stats
+                self._cache[key] = entry
+                self._cache.move_to_end(key)
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
-        return stats
+        return entry
 
     def cache_info(self) -> dict[str, int]:
         """Style-statistics cache counters: ``hits``, ``misses``, ``size``, ``max_size``."""
@@ -366,7 +384,9 @@ class Stylizer:
                                     f"{size[1]}x{size[0]}")
             masks = F.interpolate(masks.float(), size=size, mode="bilinear", align_corners=False)
         recolor = content_img if settings.preserve_color == "histogram" else None
-        stats = [self.style_stats(s, settings.style_size, recolor) for s in style_list]
+        entries = [self._style_entry(s, settings.style_size, recolor,
+                                     texture=settings.texture_match > 0) for s in style_list]
+        stats = [e.stats for e in entries]
         if strength is not None:
             run_strength = _given_strength(strength, size)
             proximity = torch.zeros(content_img.shape[0], 1, *size)
@@ -385,10 +405,12 @@ class Stylizer:
         image = self.engine.render(RenderJob(
             content=content_img, strength=run_strength, levels=levels, styles=stats,
             weights=settings.style_weights, masks=masks, detail=settings.detail))
-        if settings.preserve_color == "luminance":
-            image = luminance_transfer(image, content_img)
         shown = run_strength[-1].mean(1, keepdim=True) if isinstance(run_strength, list) \
             else run_strength
+        if settings.texture_match > 0:
+            image = _texture_step(image, [e.texture for e in entries], shown, settings, masks)
+        if settings.preserve_color == "luminance":
+            image = luminance_transfer(image, content_img)
         return StylizeResult(image=image, proximity=proximity, strength=shown,
                              content=content_img, depth_origin=origin)
 
@@ -490,6 +512,33 @@ class _TensorDigests:
                 while len(self._memo) > self.size:
                     self._memo.popitem(last=False)
         return digest
+
+
+@dataclass(frozen=True)
+class _StyleEntry:
+    """What the style cache keeps of one style image."""
+
+    stats: Stats
+    texture: torch.Tensor | None = None
+
+
+def _texture_step(image: torch.Tensor, textures: Sequence[torch.Tensor], strength: torch.Tensor,
+                  settings: StyleSettings, masks: torch.Tensor | None) -> torch.Tensor:
+    """The painting's texture statistics where the image is stylized (docs/method.md 5d).
+
+    Several styles are mixed by their weights; with region masks each style's match acts in
+    its region: ``image + sum_k (match_k(S * m_k) - image)`` (the normalised masks sum to 1).
+    """
+    amount = settings.texture_match
+    if masks is None:
+        tex = textures[0] if len(textures) == 1 else mix_texture_stats(
+            textures, settings.style_weights or [1.0] * len(textures))
+        return match_texture(image, tex, strength, amount)
+    weights = normalise_masks(masks, image.shape[-2:])
+    out = image
+    for k, tex in enumerate(textures):
+        out = out + match_texture(image, tex, strength * weights[:, k: k + 1], amount) - image
+    return out.clamp(0, 1)
 
 
 def _mixed(stats_per_style: Sequence[Stats], weights: Sequence[float] | None) -> Stats:

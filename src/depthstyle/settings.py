@@ -66,6 +66,9 @@ class StyleSettings:
             when it reconstructs the photo) or ``"off"`` (the decoder's output alone). ``True``
             and ``False`` mean ``"blend"`` and ``"off"``. Blend and residual give exactly the
             photo at strength 0.
+        texture_match: in [0, 1], how far the output's luminance texture is moved to the
+            painting's (docs/method.md 5d: the histograms of its Laplacian-pyramid bands and of
+            its luminance, where the output is stylized); 0 = the decoder's texture as it is.
     """
 
     alpha: float = 1.0
@@ -81,6 +84,7 @@ class StyleSettings:
     crop: bool = False
     learned_strength: bool = False
     detail: DetailMode | bool = "blend"
+    texture_match: float = 1.0
 
     def __post_init__(self) -> None:
         if isinstance(self.detail, bool):
@@ -93,6 +97,8 @@ class StyleSettings:
         if self.preserve_color not in (None, "luminance", "histogram"):
             raise SettingsError(f"preserve_color must be None, 'luminance' or 'histogram', got "
                                 f"{self.preserve_color!r}")
+        if not 0 <= self.texture_match <= 1:
+            raise SettingsError(f"texture_match must be in [0, 1], got {self.texture_match}")
         for name in ("content_size", "style_size"):
             v = getattr(self, name)
             if v is not None and not (16 <= v <= 8192):
@@ -118,7 +124,7 @@ class StyleSettings:
             preserve_color: ``None``, ``"none"``, ``"luminance"`` or ``"histogram"``.
             style_weights: one weight per style, or ``None``.
             **fields: the other :class:`StyleSettings` fields (alpha, offset, contrast, invert,
-                content_size, style_size, crop, detail).
+                content_size, style_size, crop, detail, texture_match).
 
         Raises:
             SettingsError: unknown strength mode or field, or an invalid value.

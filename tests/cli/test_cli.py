@@ -111,7 +111,26 @@ def test_style_weights_and_masks_change_the_pixels_as_asked(tmp_path, image_file
             0.5 * float((got - far[..., region[0], region[1]]).abs().mean())
 
 
+def test_texture_match_option_reaches_the_pipeline(tmp_path, image_files, tiny_decoder_file):
+    from depthstyle.pipeline import StyleSettings, Stylizer
+
+    content, style = image_files
+    got = {}
+    for amount in ("0", "1"):
+        out = tmp_path / f"t{amount}.png"
+        assert run(["stylize", content, "-s", style, "-o", out, "--model", tiny_decoder_file,
+                    "--depth", "none", "--texture-match", amount]) == 0
+        got[amount] = load_image(out)
+    st = Stylizer(tiny_decoder_file, depth=None)
+    for amount in ("0", "1"):
+        want = st(load_image(content), load_image(style),
+                  StyleSettings(texture_match=float(amount), depth_aware=False)).image
+        assert float((got[amount] - want).abs().max()) <= 1.5 / 255
+    assert float((got["0"] - got["1"]).abs().mean()) > 2 / 255
+
+
 @pytest.mark.parametrize("extra,code", [(["--alpha", "1.5"], 2), (["--contrast", "-1"], 2),
+                                        (["--texture-match", "2"], 2),
                                         (["--levels", "9"], 2), (["--depth", "missing.png"], 1),
                                         (["--model", "nope"], 1)])
 def test_bad_options_exit_codes(image_files, tmp_path, tiny_decoder_file, extra, code, capsys):
@@ -119,7 +138,7 @@ def test_bad_options_exit_codes(image_files, tmp_path, tiny_decoder_file, extra,
     args = ["stylize", content, "-s", style, "-o", tmp_path / "o.png"]
     if "--model" not in extra:
         args += ["--model", tiny_decoder_file]
-    if extra[0] in ("--alpha", "--contrast"):  # rejected by argparse itself
+    if extra[0] in ("--alpha", "--contrast", "--texture-match"):  # rejected by argparse itself
         with pytest.raises(SystemExit) as exc:
             run(args + extra)
         assert exc.value.code == code

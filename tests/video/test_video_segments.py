@@ -36,7 +36,10 @@ def bunny(shared):
 
 
 def _runs(bunny, tmp_path, tiny_model, style, warmup, crf=20):
-    settings = StyleSettings(depth_aware=True)
+    # texture_match=0: the tiny random decoder's output is nearly flat, so the texture step's
+    # histogram map is steep there and turns float-level differences of the smoothing state
+    # into visible ones (with the bundled model it does not: test_pipeline's stability test)
+    settings = StyleSettings(depth_aware=True, texture_match=0)
     video = VideoSettings(size=64, crf=crf)
     st = Stylizer(tiny_model)
     stylize_video(bunny, tmp_path / "one.mp4", st, style, settings, video,
@@ -79,8 +82,9 @@ def test_without_the_warm_up_the_cuts_show(bunny, tmp_path, tiny_model, image_fi
 def test_video_engine_ray_gives_the_local_clip(bunny, tmp_path, tiny_decoder_file,
                                                image_files):
     ray = pytest.importorskip("ray")
+    # --texture-match 0: see _runs (the workers' other thread counts give float differences)
     common = ["video", str(bunny), "-s", str(image_files[1]), "--size", "64", "--model",
-              str(tiny_decoder_file), "--depth", "none", "-q"]
+              str(tiny_decoder_file), "--depth", "none", "-q", "--texture-match", "0"]
     assert main([*common, "-o", str(tmp_path / "local.mp4")]) == 0
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     try:

@@ -103,6 +103,24 @@ def test_stylize_matches_the_python_api(client, stylizer):
     assert np.abs(got - want).max() <= 1.5 / 255
 
 
+def test_texture_match_field_reaches_the_pipeline(client, stylizer):
+    files = uploads()
+    content = torch.from_numpy(decode(files["content"][1])).permute(2, 0, 1)[None]
+    style = torch.from_numpy(decode(files["style"][1])).permute(2, 0, 1)[None]
+    got = {}
+    for amount in ("0", "0.5"):
+        r = client.post("/api/stylize", files=uploads(),
+                        data={"strength": "uniform", "texture_match": amount})
+        assert r.status_code == 200
+        got[amount] = decode(r.content)
+        want = stylizer(content, style, StyleSettings(depth_aware=False,
+                                                      texture_match=float(amount))).image
+        assert np.abs(got[amount] - want[0].permute(1, 2, 0).numpy()).max() <= 1.5 / 255
+    assert np.abs(got["0"] - got["0.5"]).mean() > 1 / 255
+    assert client.post("/api/stylize", files=uploads(),
+                       data={"texture_match": "1.5"}).status_code == 422
+
+
 @pytest.mark.parametrize(("form", "mode"), [("residual", "residual"), ("off", "off"),
                                              ("false", "off"), ("true", "blend")])
 def test_detail_field_reaches_the_engine(client, stylizer, form, mode):

@@ -147,6 +147,11 @@ def add_strength_options(p: argparse.ArgumentParser) -> None:
                         "and residual give exactly the photo at strength 0")
     g.add_argument("--no-detail", dest="detail", action="store_const", const="off",
                    help="same as --detail off")
+    g.add_argument("--texture-match", type=unit_float, default=1.0, metavar="A",
+                   help="how far the output's luminance texture is moved to the painting's "
+                        "where it is stylized (docs/method.md 5d: histograms of its pyramid "
+                        "bands and of its luminance); 0 = the decoder's texture as it is "
+                        "(default: 1)")
 
 
 def settings_from_args(args: argparse.Namespace, **fields):
@@ -156,7 +161,7 @@ def settings_from_args(args: argparse.Namespace, **fields):
     return StyleSettings.from_options(
         strength=args.strength, depth=args.depth != "none", levels=args.levels,
         alpha=args.alpha, offset=args.offset, contrast=args.contrast, invert=args.invert,
-        detail=args.detail, **fields)
+        detail=args.detail, texture_match=args.texture_match, **fields)
 
 
 def add_depth_options(p: argparse.ArgumentParser, default: str = "auto") -> None:

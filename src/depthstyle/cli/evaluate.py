@@ -15,6 +15,7 @@ from depthstyle.cli.common import (
     float_list,
     positive_int,
     resolve_device,
+    unit_float,
 )
 from depthstyle.errors import SettingsError
 from depthstyle.jobs import expand_inputs
@@ -62,8 +63,10 @@ def _cmd_eval_quality(args: argparse.Namespace) -> int:
     loss_name, loss_net = loss_network_for(stylizer.encoder_name)
     rows, summary = model_quality(stylizer, contents, styles, size=args.size,
                                   specificity_contents=args.specificity_contents,
-                                  loss_net=loss_net, progress=not args.quiet)
+                                  loss_net=loss_net, progress=not args.quiet,
+                                  texture_match=args.texture_match)
     summary = {"model": stylizer.model_name, "loss_network": loss_name, "size": args.size,
+               "texture_match": args.texture_match,
                "contents": len(contents), "styles": len(styles), **summary}
     out = Path(args.output)
     keys = list(dict.fromkeys(k for r in rows for k in r))
@@ -193,6 +196,9 @@ def add_parser(sub) -> None:
                         "(e.g. benchmarks/validation-split.json)")
     g.add_argument("--specificity-contents", type=positive_int, default=20, metavar="N",
                    help="how many contents get every style for specificity (default: 20)")
+    g.add_argument("--texture-match", type=unit_float, default=1.0, metavar="A",
+                   help="the texture match of the measured outputs (docs/method.md 5d; "
+                        "default 1, as stylize; 0 measures the decoder's texture alone)")
     p.add_argument("--optimize-steps", type=int, default=0, metavar="N",
                    help="also run the optimisation baseline (N L-BFGS iterations, uniform and "
                         "depth-aware, alpha 1) as the quality ceiling; slow (default: off)")

@@ -128,8 +128,8 @@ def texture_distance(a: torch.Tensor, b: torch.Tensor, loss_net=None) -> dict[st
 
 
 def model_quality(stylizer, contents: Sequence[Path], styles: Sequence[Path], *, size: int = 384,
-                  specificity_contents: int = 20, loss_net=None, progress: bool = True
-                  ) -> tuple[list[dict], dict]:
+                  specificity_contents: int = 20, loss_net=None, progress: bool = True,
+                  texture_match: float = 1.0) -> tuple[list[dict], dict]:
     """Measure reconstruction, border bands and style specificity of a stylizer's model.
 
     Args:
@@ -141,6 +141,8 @@ def model_quality(stylizer, contents: Sequence[Path], styles: Sequence[Path], *,
             contents x styles; pair distances reuse each output's descriptors).
         loss_net: the independent network for Gram distances and style distances (``None``
             leaves those columns out).
+        texture_match: the stylized outputs' texture match (see
+            :class:`~depthstyle.settings.StyleSettings`); it does not act at strength 0.
 
     Returns:
         ``(rows, summary)``: one row per content (and per content x style, and per content x
@@ -151,7 +153,8 @@ def model_quality(stylizer, contents: Sequence[Path], styles: Sequence[Path], *,
     rows: list[dict] = []
     plain = StyleSettings(alpha=0.0, depth_aware=False, detail=False, content_size=size)
     back = StyleSettings(alpha=0.0, depth_aware=False, detail=True, content_size=size)
-    full = StyleSettings(alpha=1.0, depth_aware=False, content_size=size)
+    full = StyleSettings(alpha=1.0, depth_aware=False, content_size=size,
+                         texture_match=texture_match)
     style_small = {s: stylizer.load_style(s, StyleSettings(style_size=256)) for s in styles}
     style_tex = {s: texture_features(img, loss_net) for s, img in style_small.items()}
     style_feats = {}

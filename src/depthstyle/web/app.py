@@ -423,7 +423,7 @@ async def health(st: State):  # noqa: D103
                           "max_pixels": config.max_pixels, "max_side": config.max_side,
                           "preview_side": config.preview_side},
                   defaults={"alpha": 1.0, "offset": DEFAULT_OFFSET,
-                            "contrast": DEFAULT_CONTRAST})
+                            "contrast": DEFAULT_CONTRAST, "texture_match": 1.0})
 
 
 @router.get("/api/models", response_model=list[ModelInfo], summary="Known models")
@@ -505,6 +505,9 @@ async def stylize(  # noqa: D103
     levels: Annotated[str, Form(max_length=64, description="comma-separated encoder levels "
                                 "(1-based numbers or names); empty = the model's default")] = "",
     invert: Annotated[bool, Form(description="stylize near regions instead")] = False,
+    texture_match: Annotated[float, Form(ge=0, le=1, description="how far the output's "
+                                         "luminance texture is moved to the painting's where "
+                                         "it is stylized (docs/method.md 5d); 0 = off")] = 1.0,
     detail: Annotated[Literal["blend", "residual", "off", "true", "false"], Form(
         description="how the photo comes back where strength is low (docs/method.md 5b): blend "
                     "(one decoder pass), residual (two), off; true/false mean blend/off")
@@ -535,6 +538,7 @@ async def stylize(  # noqa: D103
     settings = StyleSettings.from_options(
         strength=strength, levels=levels, alpha=alpha, offset=offset, contrast=contrast,
         invert=invert, detail={"true": True, "false": False}.get(detail, detail),
+        texture_match=texture_match,
         preserve_color=preserve_color, content_size=size,
         style_size=config.style_size)
     st.stylizer.check(settings)

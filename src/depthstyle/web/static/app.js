@@ -85,7 +85,7 @@ function formData(side) {
   if (state.depth) fd.append("depth", state.depth);
   fd.append("depth_kind", $("depth-kind").value);
   fd.append("strength", $("strength-mode").value);
-  for (const k of ["alpha", "offset", "contrast"]) fd.append(k, $(k).value);
+  for (const k of ["alpha", "offset", "contrast", "texture_match"]) fd.append(k, $(k).value);
   // the learned module sets every level itself; the checkboxes apply to the hand-set map
   const learned = $("strength-mode").value === "learned";
   const levels = [...document.querySelectorAll("#levels input:checked")].map((i) => i.value);
@@ -169,9 +169,11 @@ async function init() {
   state.depthModel = health.depth_model;
   $("offset").value = String(health.defaults.offset);
   $("contrast").value = String(health.defaults.contrast);
+  $("texture_match").value = String(health.defaults.texture_match);
   bindSlider("alpha", 2);
   bindSlider("offset", 2);
   bindSlider("contrast", 0);
+  bindSlider("texture_match", 2);
 
   const loaded = models.find((m) => m.loaded);
   if (!loaded.learned_strength) {  // this model has no learned module: offer what works

@@ -1,0 +1,111 @@
+"""Which texture statistics match (docs/method.md 5d) makes outputs most style-specific?
+
+The bundled model's alpha-1 outputs (decoded level only, no border padding, 384 px) for the
+first N photos of the small validation split and its 8 paintings; each variant post-processes
+the same outputs and is scored with the quality evaluation's style specificity and style
+distance (docs/metrics.md). Variants: no match; the 4 finest Laplacian bands of the luminance;
+those plus the luminance histogram; 5 bands, the low-pass and the luminance (the shipped
+``match_texture``). A probe for choosing the variant, not a feature:
+
+    python benchmarks/texture_probe.py --photos 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from depthstyle.color import rgb_to_yiq, yiq_to_rgb
+from depthstyle.evaluation.metrics import style_distances
+from depthstyle.evaluation.quality import pair_distances, style_specificity, texture_features
+from depthstyle.evaluation.runner import loss_network_for
+from depthstyle.models import load_model
+from depthstyle.ops import adain
+from depthstyle.texture import (
+    collapse_pyramid,
+    laplacian_pyramid,
+    match_texture,
+    quantile_map,
+    texture_stats,
+    weighted_quantiles,
+)
+from depthstyle.training.data import read_split
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from wct_probe import TRAIN, _scaled  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _bands_match(out: torch.Tensor, painting: torch.Tensor, levels: int, lum: bool
+                 ) -> torch.Tensor:
+    """The finest ``levels`` bands matched (low-pass kept), then optionally the luminance."""
+    yiq, ref = rgb_to_yiq(out), rgb_to_yiq(painting)[:, :1]
+    bands, low = laplacian_pyramid(yiq[:, :1], levels)
+    ref_bands, _ = laplacian_pyramid(ref, levels)
+    y = collapse_pyramid([quantile_map(b, weighted_quantiles(b), weighted_quantiles(r))
+                          for b, r in zip(bands, ref_bands, strict=True)], low)
+    if lum:
+        y = quantile_map(y, weighted_quantiles(y), weighted_quantiles(ref))
+    return yiq_to_rgb(torch.cat([y, yiq[:, 1:]], 1)).clamp(0, 1)
+
+
+VARIANTS = {
+    "off": lambda o, p: o,
+    "bands4": lambda o, p: _bands_match(o, p, 4, False),
+    "bands4+lum": lambda o, p: _bands_match(o, p, 4, True),
+    "shipped (bands5+low+lum)": lambda o, p: match_texture(o, texture_stats(p)),
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="depthstyle-lite0")
+    ap.add_argument("--photos", type=int, default=8)
+    ap.add_argument("--size", type=int, default=384)
+    args = ap.parse_args()
+    split = read_split(ROOT / "benchmarks" / "validation-split-small.json")
+    styles = split["style"]
+    m = load_model(args.model)
+    enc, dec, top = m.encoder.eval(), m.decoder.eval(), m.decode_level
+    _, net = loss_network_for(enc.name)
+    small = {s: _scaled(TRAIN / "style" / s, 256, 1) for s in styles}
+    paintings = {s: _scaled(TRAIN / "style" / s, 512, 1) for s in styles}
+    tex_s = {s: texture_features(v, net) for s, v in small.items()}
+    with torch.inference_mode():
+        feats_s = {s: net(v) for s, v in small.items()}
+        deep_s = {s: enc(_scaled(TRAIN / "style" / s, 512), upto=top)[-1] for s in styles}
+        outs = {}
+        for photo in split["content"][: args.photos]:
+            f = enc(_scaled(TRAIN / "content" / photo, args.size), upto=top)
+            for s in styles:
+                outs[photo, s] = dec([*f[:-1], adain(f[-1], deep_s[s])], 1.0).clamp(0, 1)
+    style_d = pair_distances(tex_s)
+    print("| variant | specificity gradient | specificity Gram | style distance mean/std |")
+    print("|---|---|---|---|")
+    for name, fn in VARIANTS.items():
+        spec: dict[str, list[float]] = {"gradient": [], "gram": []}
+        dist = []
+        for photo in split["content"][: args.photos]:
+            tex = {}
+            for s in styles:
+                out = fn(outs[photo, s], paintings[s])
+                out = F.interpolate(out, scale_factor=256 / max(out.shape[-2:]), mode="area")
+                with torch.inference_mode():
+                    tex[s] = texture_features(out, net)
+                    dist.append(style_distances(net(out), feats_s[s])["meanstd"])
+            for pair in style_specificity(tex, style_d).values():
+                for k in spec:
+                    spec[k].append(pair[k])
+        print(f"| {name} | {statistics.median(spec['gradient']):.3f} | "
+              f"{statistics.median(spec['gram']):.3f} | {statistics.median(dist):.3f} |",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
