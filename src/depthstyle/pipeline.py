@@ -208,8 +208,7 @@ class Stylizer:
 
     def style_texture(self, style: ImageLike, size: int | None = 512,
                       recolor_to: torch.Tensor | None = None) -> torch.Tensor:
-        """The style's texture statistics (:func:`depthstyle.texture.texture_stats`), cached
-        with its channel statistics."""
+        """The style's texture statistics (:func:`~depthstyle.texture.texture_stats`), cached."""
         return self._style_entry(style, size, recolor_to, texture=True).texture
 
     def _style_entry(self, style: ImageLike, size: int | None, recolor_to: torch.Tensor | None,
