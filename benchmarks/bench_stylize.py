@@ -9,8 +9,10 @@ The baseline does what the public AdaIN test scripts do: for every image it re-e
 style, runs plain AdaIN (alpha = 1, at the model's default levels) and decodes, fp32, eager, no
 caching, no border padding, no detail residual, on the same weights. Parity: max |ours -
 baseline| with depth off, alpha = 1 and no border padding (same maths, so it should be ~0).
-"ours" includes the reflect-padded border and the default photo blend (``detail="blend"``: one
-decoder pass, nothing cached per photo, so every call costs what a new photo costs).
+"ours" includes the reflect-padded border, the default photo blend (``detail="blend"``: one
+decoder pass, nothing cached per photo, so every call costs what a new photo costs) and the
+default texture match (docs/method.md 5d; ``--no-texture`` adds rows without it). The parity
+check turns the texture match off, as the baseline has none.
 "residual" uses the two-pass detail residual instead (``detail="residual"``: a second decoder
 pass wherever strength < 1, cached per content: the repeated photo here reuses it, as a batch of
 styles, the web page's sliders or an evaluation sweep do); "fresh" is the residual with the cache
@@ -130,7 +132,8 @@ def run_one(mode: str, model: str, size: int, reps: int, batch: int, channels_la
     content = square_crop(load_image(CONTENT), size).expand(batch, -1, -1, -1).contiguous()
     style = load_image(STYLE)
     depth = _depth(depth_kind, size)
-    settings = StyleSettings(content_size=None, style_size=512, detail=detail)
+    settings = StyleSettings(content_size=None, style_size=512, detail=detail,
+                             texture_match=0.0 if mode == "notexture" else 1.0)
 
     def ours():
         return stylizer(content, style, settings, depth=depth).image
@@ -152,7 +155,8 @@ def run_one(mode: str, model: str, size: int, reps: int, batch: int, channels_la
               "median_s": med, "images_per_s": batch / med, "ms_per_image": med / batch * 1000,
               "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     if mode == "ours" and batch == 1 and depth_kind == "gt":
-        plain = StyleSettings(content_size=None, style_size=None, depth_aware=False)
+        plain = StyleSettings(content_size=None, style_size=None, depth_aware=False,
+                              texture_match=0)  # the baseline has no texture step
         unpadded = Stylizer(m, device="cpu", channels_last=channels_last, border=0)
         a = unpadded(content, style512, plain).image
         b = baseline()
@@ -175,6 +179,8 @@ def main() -> None:
     ap.add_argument("--no-cache", action="store_true", help="also time without style caching")
     ap.add_argument("--no-detail", action="store_true",
                     help="also time with detail='off' (the decoder's output alone)")
+    ap.add_argument("--no-texture", action="store_true",
+                    help="also time without the texture match (--texture-match 0)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -196,6 +202,8 @@ def main() -> None:
                 configs.append((model, "nocache", size, 1, 1, "gt"))
             if args.no_detail:
                 configs.append((model, "nodetail", size, 1, 1, "gt"))
+            if args.no_texture:
+                configs.append((model, "notexture", size, 1, 1, "gt"))
             if args.depth_arch:
                 configs.append((model, "ours", size, 1, 1, "da"))
             if args.contiguous:
