@@ -22,9 +22,7 @@ import torch.nn.functional as F
 
 from depthstyle.color import rgb_to_yiq, yiq_to_rgb
 from depthstyle.evaluation.metrics import style_distances
-from depthstyle.evaluation.quality import pair_distances, style_specificity, texture_features
-from depthstyle.evaluation.runner import loss_network_for
-from depthstyle.models import load_model
+from depthstyle.evaluation.quality import style_specificity, texture_features
 from depthstyle.ops import adain
 from depthstyle.texture import (
     collapse_pyramid,
@@ -34,12 +32,9 @@ from depthstyle.texture import (
     texture_stats,
     weighted_quantiles,
 )
-from depthstyle.training.data import read_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wct_probe import TRAIN, _scaled  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
+from wct_probe import TRAIN, _scaled, probe_setup  # noqa: E402
 
 
 def _bands_match(out: torch.Tensor, painting: torch.Tensor, levels: int, lum: bool
@@ -69,23 +64,16 @@ def main() -> None:
     ap.add_argument("--photos", type=int, default=8)
     ap.add_argument("--size", type=int, default=384)
     args = ap.parse_args()
-    split = read_split(ROOT / "benchmarks" / "validation-split-small.json")
+    split, m, net, feats_s, deep_s, style_d = probe_setup(args.model)
     styles = split["style"]
-    m = load_model(args.model)
-    enc, dec, top = m.encoder.eval(), m.decoder.eval(), m.decode_level
-    _, net = loss_network_for(enc.name)
-    small = {s: _scaled(TRAIN / "style" / s, 256, 1) for s in styles}
+    enc, dec, top = m.encoder, m.decoder, m.decode_level
     paintings = {s: _scaled(TRAIN / "style" / s, 512, 1) for s in styles}
-    tex_s = {s: texture_features(v, net) for s, v in small.items()}
     with torch.inference_mode():
-        feats_s = {s: net(v) for s, v in small.items()}
-        deep_s = {s: enc(_scaled(TRAIN / "style" / s, 512), upto=top)[-1] for s in styles}
         outs = {}
         for photo in split["content"][: args.photos]:
             f = enc(_scaled(TRAIN / "content" / photo, args.size), upto=top)
             for s in styles:
                 outs[photo, s] = dec([*f[:-1], adain(f[-1], deep_s[s])], 1.0).clamp(0, 1)
-    style_d = pair_distances(tex_s)
     print("| variant | specificity gradient | specificity Gram | style distance mean/std |")
     print("|---|---|---|---|")
     for name, fn in VARIANTS.items():

@@ -59,23 +59,31 @@ def wct(content: torch.Tensor, style: torch.Tensor, eps: float = 1e-5) -> torch.
     return out.float().reshape(content.shape)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="depthstyle-lite0")
-    ap.add_argument("--photos", type=int, default=6)
-    ap.add_argument("--size", type=int, default=384)
-    args = ap.parse_args()
+def probe_setup(model: str):
+    """What the probes share: the small split, the model, the independent loss network, the
+    paintings' loss-network features (256 px), deep features (512 px) and pair distances."""
     split = read_split(ROOT / "benchmarks" / "validation-split-small.json")
     styles = split["style"]
-    m = load_model(args.model)
-    enc, dec, top = m.encoder.eval(), m.decoder.eval(), m.decode_level
+    m = load_model(model).eval()
+    enc, top = m.encoder, m.decode_level
     _, net = loss_network_for(enc.name)
     small = {s: _scaled(TRAIN / "style" / s, 256, 1) for s in styles}
     tex_s = {s: texture_features(v, net) for s, v in small.items()}
     with torch.inference_mode():
         feats_s = {s: net(v) for s, v in small.items()}
         deep_s = {s: enc(_scaled(TRAIN / "style" / s, 512), upto=top)[-1] for s in styles}
-    style_d = pair_distances(tex_s)
+    return split, m, net, feats_s, deep_s, pair_distances(tex_s)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="depthstyle-lite0")
+    ap.add_argument("--photos", type=int, default=6)
+    ap.add_argument("--size", type=int, default=384)
+    args = ap.parse_args()
+    split, m, net, feats_s, deep_s, style_d = probe_setup(args.model)
+    styles = split["style"]
+    enc, dec, top = m.encoder, m.decoder, m.decode_level
     for name, transfer in (("adain", adain), ("wct", wct)):
         spec: dict[str, list[float]] = {"gradient": [], "gram": []}
         dist = []
