@@ -13,16 +13,12 @@ those plus the luminance histogram; 5 bands, the low-pass and the luminance (the
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from depthstyle.color import rgb_to_yiq, yiq_to_rgb
-from depthstyle.evaluation.metrics import style_distances
-from depthstyle.evaluation.quality import style_specificity, texture_features
 from depthstyle.ops import adain
 from depthstyle.texture import (
     collapse_pyramid,
@@ -34,7 +30,7 @@ from depthstyle.texture import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wct_probe import TRAIN, _scaled, probe_setup  # noqa: E402
+from wct_probe import TRAIN, _scaled, probe_setup, score  # noqa: E402
 
 
 def _bands_match(out: torch.Tensor, painting: torch.Tensor, levels: int, lum: bool
@@ -77,23 +73,10 @@ def main() -> None:
     print("| variant | specificity gradient | specificity Gram | style distance mean/std |")
     print("|---|---|---|---|")
     for name, fn in VARIANTS.items():
-        spec: dict[str, list[float]] = {"gradient": [], "gram": []}
-        dist = []
-        for photo in split["content"][: args.photos]:
-            tex = {}
-            for s in styles:
-                out = fn(outs[photo, s], paintings[s])
-                out = F.interpolate(out, scale_factor=256 / max(out.shape[-2:]), mode="area")
-                with torch.inference_mode():
-                    tex[s] = texture_features(out, net)
-                    dist.append(style_distances(net(out), feats_s[s])["meanstd"])
-            for pair in style_specificity(tex, style_d).values():
-                for k in spec:
-                    spec[k].append(pair[k])
-        print(f"| {name} | {statistics.median(spec['gradient']):.3f} | "
-              f"{statistics.median(spec['gram']):.3f} | {statistics.median(dist):.3f} |",
-              flush=True)
-
+        photos = ({s: fn(outs[photo, s], paintings[s]) for s in styles}
+                  for photo in split["content"][: args.photos])
+        grad, gram, dist, _ = score(photos, net, feats_s, style_d)
+        print(f"| {name} | {grad:.3f} | {gram:.3f} | {dist:.3f} |", flush=True)
 
 if __name__ == "__main__":
     main()

@@ -75,6 +75,28 @@ def probe_setup(model: str):
     return split, m, net, feats_s, deep_s, pair_distances(tex_s)
 
 
+def score(outputs, net, feats_s: dict, style_d: dict) -> tuple[float, float, float, int]:
+    """Medians of style specificity (gradient, Gram) and style distance (mean/std) of outputs.
+
+    ``outputs`` yields, per photo, ``{painting: (1, 3, H, W) output}``; each output is scored at
+    256 px like the quality evaluation. Returns the three medians and the number of pairs.
+    """
+    spec: dict[str, list[float]] = {"gradient": [], "gram": []}
+    dist = []
+    for per_style in outputs:
+        tex = {}
+        for s, out in per_style.items():
+            out = F.interpolate(out, scale_factor=256 / max(out.shape[-2:]), mode="area")
+            with torch.inference_mode():
+                tex[s] = texture_features(out, net)
+                dist.append(style_distances(net(out), feats_s[s])["meanstd"])
+        for pair in style_specificity(tex, style_d).values():
+            for k in spec:
+                spec[k].append(pair[k])
+    return (statistics.median(spec["gradient"]), statistics.median(spec["gram"]),
+            statistics.median(dist), len(spec["gram"]))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="depthstyle-lite0")
@@ -85,25 +107,16 @@ def main() -> None:
     styles = split["style"]
     enc, dec, top = m.encoder, m.decoder, m.decode_level
     for name, transfer in (("adain", adain), ("wct", wct)):
-        spec: dict[str, list[float]] = {"gradient": [], "gram": []}
-        dist = []
-        for photo in split["content"][: args.photos]:
-            with torch.inference_mode():
-                f = enc(_scaled(TRAIN / "content" / photo, args.size), upto=top)
-                tex = {}
-                for s in styles:
-                    out = dec([*f[:-1], transfer(f[-1], deep_s[s])], 1.0).clamp(0, 1)
-                    out = F.interpolate(out, scale_factor=256 / max(out.shape[-2:]),
-                                        mode="area")
-                    tex[s] = texture_features(out, net)
-                    dist.append(style_distances(net(out), feats_s[s])["meanstd"])
-            for pair in style_specificity(tex, style_d).values():
-                for k in spec:
-                    spec[k].append(pair[k])
-        print(f"{name}: specificity gradient {statistics.median(spec['gradient']):.3f}, "
-              f"Gram {statistics.median(spec['gram']):.3f}; style distance mean/std "
-              f"{statistics.median(dist):.3f} ({len(spec['gram'])} pairs)", flush=True)
+        def photos(transfer=transfer):
+            for photo in split["content"][: args.photos]:
+                with torch.inference_mode():
+                    f = enc(_scaled(TRAIN / "content" / photo, args.size), upto=top)
+                    yield {s: dec([*f[:-1], transfer(f[-1], deep_s[s])], 1.0).clamp(0, 1)
+                           for s in styles}
 
+        grad, gram, dist, pairs = score(photos(), net, feats_s, style_d)
+        print(f"{name}: specificity gradient {grad:.3f}, Gram {gram:.3f}; style distance "
+              f"mean/std {dist:.3f} ({pairs} pairs)", flush=True)
 
 if __name__ == "__main__":
     main()
