@@ -206,11 +206,6 @@ class Stylizer:
         """Channel mean/std of the style at every level (cached unless recoloured)."""
         return self._style_entry(style, size, recolor_to, texture=False).stats
 
-    def style_texture(self, style: ImageLike, size: int | None = 512,
-                      recolor_to: torch.Tensor | None = None) -> torch.Tensor:
-        """The style's texture statistics (:func:`~depthstyle.texture.texture_stats`), cached."""
-        return self._style_entry(style, size, recolor_to, texture=True).texture
-
     def _style_entry(self, style: ImageLike, size: int | None, recolor_to: torch.Tensor | None,
                      *, texture: bool) -> _StyleEntry:
         """One style's cached statistics; texture statistics are added when first needed."""

@@ -12,6 +12,7 @@ from typing import Literal
 
 from depthstyle.errors import SettingsError
 from depthstyle.strength import DEFAULT_CONTRAST, DEFAULT_OFFSET, check_strength_params
+from depthstyle.texture import DEFAULT_TEXTURE_MATCH
 
 __all__ = ["StyleSettings", "ColorMode", "StrengthMode", "STRENGTH_MODES", "DetailMode",
            "DETAIL_MODES", "detail_mode"]
@@ -84,7 +85,7 @@ class StyleSettings:
     crop: bool = False
     learned_strength: bool = False
     detail: DetailMode | bool = "blend"
-    texture_match: float = 1.0
+    texture_match: float = DEFAULT_TEXTURE_MATCH
 
     def __post_init__(self) -> None:
         if isinstance(self.detail, bool):

@@ -33,6 +33,7 @@ from depthstyle.color import rgb_to_yiq, yiq_to_rgb
 from depthstyle.ops import resize_map
 
 __all__ = [
+    "DEFAULT_TEXTURE_MATCH",
     "TEXTURE_LEVELS",
     "TEXTURE_QUANTILES",
     "laplacian_pyramid",
@@ -44,6 +45,7 @@ __all__ = [
     "match_texture",
 ]
 
+DEFAULT_TEXTURE_MATCH = 1.0  # how far outputs take the painting's texture unless told otherwise
 TEXTURE_LEVELS = 5  # Laplacian bands; chosen on the small validation split (docs/method.md 5d)
 TEXTURE_QUANTILES = 65  # quantiles per histogram (every 1/64)
 _MAX_SAMPLES = 16_384  # pixels per histogram, taken on a regular grid

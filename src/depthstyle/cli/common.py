@@ -120,6 +120,7 @@ def make_stylizer(args: argparse.Namespace, tile_size=None):
 def add_strength_options(p: argparse.ArgumentParser) -> None:
     """Add the strength options shared by stylize, video and optimize."""
     from depthstyle.strength import DEFAULT_CONTRAST, DEFAULT_OFFSET
+    from depthstyle.texture import DEFAULT_TEXTURE_MATCH
 
     g = p.add_argument_group("strength (docs/method.md)")
     g.add_argument("--alpha", type=unit_float, default=1.0,
@@ -147,11 +148,11 @@ def add_strength_options(p: argparse.ArgumentParser) -> None:
                         "and residual give exactly the photo at strength 0")
     g.add_argument("--no-detail", dest="detail", action="store_const", const="off",
                    help="same as --detail off")
-    g.add_argument("--texture-match", type=unit_float, default=1.0, metavar="A",
+    g.add_argument("--texture-match", type=unit_float, default=DEFAULT_TEXTURE_MATCH, metavar="A",
                    help="how far the output's luminance texture is moved to the painting's "
                         "where it is stylized (docs/method.md 5d: histograms of its pyramid "
                         "bands and of its luminance); 0 = the decoder's texture as it is "
-                        "(default: 1)")
+                        "(default: %(default)s)")
 
 
 def settings_from_args(args: argparse.Namespace, **fields):

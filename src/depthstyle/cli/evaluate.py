@@ -19,6 +19,7 @@ from depthstyle.cli.common import (
 )
 from depthstyle.errors import SettingsError
 from depthstyle.jobs import expand_inputs
+from depthstyle.texture import DEFAULT_TEXTURE_MATCH
 
 # --- eval --------------------------------------------------------------------------------------
 
@@ -196,9 +197,9 @@ def add_parser(sub) -> None:
                         "(e.g. benchmarks/validation-split.json)")
     g.add_argument("--specificity-contents", type=positive_int, default=20, metavar="N",
                    help="how many contents get every style for specificity (default: 20)")
-    g.add_argument("--texture-match", type=unit_float, default=1.0, metavar="A",
-                   help="the texture match of the measured outputs (docs/method.md 5d; "
-                        "default 1, as stylize; 0 measures the decoder's texture alone)")
+    g.add_argument("--texture-match", type=unit_float, default=DEFAULT_TEXTURE_MATCH,
+                   metavar="A", help="the texture match of the measured outputs (docs/method.md "
+                   "5d; default %(default)s, as stylize; 0 measures the decoder's texture alone)")
     p.add_argument("--optimize-steps", type=int, default=0, metavar="N",
                    help="also run the optimisation baseline (N L-BFGS iterations, uniform and "
                         "depth-aware, alpha 1) as the quality ceiling; slow (default: off)")

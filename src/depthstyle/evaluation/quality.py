@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from depthstyle.color import luminance
 from depthstyle.evaluation.metrics import gram, ssim, style_distances
 from depthstyle.settings import StyleSettings
+from depthstyle.texture import DEFAULT_TEXTURE_MATCH
 
 __all__ = ["psnr", "border_ratio", "gradient_descriptor", "texture_features", "texture_distance",
            "texture_feature_distance", "pair_distances", "style_specificity", "model_quality",
@@ -129,7 +130,7 @@ def texture_distance(a: torch.Tensor, b: torch.Tensor, loss_net=None) -> dict[st
 
 def model_quality(stylizer, contents: Sequence[Path], styles: Sequence[Path], *, size: int = 384,
                   specificity_contents: int = 20, loss_net=None, progress: bool = True,
-                  texture_match: float = 1.0) -> tuple[list[dict], dict]:
+                  texture_match: float = DEFAULT_TEXTURE_MATCH) -> tuple[list[dict], dict]:
     """Measure reconstruction, border bands and style specificity of a stylizer's model.
 
     Args:

@@ -52,6 +52,7 @@ from depthstyle.errors import (
 from depthstyle.io import load_image, to_pil
 from depthstyle.pipeline import StyleSettings, Stylizer
 from depthstyle.strength import DEFAULT_CONTRAST, DEFAULT_OFFSET
+from depthstyle.texture import DEFAULT_TEXTURE_MATCH
 from depthstyle.web.catalog import Catalog, CatalogItem, load_catalog
 from depthstyle.web.guard import RequestGuard
 from depthstyle.web.limits import (
@@ -423,7 +424,8 @@ async def health(st: State):  # noqa: D103
                           "max_pixels": config.max_pixels, "max_side": config.max_side,
                           "preview_side": config.preview_side},
                   defaults={"alpha": 1.0, "offset": DEFAULT_OFFSET,
-                            "contrast": DEFAULT_CONTRAST, "texture_match": 1.0})
+                            "contrast": DEFAULT_CONTRAST,
+                            "texture_match": DEFAULT_TEXTURE_MATCH})
 
 
 @router.get("/api/models", response_model=list[ModelInfo], summary="Known models")
@@ -507,7 +509,8 @@ async def stylize(  # noqa: D103
     invert: Annotated[bool, Form(description="stylize near regions instead")] = False,
     texture_match: Annotated[float, Form(ge=0, le=1, description="how far the output's "
                                          "luminance texture is moved to the painting's where "
-                                         "it is stylized (docs/method.md 5d); 0 = off")] = 1.0,
+                                         "it is stylized (docs/method.md 5d); 0 = off")
+                              ] = DEFAULT_TEXTURE_MATCH,
     detail: Annotated[Literal["blend", "residual", "off", "true", "false"], Form(
         description="how the photo comes back where strength is low (docs/method.md 5b): blend "
                     "(one decoder pass), residual (two), off; true/false mean blend/off")
