@@ -72,7 +72,8 @@ def assert_error(r, status: int, kind: str, pattern: str = ""):
 def test_catalogue_endpoints(client):
     health = client.get("/api/health").json()
     assert health["status"] == "ok" and health["model"] == resolve_name("depthstyle-lite0")
-    assert health["defaults"] == {"alpha": 1.0, "offset": 0.2, "contrast": 10.0}
+    assert health["defaults"] == {"alpha": 1.0, "offset": 0.2, "contrast": 10.0,
+                                  "texture_match": 1.0}
     styles = client.get("/api/styles").json()
     assert {s["id"] for s in styles} >= {"woman_with_hat", "mondrian"}
     assert all(s["credit"] for s in styles)
