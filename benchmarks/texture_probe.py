@@ -46,11 +46,27 @@ def _bands_match(out: torch.Tensor, painting: torch.Tensor, levels: int, lum: bo
     return yiq_to_rgb(torch.cat([y, yiq[:, 1:]], 1)).clamp(0, 1)
 
 
+def _hb(orientations: int, oriented_from: int, iterations: int):
+    """``match_texture`` with K orientations from level ``oriented_from`` and N passes."""
+    return lambda o, p: match_texture(
+        o, texture_stats(p, orientations=orientations, oriented_from=oriented_from),
+        orientations=orientations, oriented_from=oriented_from, iterations=iterations)
+
+
 VARIANTS = {
     "off": lambda o, p: o,
     "bands4": lambda o, p: _bands_match(o, p, 4, False),
     "bands4+lum": lambda o, p: _bands_match(o, p, 4, True),
-    "shipped (bands5+low+lum)": lambda o, p: match_texture(o, texture_stats(p)),
+    "bands5+low+lum, 1 pass (tenth session's match)": _hb(1, 0, 1),
+    "1 orientation, 2 passes": _hb(1, 0, 2),
+    "1 orientation, 3 passes": _hb(1, 0, 3),
+    "2 orientations, 1 pass": _hb(2, 0, 1),
+    "4 orientations, 1 pass": _hb(4, 0, 1),
+    "6 orientations, 1 pass": _hb(6, 0, 1),
+    "2 orientations, 2 passes": _hb(2, 0, 2),
+    "2 orientations from level 1, 2 passes": _hb(2, 1, 2),
+    "4 orientations, 2 passes": _hb(4, 0, 2),
+    "4 orientations from level 1, 2 passes (shipped)": _hb(4, 1, 2),
 }
 
 
@@ -59,6 +75,8 @@ def main() -> None:
     ap.add_argument("--model", default="depthstyle-lite0")
     ap.add_argument("--photos", type=int, default=8)
     ap.add_argument("--size", type=int, default=384)
+    ap.add_argument("--only", nargs="*", metavar="TEXT",
+                    help="run only the variants whose name contains one of these texts")
     args = ap.parse_args()
     split, m, net, feats_s, deep_s, style_d = probe_setup(args.model)
     styles = split["style"]
@@ -73,6 +91,8 @@ def main() -> None:
     print("| variant | specificity gradient | specificity Gram | style distance mean/std |")
     print("|---|---|---|---|")
     for name, fn in VARIANTS.items():
+        if args.only and not any(t in name for t in args.only):
+            continue
         photos = ({s: fn(outs[photo, s], paintings[s]) for s in styles}
                   for photo in split["content"][: args.photos])
         grad, gram, dist, _ = score(photos, net, feats_s, style_d)

@@ -1,22 +1,28 @@
 """Texture statistics match: give the output the painting's luminance texture, scale by scale.
 
 A pyramid histogram match in the manner of Heeger & Bergen, "Pyramid-Based Texture Analysis/
-Synthesis", SIGGRAPH 1995: the stylized image's luminance is split into a Laplacian pyramid;
-each band (and the low-pass residual) is mapped so that its histogram becomes the painting's
-band histogram; the pyramid is collapsed; finally the luminance histogram itself is matched.
-Chrominance is left as the decoder made it.
+Synthesis", SIGGRAPH 1995: the stylized image's luminance is split into a Laplacian pyramid,
+and each band but the finest into 4 oriented sub-bands (horizontal, vertical and the two
+diagonal structure, by angular masks in the Fourier domain, as their steerable pyramid does);
+each (sub-)band and the low-pass residual is mapped so that its histogram becomes the
+painting's; the pyramid is collapsed; the luminance histogram itself is matched. As in their
+method this runs twice, the second pass starting from the first one's result. Chrominance is
+left as the decoder made it.
 
 Why: a decoder fed only AdaIN's channel means and stds paints its own stroke contrast whatever
 the painting. Matching band histograms sets the contrast of fine, middle and coarse structure
 to the painting's (a smooth painting flattens the decoder's hatch, a rough one strengthens its
-strokes), and the luminance histogram sets the tonal range. Docs: docs/method.md, section 5d.
+strokes), the oriented sub-bands move the balance of stroke directions towards the painting's
+(histogram matching reshapes amplitudes; it cannot erase a decoder's hatch, only weaken it
+where the painting has no such direction), and the luminance histogram sets the tonal range.
+Docs: docs/method.md, section 5d.
 
 Depth awareness: the output's quantiles are measured with each pixel weighted by its strength
 (stylized regions count, photo regions do not), and the result is blended back by strength:
 ``out = lerp(image, matched, amount * S)``. At S = 0 the image is returned unchanged.
 
-The painting's statistics are a (levels + 2, Q) tensor of quantiles (bands fine to coarse, the
-low-pass, the luminance), computed once per style. Mixing several styles averages their
+The painting's statistics are a (rows, Q) tensor of quantiles (the (sub-)bands fine to coarse,
+the low-pass, the luminance), computed once per style. Mixing several styles averages their
 quantiles, the 1-D Wasserstein barycentre of their histograms.
 
 All functions are pure tensor operations; they never modify their inputs.
@@ -24,6 +30,8 @@ All functions are pure tensor operations; they never modify their inputs.
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Sequence
 
 import torch
@@ -36,8 +44,12 @@ __all__ = [
     "DEFAULT_TEXTURE_MATCH",
     "TEXTURE_LEVELS",
     "TEXTURE_QUANTILES",
+    "TEXTURE_ORIENTATIONS",
+    "TEXTURE_ITERATIONS",
     "laplacian_pyramid",
     "collapse_pyramid",
+    "orientation_split",
+    "orientation_merge",
     "weighted_quantiles",
     "quantile_map",
     "texture_stats",
@@ -48,18 +60,27 @@ __all__ = [
 DEFAULT_TEXTURE_MATCH = 1.0  # how far outputs take the painting's texture unless told otherwise
 TEXTURE_LEVELS = 5  # Laplacian bands; chosen on the small validation split (docs/method.md 5d)
 TEXTURE_QUANTILES = 65  # quantiles per histogram (every 1/64)
-_MAX_SAMPLES = 16_384  # pixels per histogram, taken on a regular grid
+TEXTURE_ORIENTATIONS = 4  # oriented sub-bands per band, as in Heeger & Bergen's steerable pyramid
+TEXTURE_ORIENTED_FROM = 1  # the finest band stays whole: splitting it costs 4x, buys little
+TEXTURE_ITERATIONS = 2  # analysis-match-synthesis passes (Heeger & Bergen iterate too)
+_MAX_SAMPLES = 4096  # pixels per histogram (64 per quantile step), a fixed random subset
 _TABLE = 4096  # points at which quantile_map is tabulated
-_BINOMIAL = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16
 
 
-def _blur(x: torch.Tensor) -> torch.Tensor:
-    """Separable 5-tap binomial blur of (B, 1, H, W), reflected borders (replicated if tiny)."""
+def _reduce(x: torch.Tensor) -> torch.Tensor:
+    """A 5-tap binomial blur of (B, 1, H, W) taken at every second pixel.
+
+    Returns (B, 1, ceil(H/2), ceil(W/2)). Borders are reflected (replicated if a side is under
+    3). Only the kept pixels are computed, with shifted slices: a quarter of the work of
+    blurring everywhere and subsampling.
+    """
     mode = "reflect" if min(x.shape[-2:]) > 2 else "replicate"
-    k = _BINOMIAL.to(x)
-    x = F.pad(x, (2, 2, 2, 2), mode=mode)
-    x = F.conv2d(x, k.view(1, 1, 1, 5))
-    return F.conv2d(x, k.view(1, 1, 5, 1))
+    p = F.pad(x, (2, 2, 2, 2), mode=mode)
+    ho, wo = (x.shape[-2] + 1) // 2, (x.shape[-1] + 1) // 2
+    c = [p[..., t: t + 2 * wo - 1: 2] for t in range(5)]
+    r = (c[0] + c[4]) + 4 * (c[1] + c[3]) + 6 * c[2]
+    c = [r[..., t: t + 2 * ho - 1: 2, :] for t in range(5)]
+    return ((c[0] + c[4]) + 4 * (c[1] + c[3]) + 6 * c[2]) / 256
 
 
 def laplacian_pyramid(y: torch.Tensor, levels: int) -> tuple[list[torch.Tensor], torch.Tensor]:
@@ -74,7 +95,7 @@ def laplacian_pyramid(y: torch.Tensor, levels: int) -> tuple[list[torch.Tensor],
     for _ in range(levels):
         if min(g.shape[-2:]) < 4:
             break
-        low = _blur(g)[..., ::2, ::2]
+        low = _reduce(g)
         bands.append(g - F.interpolate(low, size=g.shape[-2:], mode="bilinear",
                                        align_corners=False))
         g = low
@@ -89,12 +110,66 @@ def collapse_pyramid(bands: Sequence[torch.Tensor], low: torch.Tensor) -> torch.
     return g
 
 
-def _grid_sample(t: torch.Tensor) -> torch.Tensor:
-    """A regular sub-grid of (B, C, H, W) with at most _MAX_SAMPLES pixels per image."""
-    step = 1
-    while (t.shape[-2] // step) * (t.shape[-1] // step) > _MAX_SAMPLES:
-        step += 1
-    return t[..., ::step, ::step]
+@functools.lru_cache(maxsize=32)
+def _orientation_masks(h: int, w: int, k: int) -> torch.Tensor:
+    """(k, h, w // 2 + 1) angular masks on the rfft2 grid that sum to 1 everywhere.
+
+    Mask ``i`` is ``cos(theta - pi i / k) ** (2 (k - 1))`` (theta the frequency's direction),
+    normalised: the square of the steerable pyramid's angular response, so that one mask
+    passes what Heeger & Bergen's analysis-then-synthesis pair passes. With an even power
+    below 2k the k masks sum to a constant, so they split a band exactly. They are even in
+    frequency, so each sub-band of a real image is real.
+    """
+    fy = torch.fft.fftfreq(h)[:, None]
+    fx = torch.fft.rfftfreq(w)[None, :]
+    theta = torch.atan2(fy, fx).expand(h, -1).clone()
+    if w % 2 == 0:  # the Nyquist column stands for +-1/2: its mask must be even in fy
+        theta[:, -1] = torch.atan2(fy.abs()[:, 0], fx[0, -1])
+    a = torch.stack([torch.cos(theta - math.pi * i / k) ** (2 * (k - 1)) for i in range(k)])
+    return a / a.sum(0, keepdim=True)
+
+
+def orientation_split(band: torch.Tensor, k: int) -> torch.Tensor:
+    """Split (B, 1, H, W) into ``k`` oriented sub-bands, (B, k, H, W), that sum to ``band``.
+
+    Sub-band ``i`` holds the structure whose gradients point along ``pi i / k`` (for k = 4:
+    horizontal, one diagonal, vertical, the other diagonal); k = 1 returns ``band``. The
+    filtering is done in the Fourier domain (so the image is treated as periodic); the last
+    sub-band is ``band`` minus the others, which saves one inverse transform.
+    """
+    if k == 1:
+        return band
+    h, w = band.shape[-2:]
+    spec = torch.view_as_real(torch.fft.rfft2(band.float()))
+    masks = _orientation_masks(h, w, k)[: k - 1].to(band.device)
+    parts = torch.fft.irfft2(torch.view_as_complex((spec * masks[..., None]).contiguous()),
+                             s=(h, w))
+    return torch.cat([parts, band - parts.sum(1, keepdim=True)], 1)
+
+
+def orientation_merge(subbands: torch.Tensor) -> torch.Tensor:
+    """Inverse of :func:`orientation_split`: (B, k, H, W) to (B, 1, H, W), their sum."""
+    return subbands.sum(1, keepdim=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _sample_index(n: int, k: int) -> torch.Tensor | None:
+    """``k`` of ``n`` flat pixel indices, a fixed pseudo-random subset (sorted); None if n <= k.
+
+    Random rather than a regular sub-grid, so that a periodic texture (a decoder's hatch) cannot
+    alias with the grid; fixed, so that the same image always gets the same histogram.
+    """
+    if n <= k:
+        return None
+    g = torch.Generator().manual_seed(n)
+    return torch.randperm(n, generator=g)[:k].sort().values
+
+
+def _samples(t: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) flattened to (B, C H W), or to its _MAX_SAMPLES pixels of a fixed subset."""
+    flat = t.flatten(1)
+    idx = _sample_index(flat.shape[1], _MAX_SAMPLES)
+    return flat if idx is None else flat[:, idx.to(flat.device)]
 
 
 def weighted_quantiles(values: torch.Tensor, weights: torch.Tensor | None = None,
@@ -108,15 +183,15 @@ def weighted_quantiles(values: torch.Tensor, weights: torch.Tensor | None = None
 
     Returns:
         (B, q), non-decreasing along q. An image with zero total weight gets its unweighted
-        quantiles. Large images are measured on a regular sub-grid of about 16k pixels.
+        quantiles. Images over 4,096 pixels are measured on a fixed random subset of 4,096.
     """
     if q < 2:
         raise ValueError(f"need at least 2 quantiles, got {q}")
-    v = _grid_sample(values).flatten(1).float()
+    v = _samples(values).float()
     if weights is None:
         w = torch.ones_like(v)
     else:
-        w = _grid_sample(resize_map(weights.float(), values.shape[-2:])).flatten(1)
+        w = _samples(resize_map(weights.float(), values.shape[-2:]))
         w = w.clamp_min(0)
         w = torch.where(w.sum(1, keepdim=True) > 1e-6, w, torch.ones_like(w))
     # weighted samples first (by value), the zero-weight ones after them, out of reach
@@ -178,33 +253,59 @@ def quantile_map(x: torch.Tensor, source: torch.Tensor, target: torch.Tensor,
         z = (v - mid) / scale
         return z / (1 + z.abs())
 
+    if x[0].numel() <= table:  # as few pixels as table points: map them exactly
+        return _exact_quantile_map(x.reshape(b, -1).float().contiguous(), src, dst
+                                   ).reshape(x.shape).to(x.dtype)
     lo, hi = compand(src[:, :1]), compand(src[:, -1:])
     grid = lo + (hi - lo) * torch.linspace(0, 1, table + 1, device=src.device)
     grid = grid.clamp(-1 + 1e-7, 1 - 1e-7)
     lut = _exact_quantile_map((mid + scale * grid / (1 - grid.abs())).contiguous(), src, dst)
-    u = ((compand(x.reshape(b, -1).float()) - lo) / (hi - lo).clamp_min(1e-12)).clamp(0, 1)
-    u = u * table
-    i0 = u.long().clamp(max=table - 1)
-    out = torch.lerp(lut.gather(1, i0), lut.gather(1, i0 + 1), u - i0)
+    slope = lut.diff(dim=1)
+    # u = table * (compand(x) - lo) / (hi - lo), in place to spare the allocations
+    u = x.reshape(b, -1).float().sub(mid).div_(scale)
+    u.div_(u.abs().add_(1)).sub_(lo).mul_(table / (hi - lo).clamp_min(1e-12)).clamp_(0, table)
+    i0 = u.long().clamp_(max=table - 1)
+    out = lut.gather(1, i0).addcmul_(u.sub_(i0), slope.gather(1, i0))
     return out.reshape(x.shape).to(x.dtype)
 
 
+def _level_rows(band_rows: int, k: int, oriented_from: int) -> list[slice]:
+    """The rows of each level's (sub-)bands among a statistics tensor's ``band_rows`` rows.
+
+    One row for each of the first ``oriented_from`` levels, ``k`` for each level after them.
+    """
+    rows, start, level = [], 0, 0
+    while start < band_rows:
+        n = 1 if level < oriented_from else k
+        rows.append(slice(start, start + n))
+        start, level = start + n, level + 1
+    if start != band_rows:
+        raise ValueError(f"{band_rows} band rows do not fit {k} orientations from level "
+                         f"{oriented_from}")
+    return rows
+
+
 def texture_stats(image: torch.Tensor, levels: int = TEXTURE_LEVELS,
-                  q: int = TEXTURE_QUANTILES) -> torch.Tensor:
+                  q: int = TEXTURE_QUANTILES, orientations: int = TEXTURE_ORIENTATIONS,
+                  oriented_from: int = TEXTURE_ORIENTED_FROM) -> torch.Tensor:
     """A painting's texture statistics: quantiles of its luminance pyramid and luminance.
 
     Args:
         image: (1, 3, H, W) RGB in [0, 1].
 
     Returns:
-        (L + 2, q): the L band histograms fine to coarse (L = ``levels``, fewer for tiny
-        images), the low-pass residual's, then the luminance's.
+        (rows, q): the histograms of the L bands fine to coarse (L = ``levels``, fewer for
+        tiny images), those from level ``oriented_from`` on as K = ``orientations`` oriented
+        sub-bands each, then the low-pass residual's and the luminance's.
     """
     if image.ndim != 4 or image.shape[:2] != (1, 3):
         raise ValueError(f"texture_stats needs one (1, 3, H, W) image, got {tuple(image.shape)}")
     y = rgb_to_yiq(image.float())[:, :1]
     bands, low = laplacian_pyramid(y, levels)
-    return torch.cat([weighted_quantiles(t, None, q) for t in (*bands, low, y)])
+    parts = [sb[:, i: i + 1] for lv, b in enumerate(bands)
+             for sb in [orientation_split(b, 1 if lv < oriented_from else orientations)]
+             for i in range(sb.shape[1])]
+    return torch.cat([weighted_quantiles(t, None, q) for t in (*parts, low, y)])
 
 
 def mix_texture_stats(stats: Sequence[torch.Tensor], weights: Sequence[float]) -> torch.Tensor:
@@ -226,16 +327,33 @@ def mix_texture_stats(stats: Sequence[torch.Tensor], weights: Sequence[float]) -
     return sum(wi * s for wi, s in zip(w, trimmed, strict=True))
 
 
+def _match_oriented(band: torch.Tensor, strength: torch.Tensor, targets: torch.Tensor
+                    ) -> torch.Tensor:
+    """One (B, 1, H, W) band with each of its K oriented sub-bands given ``targets[i]``."""
+    b, k = band.shape[0], targets.shape[0]
+    sub = orientation_split(band, k).reshape(b * k, 1, *band.shape[-2:])
+    weights = strength.repeat_interleave(k, 0)
+    mapped = quantile_map(sub, weighted_quantiles(sub, weights), targets.repeat(b, 1))
+    return orientation_merge(mapped.reshape(b, k, *band.shape[-2:]))
+
+
 def match_texture(image: torch.Tensor, stats: torch.Tensor,
-                  strength: torch.Tensor | float = 1.0, amount: float = 1.0) -> torch.Tensor:
+                  strength: torch.Tensor | float = 1.0, amount: float = 1.0,
+                  orientations: int = TEXTURE_ORIENTATIONS,
+                  oriented_from: int = TEXTURE_ORIENTED_FROM,
+                  iterations: int = TEXTURE_ITERATIONS) -> torch.Tensor:
     """Give ``image`` the texture statistics ``stats`` where it is stylized.
 
     Args:
         image: (B, 3, H, W) RGB in [0, 1], the stylized output.
-        stats: (L + 2, Q) from :func:`texture_stats` or :func:`mix_texture_stats`.
+        stats: (L K + 2, Q) from :func:`texture_stats` or :func:`mix_texture_stats`.
         strength: scalar or (B or 1, 1, H', W') in [0, 1]; weights the output's histograms and
             the blend back (resized to the image).
         amount: in [0, 1]; 0 returns ``image`` unchanged.
+        orientations, oriented_from: as ``stats`` was made with (:func:`texture_stats`).
+        iterations: analysis-match-synthesis passes; each pass starts from the last one's
+            luminance, so the bands' histograms, which the collapse and the final luminance
+            match disturb, come closer to the painting's.
 
     Returns:
         (B, 3, H, W) in [0, 1]: ``lerp(image, matched, amount * strength)``; exactly ``image``
@@ -246,7 +364,9 @@ def match_texture(image: torch.Tensor, stats: torch.Tensor,
     if not 0 <= amount <= 1:
         raise ValueError(f"amount must be in [0, 1], got {amount}")
     if stats.ndim != 2 or stats.shape[0] < 2:
-        raise ValueError(f"texture statistics must be (levels + 2, Q), got {tuple(stats.shape)}")
+        raise ValueError(f"texture statistics must be (rows, Q) with rows >= 2, got "
+                         f"{tuple(stats.shape)}")
+    rows = _level_rows(stats.shape[0] - 2, orientations, oriented_from)
     b, _, h, w = image.shape
     if isinstance(strength, torch.Tensor):
         s = resize_map(strength.float().to(image.device), (h, w)).expand(b, 1, h, w)
@@ -257,11 +377,21 @@ def match_texture(image: torch.Tensor, stats: torch.Tensor,
         return image
     yiq = rgb_to_yiq(image.float())
     y = yiq[:, :1]
-    bands, low = laplacian_pyramid(y, stats.shape[0] - 2)
     stats = stats.to(image.device)
-    bands = [quantile_map(t, weighted_quantiles(t, s), stats[k]) for k, t in enumerate(bands)]
-    low = quantile_map(low, weighted_quantiles(low, s), stats[-2])
-    y = collapse_pyramid(bands, low)
-    y = quantile_map(y, weighted_quantiles(y, s), stats[-1])
+    at_size: dict[tuple, torch.Tensor] = {}  # the strength at each band's size, made once
+
+    def weights(t: torch.Tensor) -> torch.Tensor:
+        key = tuple(t.shape[-2:])
+        if key not in at_size:
+            at_size[key] = resize_map(s, key)
+        return at_size[key]
+
+    for _ in range(iterations):
+        bands, low = laplacian_pyramid(y, len(rows))
+        bands = [_match_oriented(band, weights(band), stats[r])
+                 for band, r in zip(bands, rows, strict=False)]  # a tiny image has fewer
+        low = quantile_map(low, weighted_quantiles(low, weights(low)), stats[-2])
+        y = collapse_pyramid(bands, low)
+        y = quantile_map(y, weighted_quantiles(y, s), stats[-1])
     matched = yiq_to_rgb(torch.cat([y, yiq[:, 1:]], 1))
     return torch.lerp(image.float(), matched, weight).clamp(0, 1).to(image.dtype)
