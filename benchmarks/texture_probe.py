@@ -4,10 +4,12 @@ The bundled model's alpha-1 outputs (decoded level only, no border padding, 384 
 first N photos of the small validation split and its 8 paintings; each variant post-processes
 the same outputs and is scored with the quality evaluation's style specificity and style
 distance (docs/metrics.md). Variants: no match; the 4 finest Laplacian bands of the luminance;
-those plus the luminance histogram; 5 bands, the low-pass and the luminance (the shipped
-``match_texture``). A probe for choosing the variant, not a feature:
+those plus the luminance histogram; 5 bands, the low-pass and the luminance (the tenth
+session's match); then that match with K oriented sub-bands per band (from level 0, or from
+level 1 with the finest band whole) and 1 to 3 passes (the eleventh session's; the last row is
+the shipped default). A probe for choosing the variant, not a feature:
 
-    python benchmarks/texture_probe.py --photos 8
+    python benchmarks/texture_probe.py --photos 8 [--only TEXT ...]
 """
 
 from __future__ import annotations
