@@ -5,7 +5,8 @@ uniform strength (no depth model is available offline): once with all smoothing 
 the defaults (depth/strength momentum 0.6, output smoothing 0.5). Reported per run: frames,
 frames per second (decode + stylize + encode), and the flicker ratio = mean temporal luminance
 difference of the output / of the input, measured on the written files by
-``depthstyle.evaluation.flicker``.
+``depthstyle.evaluation.flicker``. ``--texture-match 0`` turns the texture match off
+(docs/method.md 5d), to see what it does to flicker.
 
 Run: python benchmarks/bench_video.py --out benchmarks/results/video_cpu.json
 """
@@ -33,10 +34,13 @@ def main() -> None:
     ap.add_argument("--model", default="depthstyle-lite0")
     ap.add_argument("--size", type=int, default=None, help="longer side (default: input)")
     ap.add_argument("--keep", type=Path, default=None, help="folder to keep the outputs in")
+    ap.add_argument("--texture-match", type=float, default=None, metavar="A",
+                    help="the texture match's amount (default: the library's, 1)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     stylizer = Stylizer(args.model, device="cpu")
-    settings = StyleSettings(depth_aware=False)
+    extra = {} if args.texture_match is None else {"texture_match": args.texture_match}
+    settings = StyleSettings(depth_aware=False, **extra)
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.keep or Path(tmp)
@@ -51,7 +55,9 @@ def main() -> None:
             runs.append({"run": name, **report, "measured": measured})
             print(json.dumps(runs[-1]), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"command": " ".join(sys.argv), "runs": runs}, indent=2))
+    args.out.write_text(json.dumps({"command": " ".join(sys.argv),
+                                    "texture_match": settings.texture_match, "runs": runs},
+                                   indent=2))
 
 
 if __name__ == "__main__":

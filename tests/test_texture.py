@@ -221,6 +221,20 @@ def test_strength_zero_and_amount_zero_return_the_image_exactly():
     assert not torch.allclose(out[..., 32:], img[..., 32:], atol=1e-2)
 
 
+def test_the_match_blends_in_as_the_cube_of_strength():
+    """A uniform strength S weighs every pixel alike, so the matched image is the one of S = 1,
+    blended in by S**3: near regions (low S) keep their structure."""
+    img, st = _smooth(48, 64, 0) * 0.6 + _rough(48, 64, 1) * 0.3, texture_stats(_rough(64, 64, 2))
+    full = match_texture(img, st, 1.0)
+    inside = ((full > 1e-3) & (full < 1 - 1e-3)).all(1, keepdim=True).expand_as(full)
+    assert float(inside.float().mean()) > 0.9  # (where the match clipped, so does the blend)
+    for s in (0.25, 0.5, 0.8):
+        for amount in (1.0, 0.5):
+            want = torch.lerp(img, full, amount * s ** 3)
+            got = match_texture(img, st, s, amount=amount)
+            torch.testing.assert_close(got[inside], want[inside], atol=1e-5, rtol=0)
+
+
 def test_at_full_strength_the_luminance_takes_the_paintings_histogram():
     img, painting = _smooth(64, 64, 0), _rough(96, 80, 1)
     out = match_texture(img, texture_stats(painting))

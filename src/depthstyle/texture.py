@@ -19,7 +19,9 @@ Docs: docs/method.md, section 5d.
 
 Depth awareness: the output's quantiles are measured with each pixel weighted by its strength
 (stylized regions count, photo regions do not), and the result is blended back by strength:
-``out = lerp(image, matched, amount * S)``. At S = 0 the image is returned unchanged.
+``out = lerp(image, matched, amount * S**3)``, the photo blend's cubic response mirrored
+(near regions, at low S, keep their structure; docs/method.md 5d has the measurement). At
+S = 0 the image is returned unchanged.
 
 The painting's statistics are a (rows, Q) tensor of quantiles (the (sub-)bands fine to coarse,
 the low-pass, the luminance), computed once per style. Mixing several styles averages their
@@ -63,6 +65,7 @@ TEXTURE_QUANTILES = 65  # quantiles per histogram (every 1/64)
 TEXTURE_ORIENTATIONS = 4  # oriented sub-bands per band, as in Heeger & Bergen's steerable pyramid
 TEXTURE_ORIENTED_FROM = 1  # the finest band stays whole: splitting it too costs ~17 ms at 512²
 TEXTURE_ITERATIONS = 2  # analysis-match-synthesis passes (Heeger & Bergen iterate too)
+TEXTURE_RESPONSE = 3  # the match blends in as S**3: 35 depth scenes, docs/method.md 5d
 _MAX_SAMPLES = 4096  # pixels per histogram (64 per quantile step), a fixed random subset
 _TABLE = 4096  # points at which quantile_map is tabulated
 
@@ -356,7 +359,7 @@ def match_texture(image: torch.Tensor, stats: torch.Tensor,
             match disturb, come closer to the painting's.
 
     Returns:
-        (B, 3, H, W) in [0, 1]: ``lerp(image, matched, amount * strength)``; exactly ``image``
+        (B, 3, H, W) in [0, 1]: ``lerp(image, matched, amount * strength ** 3)``; exactly ``image``
         where that product is 0.
     """
     if image.ndim != 4 or image.shape[1] != 3:
@@ -372,7 +375,7 @@ def match_texture(image: torch.Tensor, stats: torch.Tensor,
         s = resize_map(strength.float().to(image.device), (h, w)).expand(b, 1, h, w)
     else:
         s = torch.full((b, 1, h, w), float(strength), device=image.device)
-    weight = s * amount
+    weight = s.pow(TEXTURE_RESPONSE) * amount
     if amount == 0 or not bool((weight > 0).any()):
         return image
     yiq = rgb_to_yiq(image.float())
