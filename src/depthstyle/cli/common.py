@@ -150,9 +150,9 @@ def add_strength_options(p: argparse.ArgumentParser) -> None:
                    help="same as --detail off")
     g.add_argument("--texture-match", type=unit_float, default=DEFAULT_TEXTURE_MATCH, metavar="A",
                    help="how far the output's luminance texture is moved to the painting's "
-                        "where it is stylized (docs/method.md 5d: histograms of its pyramid "
-                        "bands and of its luminance); 0 = the decoder's texture as it is "
-                        "(default: %(default)s)")
+                        "where it is stylized (docs/method.md 5d: histograms of its oriented "
+                        "pyramid bands and of its luminance, blended in as A x strength^3); "
+                        "0 = the decoder's texture as it is (default: %(default)s)")
 
 
 def settings_from_args(args: argparse.Namespace, **fields):
