@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as hst
 
 from depthstyle.color import rgb_to_yiq
 from depthstyle.texture import (
@@ -287,3 +289,24 @@ def test_mixing_statistics_averages_quantiles():
         mix_texture_stats([a, b], [1, -1])
     with pytest.raises(ValueError, match="one weight per style"):
         mix_texture_stats([a, b], [1])
+
+
+# -- any input ----------------------------------------------------------------------------------
+
+@settings(max_examples=60, deadline=None)
+@given(h=hst.integers(1, 70), w=hst.integers(1, 70), ph=hst.integers(1, 90), pw=hst.integers(1, 90),
+       batch=hst.integers(1, 2), seed=hst.integers(0, 2**16), flat=hst.booleans())
+def test_any_sizes_give_a_valid_image_and_keep_unstylized_pixels(h, w, ph, pw, batch, seed, flat):
+    """Tiny, thin, odd-sized and flat images: finite, in [0, 1], and exactly the input wherever
+    the strength is 0 (a random half of the pixels here)."""
+    g = _gen(seed)
+    img = torch.rand(batch, 3, h, w, generator=g)
+    if flat:
+        img = img[..., :1, :1].expand(-1, -1, h, w).contiguous()
+    painting = torch.rand(1, 3, ph, pw, generator=g)
+    strength = (torch.rand(batch, 1, h, w, generator=g) > 0.5).float()
+    out = match_texture(img, texture_stats(painting), strength)
+    assert out.shape == img.shape and torch.isfinite(out).all()
+    assert float(out.min()) >= 0 and float(out.max()) <= 1
+    keep = (strength == 0).expand_as(img)
+    assert torch.equal(out[keep], img[keep])
