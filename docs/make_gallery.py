@@ -5,7 +5,8 @@ side) with uniform AdaIN (alpha 1); first column the contents, first row the sty
 Part 2 (gallery-depth.png): scenes with ground-truth depth (../shared/depth): content, its
 strength map, then for each style uniform AdaIN next to depth-aware (default offset/contrast).
 Part 3 (gallery-<old>-<new>.png, e.g. gallery-v1-v3.png, with ``--compare OLD``): the same
-pairs with model v1 (as it ran: no border padding, no detail residual) and the current model.
+pairs with model v1 (as it ran: no border padding, no detail residual, no texture match) and
+the current model with the current defaults.
 Per depth scene: content, strength map, OLD depth-aware, NEW depth-aware, OLD uniform, NEW
 uniform (Matisse). Then one photo in three very different styles, OLD row above NEW row
 (brushwork per style).
@@ -99,7 +100,7 @@ def compare(old_name: str, new_name: str) -> None:
     """Part 3: the same pairs with the old model (as it ran) and the new one."""
     old = Stylizer(old_name, device="cpu", border=0)
     new = Stylizer(new_name, device="cpu")
-    as_ran = dict(detail=False, content_size=512, style_size=512)
+    as_ran = dict(detail=False, texture_match=0.0, content_size=512, style_size=512)
     matisse = _find("style", "woman_with_hat_matisse")
     blank = torch.ones(1, 3, CELL, CELL)
     rows = [[blank, blank, blank, load_image(matisse), blank, blank]]
