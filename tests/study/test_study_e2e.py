@@ -49,7 +49,7 @@ def test_a_participant_completes_a_study_with_the_keyboard(short_study, browser)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{url}/study/short")
-    page.wait_for_selector("#start")
+    page.wait_for_selector("#start:enabled")  # the study has loaded
     page.keyboard.press("Enter")
     page.wait_for_selector("#trial:not([hidden])")
     assert page.inner_text("#count") == "0 of 6 answered"
@@ -100,7 +100,7 @@ def _started(browser, url: str, pictures: str, handler):
     page.set_default_timeout(90_000)  # a loaded CI machine can be slow to serve the pictures
     page.route(pictures, handler)
     page.goto(f"{url}/study/short")
-    page.wait_for_selector("#start")
+    page.wait_for_selector("#start:enabled")  # the study has loaded
     page.keyboard.press("Enter")
     return page
 
@@ -142,6 +142,41 @@ def test_a_picture_that_stalls_is_asked_for_again(short_study, browser):
     page = _started(browser, url, "**/image/*/*/style*", stall_once)
     _ready(page, 0)
     assert len(stalled) == 1 and page.is_hidden("#error")
+
+
+def test_enter_before_the_study_has_loaded_does_not_leave_an_empty_screen(short_study, browser):
+    """A quick participant (or a slow server): Enter before the study's data has arrived. It
+    used to show the trial screen with no pictures, for ever (the tests' intermittent stall)."""
+    url, db = short_study
+    held: list = []
+    released = False
+
+    def hold_until_released(route):
+        if released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.set_default_timeout(90_000)
+    page.route("**/participants**", hold_until_released)
+    page.goto(f"{url}/study/short")
+    page.wait_for_selector("#start")
+    assert page.is_disabled("#start")
+    page.keyboard.press("Enter")
+    page.click("#start", force=True)  # a click on the disabled button does nothing either
+    page.wait_for_timeout(200)
+    assert page.is_visible("#intro") and page.is_hidden("#trial")
+    released = True
+    for route in held:
+        route.continue_()
+    page.wait_for_selector("#start:enabled")
+    page.keyboard.press("Enter")
+    _ready(page, 0)
+    page.keyboard.press("ArrowLeft")
+    _ready(page, 1)
+    assert len(_answers(db)) == 1
+    page.close()
 
 
 def test_a_picture_that_never_loads_says_so(short_study, browser):

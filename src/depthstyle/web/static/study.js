@@ -120,7 +120,10 @@
     }
   }
 
+  // the start button is enabled once the study is loaded: a press before that (a quick
+  // participant, a slow server) must not show an empty screen that never fills
   async function start() {
+    if (!state || $("start").disabled) return;
     $("intro").hidden = true; $("trial").hidden = false;
     await show();
   }
@@ -138,6 +141,7 @@
   load().then(() => {
     progress();
     if (!queue.length) { $("intro").hidden = true; show(); }
+    $("start").disabled = false;
     $("start").focus();
   }).catch((e) => fail(`The study could not be loaded: ${e.message}`));
 })();
