@@ -47,6 +47,7 @@ from pathlib import Path
 import torch
 
 from depthstyle.io import square_crop
+from depthstyle.texture import DEFAULT_TEXTURE_MATCH
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ROOT / "examples" / "books.jpg"
@@ -133,7 +134,7 @@ def run_one(mode: str, model: str, size: int, reps: int, batch: int, channels_la
     style = load_image(STYLE)
     depth = _depth(depth_kind, size)
     settings = StyleSettings(content_size=None, style_size=512, detail=detail,
-                             texture_match=0.0 if mode == "notexture" else 1.0)
+                             texture_match=0.0 if mode == "notexture" else DEFAULT_TEXTURE_MATCH)
 
     def ours():
         return stylizer(content, style, settings, depth=depth).image

@@ -68,8 +68,9 @@ class StyleSettings:
             and ``False`` mean ``"blend"`` and ``"off"``. Blend and residual give exactly the
             photo at strength 0.
         texture_match: in [0, 1], how far the output's luminance texture is moved to the
-            painting's (docs/method.md 5d: the histograms of its Laplacian-pyramid bands and of
-            its luminance, where the output is stylized); 0 = the decoder's texture as it is.
+            painting's (docs/method.md 5d: the histograms of its oriented pyramid bands and of
+            its luminance, blended in as ``texture_match * strength ** 3``); 0 = the decoder's
+            texture as it is.
     """
 
     alpha: float = 1.0

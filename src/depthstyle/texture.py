@@ -349,7 +349,7 @@ def match_texture(image: torch.Tensor, stats: torch.Tensor,
 
     Args:
         image: (B, 3, H, W) RGB in [0, 1], the stylized output.
-        stats: (L K + 2, Q) from :func:`texture_stats` or :func:`mix_texture_stats`.
+        stats: (rows, Q) from :func:`texture_stats` or :func:`mix_texture_stats`.
         strength: scalar or (B or 1, 1, H', W') in [0, 1]; weights the output's histograms and
             the blend back (resized to the image).
         amount: in [0, 1]; 0 returns ``image`` unchanged.
