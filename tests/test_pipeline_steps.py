@@ -74,7 +74,7 @@ def test_the_style_cache_keys_on_content_size_and_file_state(tiny_model, tmp_pat
 
 
 def test_an_unchanged_style_tensor_is_hashed_once_and_a_changed_one_again(st, monkeypatch):
-    import depthstyle.pipeline as pipeline
+    import depthstyle.style_cache as pipeline
 
     calls = []
     real_sha1 = pipeline.hashlib.sha1
@@ -114,10 +114,14 @@ def test_all_finite_matches_isfinite():
     assert not all_finite(z)
 
 
-def test_levels_are_named_deduplicated_and_bounded(st):
+def test_levels_are_named_sorted_refused_twice_and_bounded(st):
     names = st.level_names
     assert st._levels(StyleSettings()) == list(st.engine.default_levels)
-    assert st._levels(StyleSettings(levels=("2", "1", "2"))) == [0, 1]
+    assert st._levels(StyleSettings(levels=("2", "1"))) == [0, 1]
+    for twice in (("2", "1", "2"), ("1", "1", "1", "1", "1"), ("1", names[0])):
+        with pytest.raises(SettingsError, match=rf"level {names[int(twice[0]) - 1]} is given "
+                                                "more than once"):
+            st._levels(StyleSettings(levels=twice))
     assert st._levels(StyleSettings(levels=(names[0],))) == [0]
     top = st.decode_level
     with pytest.raises(SettingsError, match=rf"deeper than the level this model decodes "

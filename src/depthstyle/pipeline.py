@@ -15,20 +15,16 @@ arXiv 1906.01123).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import threading
-import weakref
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
-from depthstyle.color import luminance_transfer, match_color_histogram
+from depthstyle.checks import check_call, check_learned, select_levels
+from depthstyle.color import luminance_transfer
 from depthstyle.depth import (
     AutoDepth,
     DepthMapFile,
@@ -46,21 +42,25 @@ from depthstyle.engines import (
     level_style_stats,
     select_device,
 )
-from depthstyle.errors import SettingsError
-from depthstyle.io import DEFAULT_MAX_PIXELS, load_image, resize_image
+from depthstyle.inputs import (
+    ImageLike,
+    as_image,
+    center_square,
+    fit_masks,
+    given_strength,
+    proximity_tensor,
+)
+from depthstyle.io import DEFAULT_MAX_PIXELS
 from depthstyle.models import StyleModel, load_model
-from depthstyle.models.encoder import level_index
-from depthstyle.ops import all_finite, normalise_masks
 from depthstyle.settings import ColorMode, StyleSettings
 from depthstyle.strength import strength_from_proximity
-from depthstyle.texture import match_texture, mix_texture_stats, texture_stats
+from depthstyle.style_cache import StyleCache, StyleEntry
+from depthstyle.texture import match_texture_styles
 
 __all__ = ["StyleSettings", "StylizeResult", "Stylizer", "select_device", "ColorMode",
            "Stats", "StrengthMaps"]
 
 log = logging.getLogger(__name__)
-
-ImageLike = torch.Tensor | str | os.PathLike
 
 
 @dataclass
@@ -129,11 +129,7 @@ class Stylizer:
             depth = make_depth_source(depth, device=getattr(engine, "device", "cpu"))
         self.depth = depth
         self.max_pixels = max_pixels
-        self._cache: OrderedDict[tuple, _StyleEntry] = OrderedDict()
-        self.cache_size = cache_size
-        self._hits = self._misses = 0
-        self._cache_lock = threading.Lock()  # the web app calls from several threads
-        self._digests = _TensorDigests()
+        self.styles = StyleCache(self._load, lambda img: self.engine.style_stats(img), cache_size)
 
     @classmethod
     def from_onnx(cls, folder: str | os.PathLike, *, threads: int | None = None,
@@ -180,26 +176,14 @@ class Stylizer:
         """Whether the model carries a learned strength module (``--strength learned``)."""
         return self.engine.has_learned_strength
 
+    @property
+    def cache_size(self) -> int:
+        """How many styles' statistics the style cache keeps."""
+        return self.styles.size
+
     # -- inputs -------------------------------------------------------------------------------
     def _load(self, img: ImageLike, size: int | None) -> torch.Tensor:
-        if isinstance(img, torch.Tensor):
-            if img.ndim == 3:
-                img = img.unsqueeze(0)
-            if img.ndim != 4 or img.shape[1] != 3:
-                raise ValueError(f"images must be (B, 3, H, W) RGB, got {tuple(img.shape)}")
-            if not all_finite(img):
-                raise ValueError("image tensor contains NaN or infinite values")
-            t = img.detach().float().cpu().clamp(0, 1)
-        else:
-            t = load_image(img, max_pixels=self.max_pixels)
-        return resize_image(t, size, upscale=False) if size else t
-
-    def _style_key(self, style: ImageLike, size: int | None) -> tuple:
-        if isinstance(style, torch.Tensor):
-            return ("tensor", tuple(style.shape), self._digests(style), size)
-        p = Path(style).resolve()
-        st = p.stat() if p.exists() else None
-        return ("file", str(p), st.st_mtime_ns if st else 0, st.st_size if st else 0, size)
+        return as_image(img, size, max_pixels=self.max_pixels)
 
     def style_stats(self, style: ImageLike, size: int | None = 512,
                     recolor_to: torch.Tensor | None = None) -> Stats:
@@ -207,35 +191,12 @@ class Stylizer:
         return self._style_entry(style, size, recolor_to, texture=False).stats
 
     def _style_entry(self, style: ImageLike, size: int | None, recolor_to: torch.Tensor | None,
-                     *, texture: bool) -> _StyleEntry:
-        """One style's cached statistics; texture statistics are added when first needed."""
-        key = None if recolor_to is not None else self._style_key(style, size)
-        with self._cache_lock:
-            entry = self._cache.get(key) if key is not None else None
-            if entry is not None:
-                self._cache.move_to_end(key)
-                self._hits += 1
-            else:
-                self._misses += 1
-        if entry is not None and (entry.texture is not None or not texture):
-            return entry
-        img = self._load(style, size)
-        if recolor_to is not None:
-            img = match_color_histogram(img, recolor_to.cpu())
-        entry = _StyleEntry(entry.stats if entry is not None else self.engine.style_stats(img),
-                            texture_stats(img) if texture else None)
-        if key is not None:
-            with self._cache_lock:
-                self._cache[key] = entry
-                self._cache.move_to_end(key)
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
-        return entry
+                     *, texture: bool) -> StyleEntry:
+        return self.styles.get(style, size, recolor_to, texture=texture)
 
     def cache_info(self) -> dict[str, int]:
         """Style-statistics cache counters: ``hits``, ``misses``, ``size``, ``max_size``."""
-        return {"hits": self._hits, "misses": self._misses, "size": len(self._cache),
-                "max_size": self.cache_size}
+        return self.styles.info()
 
     # -- settings -----------------------------------------------------------------------------
     def check(self, settings: StyleSettings) -> None:
@@ -246,26 +207,10 @@ class Stylizer:
             self._check_learned(settings)
 
     def _levels(self, settings: StyleSettings) -> list[int]:
-        names, top = self.engine.level_names, self.decode_level
-        if not settings.levels:
-            return list(self.engine.default_levels)
-        try:
-            levels = sorted({level_index(names, lv) for lv in settings.levels})
-        except ValueError as exc:
-            raise SettingsError(str(exc)) from None
-        if levels[-1] > top:
-            raise SettingsError(
-                f"level {names[levels[-1]]} is deeper than the level this model "
-                f"decodes ({top + 1}, {names[top]}); use levels 1..{top + 1}")
-        return levels
+        return select_levels(settings, self.engine)
 
     def _check_learned(self, settings: StyleSettings) -> None:
-        if not self.has_learned_strength:
-            raise SettingsError(f"model {self.model_name} has no learned strength module; train "
-                                "one with `depthstyle train --learn-strength` (or use the "
-                                "PyTorch backend)")
-        if settings.levels:
-            raise SettingsError("learned strength sets every level itself; drop --levels")
+        check_learned(settings, self.engine)
 
     # -- the steps ----------------------------------------------------------------------------
     def load_style(self, style: ImageLike, settings: StyleSettings) -> torch.Tensor:
@@ -275,12 +220,7 @@ class Stylizer:
     def load_content(self, content: ImageLike, settings: StyleSettings) -> torch.Tensor:
         """The content as the model sees it: resized to ``content_size``, cropped if asked."""
         img = self._load(content, settings.content_size)
-        if settings.crop:
-            h, w = img.shape[-2:]
-            side = min(h, w)
-            top, left = (h - side) // 2, (w - side) // 2
-            img = img[..., top: top + side, left: left + side]
-        return img
+        return center_square(img) if settings.crop else img
 
     def proximity(self, content: torch.Tensor, settings: StyleSettings,
                   depth: DepthSource | torch.Tensor | str | os.PathLike | None = None
@@ -295,16 +235,7 @@ class Stylizer:
             return torch.zeros(b, 1, h, w)
         src = depth if depth is not None else self.depth
         if isinstance(src, torch.Tensor):
-            p = src.float()
-            p = p[None, None] if p.ndim == 2 else p[None] if p.ndim == 3 else p
-            if p.ndim != 4 or p.shape[1] != 1:
-                raise ValueError(f"proximity must be (B, 1, H, W), got {tuple(src.shape)}")
-            if not all_finite(p):
-                raise ValueError("proximity tensor contains NaN or infinite values")
-            p = p.cpu()
-            if p.shape[-2:] != (h, w):
-                p = F.interpolate(p, size=(h, w), mode="bilinear", align_corners=False)
-            return p.clamp(0, 1)
+            return proximity_tensor(src, (h, w))
         if isinstance(src, (str, os.PathLike)):
             src = DepthMapFile(src)
         return src(content.to(self.device)).float().cpu().clamp(0, 1)
@@ -366,23 +297,18 @@ class Stylizer:
             ImageReadError, DepthMapError: unreadable inputs.
         """
         settings = settings or StyleSettings()
-        style_list = self._check_call(settings, styles, masks, strength)
+        style_list = check_call(settings, self.engine, styles, masks, strength)
         levels = self._levels(settings)
         content_img = self.load_content(content, settings)
         size = content_img.shape[-2:]
         if masks is not None:
-            mh, mw = masks.shape[-2:]
-            if abs(mw / mh - size[1] / size[0]) > 0.02 * (size[1] / size[0]):
-                # the same rule as for depth maps: resized, never stretched
-                raise SettingsError(f"mask aspect ratio {mw}x{mh} does not match the content "
-                                    f"{size[1]}x{size[0]}")
-            masks = F.interpolate(masks.float(), size=size, mode="bilinear", align_corners=False)
+            masks = fit_masks(masks, size)
         recolor = content_img if settings.preserve_color == "histogram" else None
         entries = [self._style_entry(s, settings.style_size, recolor,
                                      texture=settings.texture_match > 0) for s in style_list]
         stats = [e.stats for e in entries]
         if strength is not None:
-            run_strength = _given_strength(strength, size)
+            run_strength = given_strength(strength, size)
             proximity = torch.zeros(content_img.shape[0], 1, *size)
             origin = DepthOrigin("given", "strength map")
         else:
@@ -402,7 +328,9 @@ class Stylizer:
         shown = run_strength[-1].mean(1, keepdim=True) if isinstance(run_strength, list) \
             else run_strength
         if settings.texture_match > 0:
-            image = _texture_step(image, [e.texture for e in entries], shown, settings, masks)
+            image = match_texture_styles(image, [e.texture for e in entries], shown,
+                                         settings.texture_match,
+                                         weights=settings.style_weights, masks=masks)
         if settings.preserve_color == "luminance":
             image = luminance_transfer(image, content_img)
         return StylizeResult(image=image, proximity=proximity, strength=shown,
@@ -423,116 +351,6 @@ class Stylizer:
             photo = content if isinstance(content, (str, os.PathLike)) else None
             return self.depth.resolve(photo)
         return self.depth
-
-    def _check_call(self, settings: StyleSettings, styles, masks, strength) -> list:
-        """Every check that needs no image, before any work."""
-        settings.validate()
-        style_list = list(styles) if isinstance(styles, (list, tuple)) else [styles]
-        if not style_list:
-            raise SettingsError("at least one style is required")
-        weights = settings.style_weights
-        if weights is not None and len(weights) != len(style_list):
-            raise SettingsError(f"{len(weights)} style weights for {len(style_list)} styles")
-        if masks is not None:
-            if masks.ndim != 4 or masks.shape[1] != len(style_list):
-                raise SettingsError(f"masks must have one channel per style ({len(style_list)}),"
-                                    f" got shape {tuple(masks.shape)}")
-            if not self.engine.supports_masks:
-                raise SettingsError(f"spatial style masks are not supported by "
-                                    f"{self.model_name}; use the PyTorch backend")
-        self._levels(settings)
-        if settings.learned_strength:
-            self._check_learned(settings)
-            if strength is not None and not isinstance(strength, list):
-                raise SettingsError("learned strength makes its own maps from proximity; it "
-                                    "cannot take one given strength map")
-            if masks is not None:
-                raise SettingsError("learned strength cannot be combined with style masks")
-        return style_list
-
-
-def _given_strength(strength: StrengthMaps, size) -> StrengthMaps:
-    """Check and resize a caller's strength map (or per-level maps) to the content's size."""
-    maps = strength if isinstance(strength, list) else [strength]
-    out = []
-    for s in maps:
-        if not isinstance(s, torch.Tensor) or s.ndim != 4 or not all_finite(s):
-            raise ValueError(f"strength must be a finite (B, 1, H, W) map, got "
-                             f"{getattr(s, 'shape', type(s).__name__)}")
-        out.append(F.interpolate(s.float().cpu(), size=tuple(size), mode="bilinear",
-                                 align_corners=False).clamp(0, 1))
-    if not isinstance(strength, list) and out[0].shape[1] != 1:
-        raise ValueError(f"strength must be (B, 1, H, W), got {tuple(strength.shape)}")
-    return out if isinstance(strength, list) else out[0]
-
-
-class _TensorDigests:
-    """SHA-1 digests of tensors' values, remembered per tensor object while it is unchanged.
-
-    Hashing a style image's values costs more than a GPU's whole stylization of a 512² photo
-    (8 ms for an 800x591 style on the 2-core machine), so the digest of a tensor is kept with a
-    weak reference to the tensor and its version counter, which PyTorch bumps on every in-place
-    change: the same, unchanged tensor object is hashed once. A changed, new or inference-mode
-    tensor (which counts no versions) is hashed again. Writes through a NumPy view of the tensor
-    are invisible to PyTorch; pass a fresh tensor after such a change.
-    """
-
-    def __init__(self, size: int = 32) -> None:
-        self.size = size
-        self._memo: OrderedDict[int, tuple] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def _version(t: torch.Tensor) -> int | None:
-        try:
-            return t._version
-        except RuntimeError:  # inference tensors track no version
-            return None
-
-    def __call__(self, t: torch.Tensor) -> str:
-        version = self._version(t)
-        ident = (t.data_ptr(), tuple(t.shape), t.stride(), t.dtype, str(t.device))
-        if version is not None:
-            with self._lock:
-                hit = self._memo.get(id(t))
-            if hit is not None and hit[0]() is t and hit[1:3] == (version, ident):
-                return hit[3]
-        digest = hashlib.sha1(t.detach().float().cpu().contiguous().numpy().tobytes())
-        digest = digest.hexdigest()
-        if version is not None:
-            with self._lock:
-                self._memo[id(t)] = (weakref.ref(t), version, ident, digest)
-                self._memo.move_to_end(id(t))
-                while len(self._memo) > self.size:
-                    self._memo.popitem(last=False)
-        return digest
-
-
-@dataclass(frozen=True)
-class _StyleEntry:
-    """What the style cache keeps of one style image."""
-
-    stats: Stats
-    texture: torch.Tensor | None = None
-
-
-def _texture_step(image: torch.Tensor, textures: Sequence[torch.Tensor], strength: torch.Tensor,
-                  settings: StyleSettings, masks: torch.Tensor | None) -> torch.Tensor:
-    """The painting's texture statistics where the image is stylized (docs/method.md 5d).
-
-    Several styles are mixed by their weights; with region masks each style's match acts in
-    its region: ``image + sum_k (match_k(S * m_k) - image)`` (the normalised masks sum to 1).
-    """
-    amount = settings.texture_match
-    if masks is None:
-        tex = textures[0] if len(textures) == 1 else mix_texture_stats(
-            textures, settings.style_weights or [1.0] * len(textures))
-        return match_texture(image, tex, strength, amount)
-    weights = normalise_masks(masks, image.shape[-2:])
-    out = image
-    for k, tex in enumerate(textures):
-        out = out + match_texture(image, tex, strength * weights[:, k: k + 1], amount) - image
-    return out.clamp(0, 1)
 
 
 def _mixed(stats_per_style: Sequence[Stats], weights: Sequence[float] | None) -> Stats:

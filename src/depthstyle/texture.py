@@ -40,7 +40,7 @@ import torch
 import torch.nn.functional as F
 
 from depthstyle.color import rgb_to_yiq, yiq_to_rgb
-from depthstyle.ops import resize_map
+from depthstyle.ops import normalise_masks, resize_map
 
 __all__ = [
     "DEFAULT_TEXTURE_MATCH",
@@ -57,6 +57,7 @@ __all__ = [
     "texture_stats",
     "mix_texture_stats",
     "match_texture",
+    "match_texture_styles",
 ]
 
 DEFAULT_TEXTURE_MATCH = 1.0  # how far outputs take the painting's texture unless told otherwise
@@ -398,3 +399,24 @@ def match_texture(image: torch.Tensor, stats: torch.Tensor,
         y = quantile_map(y, weighted_quantiles(y, s), stats[-1])
     matched = yiq_to_rgb(torch.cat([y, yiq[:, 1:]], 1))
     return torch.lerp(image.float(), matched, weight).clamp(0, 1).to(image.dtype)
+
+
+def match_texture_styles(image: torch.Tensor, textures: Sequence[torch.Tensor],
+                         strength: torch.Tensor, amount: float, *,
+                         weights: Sequence[float] | None = None,
+                         masks: torch.Tensor | None = None) -> torch.Tensor:
+    """:func:`match_texture` for one style or several (mixed, or each in its own region).
+
+    Without ``masks`` several styles' statistics are mixed by ``weights``
+    (:func:`mix_texture_stats`). With region masks (B, K, H', W') each style's match acts in
+    its region: ``image + sum_k (match_k(S * m_k) - image)``, the normalised masks summing to 1.
+    """
+    if masks is None:
+        tex = textures[0] if len(textures) == 1 else mix_texture_stats(
+            textures, weights or [1.0] * len(textures))
+        return match_texture(image, tex, strength, amount)
+    regions = normalise_masks(masks, image.shape[-2:])
+    out = image
+    for k, tex in enumerate(textures):
+        out = out + match_texture(image, tex, strength * regions[:, k: k + 1], amount) - image
+    return out.clamp(0, 1)

@@ -16,8 +16,8 @@ pytest.importorskip("transformers")
 
 from depthstyle.cli import main  # noqa: E402
 from depthstyle.depth import AutoDepth, ConstantDepth, TransformersDepth, origin_of  # noqa: E402
+from depthstyle.depth.catalog import DEPTH_DOWNLOADS  # noqa: E402
 from depthstyle.depth.download import (  # noqa: E402
-    DEPTH_DOWNLOADS,
     LOCK_FILE,
     download_depth_model,
     find_depth_model,

@@ -53,8 +53,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 def _depth_sources() -> list[str]:
     """What ``--depth auto`` can use on this machine, one line each."""
+    from depthstyle.depth.catalog import DEPTH_DOWNLOADS
     from depthstyle.depth.download import (
-        DEPTH_DOWNLOADS,
         downloads_disabled,
         find_depth_model,
         hub_endpoint,
@@ -77,7 +77,7 @@ def _cmd_weights(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from depthstyle import weights as W
-    from depthstyle.depth.download import DEPTH_DOWNLOADS
+    from depthstyle.depth.catalog import DEPTH_DOWNLOADS
 
     if args.name in DEPTH_DOWNLOADS:
         return _depth_weights(args)
@@ -129,8 +129,8 @@ def _cmd_weights(args: argparse.Namespace) -> int:
 
 def _depth_weights(args: argparse.Namespace) -> int:
     """``weights ACTION <depth model>``: download, locate, verify or describe a depth model."""
+    from depthstyle.depth.catalog import DEPTH_DOWNLOADS
     from depthstyle.depth.download import (
-        DEPTH_DOWNLOADS,
         download_with_progress,
         find_depth_model,
         model_cache_dir,

@@ -16,22 +16,26 @@ proximity (B, 1, H, W) in [0, 1] with 1 = nearest. Three kinds exist:
 :func:`origin_of` says which source gave a photo's depth.
 """
 
+from depthstyle.depth.catalog import DEFAULT_DEPTH_MODEL, DEPTH_MODELS
 from depthstyle.depth.maps import normalize_proximity, proximity_from_values
-from depthstyle.depth.resolve import AutoDepth, DepthOrigin, map_beside, origin_of
+from depthstyle.depth.resolve import (
+    AutoDepth,
+    DepthOrigin,
+    make_depth_source,
+    map_beside,
+    origin_of,
+)
 from depthstyle.depth.sources import (
     MAP_SUFFIXES,
     ConstantDepth,
     DepthMapFile,
     DepthSource,
-    differentiable_depth_model,
     find_depth_file,
     kind_from_name,
-    make_depth_source,
 )
 from depthstyle.depth.transformers_backend import (
-    DEFAULT_DEPTH_MODEL,
-    DEPTH_MODELS,
     TransformersDepth,
+    differentiable_depth_model,
     load_transformers_depth,
 )
 

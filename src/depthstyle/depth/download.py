@@ -28,54 +28,18 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
+from depthstyle.depth.catalog import DEPTH_DOWNLOADS, DEPTH_MODELS, HubDepthModel, hub_entry
 from depthstyle.errors import WeightsError
+from depthstyle.weights import cache_dir, download_file, sha256_of
 
-__all__ = ["HubDepthModel", "DEPTH_DOWNLOADS", "hub_endpoint", "downloads_disabled",
-           "find_depth_model", "download_depth_model", "download_with_progress",
-           "model_cache_dir", "describe_missing", "LOCK_FILE"]
+__all__ = ["hub_endpoint", "downloads_disabled", "find_depth_model", "download_depth_model",
+           "download_with_progress", "model_cache_dir", "LOCK_FILE"]
 
 log = logging.getLogger(__name__)
 LOCK_FILE = "depthstyle-lock.json"
-
-
-@dataclass(frozen=True)
-class HubDepthModel:
-    """A depth model's hub repository and the files this library needs from it.
-
-    Args:
-        repo: ``owner/name`` on the hub.
-        revision: commit (or ``"main"`` where it is not pinned; see ``DEPTHSTYLE_DEPTH_REVISION``).
-        files: file name -> pinned sha256 (``None``: not pinned, logged on download).
-        license: the weights' licence.
-    """
-
-    repo: str
-    revision: str
-    files: Mapping[str, str | None] = field(default_factory=dict)
-    license: str = ""
-
-    @property
-    def pinned_revision(self) -> str:
-        """The revision to fetch: ``$DEPTHSTYLE_DEPTH_REVISION`` if set, else :attr:`revision`."""
-        return os.environ.get("DEPTHSTYLE_DEPTH_REVISION") or self.revision
-
-    def expected_sha256(self, filename: str) -> str | None:
-        """The pinned digest of ``filename`` (``$DEPTHSTYLE_SHA256_<FILE>`` overrides)."""
-        env = "DEPTHSTYLE_SHA256_" + "".join(c if c.isalnum() else "_" for c in filename).upper()
-        return (os.environ.get(env) or self.files.get(filename) or None)
-
-
-_TRANSFORMERS_FILES = ("config.json", "preprocessor_config.json", "model.safetensors")
-
-DEPTH_DOWNLOADS: dict[str, HubDepthModel] = {
-    "depth-anything-v2-small": HubDepthModel(
-        "depth-anything/Depth-Anything-V2-Small-hf", "main",
-        dict.fromkeys(_TRANSFORMERS_FILES), license="Apache-2.0"),
-}
 
 
 def hub_endpoint() -> str:
@@ -91,29 +55,13 @@ def downloads_disabled() -> str | None:
     return None
 
 
-def _entry(name: str) -> HubDepthModel | None:
-    from depthstyle.depth.transformers_backend import DEPTH_MODELS
-
-    if name in DEPTH_DOWNLOADS:
-        return DEPTH_DOWNLOADS[name]
-    repo = DEPTH_MODELS.get(name, name)
-    for entry in DEPTH_DOWNLOADS.values():
-        if entry.repo == repo:
-            return entry
-    return None
-
-
 def model_cache_dir(entry: HubDepthModel) -> Path:
     """Where :func:`download_depth_model` puts ``entry``."""
-    from depthstyle.weights import cache_dir
-
     return cache_dir() / "depth" / entry.repo.replace("/", "--") / entry.pinned_revision
 
 
 def _check_lock(folder: Path) -> bool:
     """True if every file of the folder's lock is there with its recorded digest."""
-    from depthstyle.weights import sha256_of
-
     lock = folder / LOCK_FILE
     if not lock.is_file():
         return False
@@ -140,13 +88,11 @@ def find_depth_model(name: str) -> Path | str | None:
     """
     if Path(name).is_dir():
         return Path(name)
-    entry = _entry(name)
+    entry = hub_entry(name)
     if entry is not None:
         folder = model_cache_dir(entry)
         if folder.is_dir() and _check_lock(folder):
             return folder
-    from depthstyle.depth.transformers_backend import DEPTH_MODELS
-
     repo = DEPTH_MODELS.get(name, name)
     try:
         from huggingface_hub import try_to_load_from_cache
@@ -174,9 +120,7 @@ def download_depth_model(name: str, *,
         DownloadError: a file could not be fetched or failed its sha256 check (nothing of it
             is kept).
     """
-    from depthstyle.weights import download_file, sha256_of
-
-    entry = _entry(name)
+    entry = hub_entry(name)
     if entry is None:
         raise WeightsError(f"{name!r}: no download is known for this depth model; known: "
                            f"{', '.join(DEPTH_DOWNLOADS)} (or give a folder with --depth-model)")
@@ -235,13 +179,3 @@ def download_with_progress(name: str) -> Path:
     finally:
         for bar in bars.values():
             bar.close()
-
-
-def describe_missing(name: str) -> str:
-    """One line: how to get depth model ``name`` onto this machine."""
-    entry = _entry(name)
-    if entry is None:
-        return f"pass a local folder of depth model {name!r} with --depth-model DIR"
-    short = next(k for k, v in DEPTH_DOWNLOADS.items() if v is entry)
-    return (f"run `depthstyle weights download {short}` once (about 100 MB), or give a depth "
-            "map")

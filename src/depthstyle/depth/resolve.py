@@ -32,11 +32,14 @@ from pathlib import Path
 
 import torch
 
+from depthstyle.depth.catalog import DEFAULT_DEPTH_MODEL, describe_missing, hub_entry
+from depthstyle.depth.maps import DepthKind
 from depthstyle.depth.sources import ConstantDepth, DepthMapFile, DepthSource, kind_from_name
-from depthstyle.depth.transformers_backend import DEFAULT_DEPTH_MODEL, TransformersDepth
+from depthstyle.depth.transformers_backend import TransformersDepth
 from depthstyle.errors import DepthStyleError
 
-__all__ = ["AutoDepth", "DepthOrigin", "origin_of", "map_beside", "BESIDE_SUFFIXES"]
+__all__ = ["AutoDepth", "DepthOrigin", "origin_of", "map_beside", "BESIDE_SUFFIXES",
+           "make_depth_source"]
 
 log = logging.getLogger(__name__)
 BESIDE_SUFFIXES = (".png", ".npy", ".pfm", ".tif", ".tiff")
@@ -148,8 +151,6 @@ class AutoDepth:
                 try:
                     self._model = self._load()
                 except (DepthStyleError, OSError) as exc:
-                    from depthstyle.depth.download import describe_missing
-
                     reason = str(exc).split(". ")[0].rstrip(".")
                     log.warning("no depth model (%s): photos without a depth map get uniform "
                                 "strength. To get depth: %s", reason,
@@ -159,7 +160,6 @@ class AutoDepth:
 
     def _load(self) -> DepthSource:
         from depthstyle.depth.download import (
-            _entry,
             download_with_progress,
             downloads_disabled,
             find_depth_model,
@@ -170,7 +170,7 @@ class AutoDepth:
         found = find_depth_model(self.model_name)
         if found is None:
             off = downloads_disabled() or (None if self.download else "download=False")
-            if off or _entry(self.model_name) is None:
+            if off or hub_entry(self.model_name) is None:
                 raise DepthStyleError(f"depth model {self.model_name!r} is not on this machine"
                                       + (f" and downloads are off ({off})" if off else ""))
             log.info("downloading depth model %s (first use)", self.model_name)
@@ -240,3 +240,24 @@ def _embedded(photo: Path) -> DepthMapFile | None:
         log.warning("%s: its embedded depth map is not usable (%s); trying the next source",
                     photo.name, exc)
         return None
+
+
+def make_depth_source(spec: str | os.PathLike | None, *, kind: DepthKind | None = None,
+                      model: str = DEFAULT_DEPTH_MODEL, device: str | torch.device = "cpu",
+                      resolution: int | None = None) -> DepthSource:
+    """Build a depth source from ``"none"``, ``"auto"`` or a file path.
+
+    Args:
+        spec: ``None``/``"none"`` (constant), ``"auto"`` (:class:`~depthstyle.depth.AutoDepth`:
+            a map beside each photo, else the monocular model ``model``, found or downloaded,
+            else uniform), or a file.
+        kind: how to read a file's values (``None``: from its name).
+        model: depth model folder / hub id / short name for ``"auto"``.
+        device: device of the depth model.
+        resolution: input size of the depth model (short side).
+    """
+    if spec is None or str(spec) == "none":
+        return ConstantDepth("depth source 'none'")
+    if str(spec) == "auto":
+        return AutoDepth(model, device=device, resolution=resolution)
+    return DepthMapFile(spec, kind)

@@ -1,4 +1,4 @@
-"""Depth sources: the constant source, user depth-map files and the model factory.
+"""Depth sources that need no model: the constant source and user depth-map files.
 
 Every source is a callable ``source(image) -> proximity`` (see :class:`DepthSource`).
 """
@@ -13,13 +13,11 @@ import numpy as np
 import torch
 
 from depthstyle.depth.maps import DepthKind, proximity_from_values
-from depthstyle.depth.transformers_backend import DEFAULT_DEPTH_MODEL, load_transformers_depth
 from depthstyle.errors import DepthMapError
 from depthstyle.io import read_map_array
 
 __all__ = ["DepthSource", "ConstantDepth", "DepthMapFile", "MAP_SUFFIXES", "find_depth_file",
-           "kind_from_name",
-           "make_depth_source", "differentiable_depth_model"]
+           "kind_from_name"]
 
 MAP_SUFFIXES = (".depth.png", ".depth.npy", ".depth.pfm", ".depth.tif", ".depth.tiff", ".png",
                 ".npy", ".pfm", ".tif", ".tiff")
@@ -112,37 +110,3 @@ def find_depth_file(folder: str | os.PathLike, stem: str) -> Path | None:
         if p.is_file():
             return p
     return None
-
-
-def make_depth_source(spec: str | os.PathLike | None, *, kind: DepthKind | None = None,
-                      model: str = DEFAULT_DEPTH_MODEL, device: str | torch.device = "cpu",
-                      resolution: int | None = None) -> DepthSource:
-    """Build a depth source from ``"none"``, ``"auto"`` or a file path.
-
-    Args:
-        spec: ``None``/``"none"`` (constant), ``"auto"`` (:class:`~depthstyle.depth.AutoDepth`:
-            a map beside each photo, else the monocular model ``model``, found or downloaded,
-            else uniform), or a file.
-        kind: how to read a file's values (``None``: from its name).
-        model: depth model folder / hub id / short name for ``"auto"``.
-        device: device of the depth model.
-        resolution: input size of the depth model (short side).
-    """
-    if spec is None or str(spec) == "none":
-        return ConstantDepth("depth source 'none'")
-    if str(spec) == "auto":
-        from depthstyle.depth.resolve import AutoDepth
-
-        return AutoDepth(model, device=device, resolution=resolution)
-    return DepthMapFile(spec, kind)
-
-
-def differentiable_depth_model(name_or_path: str | None, *, device: str | torch.device = "cpu"
-                               ):
-    """A callable image -> unnormalised proximity (larger = nearer) with gradients.
-
-    For training: the depth-preservation loss and the learned-strength proximity. Metric-depth
-    checkpoints are sign-corrected here, as in :class:`TransformersDepth` itself.
-    """
-    backend = load_transformers_depth(name_or_path or DEFAULT_DEPTH_MODEL, device=device)
-    return backend.relative_proximity

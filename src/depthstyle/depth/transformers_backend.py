@@ -23,21 +23,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from depthstyle.depth.catalog import DEFAULT_DEPTH_MODEL, DEPTH_MODELS, describe_missing
 from depthstyle.depth.maps import normalize_proximity
 from depthstyle.errors import DepthStyleError
 
-__all__ = ["DEFAULT_DEPTH_MODEL", "DEPTH_MODELS", "TransformersDepth", "load_transformers_depth"]
+__all__ = ["TransformersDepth", "load_transformers_depth", "differentiable_depth_model"]
 
 log = logging.getLogger(__name__)
-
-DEFAULT_DEPTH_MODEL = "depth-anything/Depth-Anything-V2-Small-hf"
-DEPTH_MODELS = {
-    "depth-anything-v2-small": DEFAULT_DEPTH_MODEL,
-    "depth-anything-v2-base": "depth-anything/Depth-Anything-V2-Base-hf",
-    "dpt-hybrid-midas": "Intel/dpt-hybrid-midas",
-    "dpt-large": "Intel/dpt-large",
-}
-
 
 def _read_preprocessor(source: str) -> dict:
     path = Path(source)
@@ -159,8 +151,6 @@ def load_transformers_depth(name_or_path: str = DEFAULT_DEPTH_MODEL, *,
         if local:
             raise DepthStyleError(f"{source}: not a loadable depth model folder "
                                   f"({str(exc).splitlines()[0]})") from None
-        from depthstyle.depth.download import describe_missing
-
         raise DepthStyleError(
             f"depth model {source!r} is not on this machine (looked in the Hugging Face cache, "
             f"{os.environ.get('HF_HOME', '~/.cache/huggingface')}). To get it: "
@@ -183,3 +173,14 @@ def load_transformers_depth(name_or_path: str = DEFAULT_DEPTH_MODEL, *,
         name=str(name_or_path),
     )
     return backend.to(device)
+
+
+def differentiable_depth_model(name_or_path: str | None, *, device: str | torch.device = "cpu"
+                               ):
+    """A callable image -> unnormalised proximity (larger = nearer) with gradients.
+
+    For training: the depth-preservation loss and the learned-strength proximity. Metric-depth
+    checkpoints are sign-corrected here, as in :class:`TransformersDepth` itself.
+    """
+    backend = load_transformers_depth(name_or_path or DEFAULT_DEPTH_MODEL, device=device)
+    return backend.relative_proximity

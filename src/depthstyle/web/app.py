@@ -16,15 +16,17 @@ the limit), 415 (not an image / not multipart), 422 (invalid values, unusable de
 their bytes (:mod:`depthstyle.io`); depthstyle writes nothing to disk (Starlette's form parser
 itself spools parts over 1 MB to a temporary file while it reads the request, and removes it).
 
-Routes are module-level functions that depend on the app's state (:func:`_state`); the model
-loads in the app's lifespan unless a loaded :class:`~depthstyle.pipeline.Stylizer` is passed
-in; nothing here changes a library setting for the whole process.
+This module holds the configuration, the app's state and the routes. The routes are
+module-level functions that depend on the app's state (:func:`_state`); the model loads in the
+app's lifespan unless a loaded :class:`~depthstyle.pipeline.Stylizer` is passed in; nothing here
+changes a library setting for the whole process. Running a request is
+:mod:`depthstyle.web.jobs`, the error answers :mod:`depthstyle.web.errors`, the response bodies
+:mod:`depthstyle.web.schemas`, the trust boundary :mod:`depthstyle.web.guard` and the body
+limit and job queue :mod:`depthstyle.web.limits`.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 import logging
 import time
 from contextlib import asynccontextmanager
@@ -33,35 +35,27 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
-import torch
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
-from pydantic import BaseModel
 
-from depthstyle.depth import AutoDepth, ConstantDepth, DepthMapFile, DepthSource, origin_of
-from depthstyle.errors import (
-    DepthMapError,
-    DepthStyleError,
-    ImageReadError,
-    ImageTooLargeError,
-    SettingsError,
-)
-from depthstyle.io import load_image, to_pil
+from depthstyle.depth import DepthSource
+from depthstyle.errors import SettingsError
 from depthstyle.pipeline import StyleSettings, Stylizer
 from depthstyle.strength import DEFAULT_CONTRAST, DEFAULT_OFFSET
 from depthstyle.texture import DEFAULT_TEXTURE_MATCH
 from depthstyle.web.catalog import Catalog, CatalogItem, load_catalog
+from depthstyle.web.errors import InternalErrors, install_error_handlers
 from depthstyle.web.guard import RequestGuard
-from depthstyle.web.limits import (
-    BodySizeLimit,
-    JobQueue,
-    JobTimeoutError,
-    QueueFullError,
-    error_body,
-    send_error,
+from depthstyle.web.jobs import Job, Renderer, read_upload
+from depthstyle.web.limits import BodySizeLimit, JobQueue
+from depthstyle.web.schemas import (
+    ERROR_RESPONSES,
+    Health,
+    ItemInfo,
+    ModelInfo,
+    StylizeJSON,
 )
 
 __all__ = ["WebConfig", "create_app"]
@@ -129,253 +123,9 @@ class WebConfig:
         return int(self.max_upload_mb * 1_000_000)
 
 
-# --- response models (they document the API in /docs) ------------------------------------------
-
-class ErrorDetail(BaseModel):  # noqa: D101
-    status: int
-    type: str
-    message: str
-
-
-class ErrorResponse(BaseModel):  # noqa: D101
-    error: ErrorDetail
-
-
-class DepthInfo(BaseModel):
-    """Which source gave the depth (see :class:`depthstyle.depth.DepthOrigin`)."""
-
-    source: str
-    detail: str
-    kind: str
-    description: str
-
-
-class StylizeJSON(BaseModel):
-    """JSON answer of ``/api/stylize`` with ``format=json``."""
-
-    image: str
-    proximity: str
-    strength: str
-    width: int
-    height: int
-    depth_source: Literal["upload", "example", "model", "none"]
-    depth: DepthInfo
-    elapsed_ms: float
-
-
-class ItemInfo(BaseModel):  # noqa: D101
-    id: str
-    title: str
-    credit: str
-    url: str
-    has_depth: bool | None = None
-    depth_kind: Literal["depth", "disparity"] | None = None
-
-
-class ModelInfo(BaseModel):  # noqa: D101
-    name: str
-    description: str
-    loaded: bool
-    levels: list[str] | None = None
-    decode_level: int | None = None
-    learned_strength: bool | None = None
-
-
-class Health(BaseModel):  # noqa: D101
-    status: str
-    model: str
-    device: str
-    depth_model: str | None
-    uptime_s: float
-    queue: dict[str, int | float]
-    style_cache: dict[str, int]
-    limits: dict[str, float]
-    defaults: dict[str, float]
-
-
-_ERRORS = {code: {"model": ErrorResponse} for code in (404, 413, 415, 422, 503)}
-
-
 # --- the stylization job (runs in a worker thread) ------------------------------------------
 
-@dataclass
-class _Upload:
-    field: str
-    filename: str
-    data: bytes
-
-
-@dataclass
-class _Job:
-    content: _Upload | CatalogItem
-    style: _Upload | CatalogItem
-    depth: _Upload | None
-    depth_kind: Literal["depth", "disparity"]
-    settings: StyleSettings
-    fmt: Literal["png", "jpeg", "json"]
-
-
-def _encode(img: torch.Tensor, fmt: str, quality: int = 92) -> bytes:
-    buf = io.BytesIO()
-    pil = to_pil(img)
-    if fmt == "jpeg":
-        pil.save(buf, format="JPEG", quality=quality)
-    else:
-        pil.save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def _data_url(data: bytes, fmt: str) -> str:
-    return f"data:image/{fmt};base64," + base64.b64encode(data).decode("ascii")
-
-
-class _Renderer:
-    """Turns a validated :class:`_Job` into bytes. Uploads are decoded from memory."""
-
-    def __init__(self, stylizer: Stylizer, depth_model: DepthSource | None,
-                 config: WebConfig) -> None:
-        self.stylizer, self.depth_model, self.config = stylizer, depth_model, config
-
-    def _image(self, item: _Upload | CatalogItem) -> torch.Tensor | Path:
-        """An upload decoded from its bytes (errors name the form field), or a bundled file."""
-        if isinstance(item, CatalogItem):
-            return item.path  # bundled styles go by path, so their statistics are cached by file
-        return load_image(item.data, max_pixels=self.config.max_pixels, name=item.field)
-
-    def __call__(self, job: _Job) -> tuple[bytes, str, dict[str, str]]:
-        t0 = time.perf_counter()
-        content = self._image(job.content)
-        content = load_image(content, max_pixels=self.config.max_pixels) \
-            if isinstance(content, Path) else content
-        style = self._image(job.style)
-        depth, source = self._depth(job)
-        result = self.stylizer(content, style, job.settings, depth=depth,
-                               name=getattr(job.content, "id", None)
-                               or getattr(job.content, "filename", None))
-        image = result.image
-        origin = result.depth_origin or origin_of(depth)
-        if job.fmt == "json":
-            body = StylizeJSON(
-                image=_data_url(_encode(image, "png"), "png"),
-                proximity=_data_url(_encode(result.proximity.expand(-1, 3, -1, -1), "png"),
-                                    "png"),
-                strength=_data_url(_encode(result.strength.expand(-1, 3, -1, -1), "png"),
-                                   "png"),
-                width=image.shape[-1], height=image.shape[-2], depth_source=source,
-                depth=DepthInfo(**origin.as_dict()),
-                elapsed_ms=round((time.perf_counter() - t0) * 1000, 1))
-            return body.model_dump_json().encode(), "application/json", {}
-        data = _encode(image, job.fmt)
-        headers = {"X-Depth-Source": source, "X-Depth-Kind": origin.kind or "none",
-                   "X-Elapsed-Ms": f"{(time.perf_counter() - t0) * 1000:.1f}"}
-        return data, f"image/{job.fmt}", headers
-
-    def _depth(self, job: _Job) -> tuple[DepthSource, str]:
-        if not job.settings.depth_aware:
-            return ConstantDepth("depth off"), "none"
-        if job.depth is not None:
-            return DepthMapFile(job.depth.data, job.depth_kind, name=job.depth.field), "upload"
-        if isinstance(job.content, CatalogItem) and job.content.depth_path is not None:
-            return DepthMapFile(job.content.depth_path, job.content.depth_kind), "example"
-        if self.depth_model is not None:
-            model = self.depth_model.model() if isinstance(self.depth_model, AutoDepth) \
-                else self.depth_model
-            if not isinstance(model, ConstantDepth):
-                return self.depth_model, "model"
-        return ConstantDepth("no depth map and no depth model on this server"), "none"
-
-
 # --- the app -----------------------------------------------------------------------------------
-
-def _error(status: int, kind: str, message: str, headers: dict[str, str] | None = None
-           ) -> JSONResponse:
-    return JSONResponse(error_body(status, kind, message), status_code=status, headers=headers)
-
-
-def _install_error_handlers(app) -> None:
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_request, exc: RequestValidationError):
-        parts = []
-        for e in exc.errors():
-            where = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query"))
-            parts.append(f"{where}: {e.get('msg')}" if where else str(e.get("msg")))
-        return _error(422, "invalid_value", "; ".join(parts) or "invalid request")
-
-    @app.exception_handler(HTTPException)
-    async def _http(_request, exc: HTTPException):
-        kinds = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
-                 415: "unsupported_media_type", 422: "invalid_value", 429: "too_many_requests"}
-        return _error(exc.status_code, kinds.get(exc.status_code, "http_error"), str(exc.detail),
-                      headers=getattr(exc, "headers", None))
-
-    from starlette.exceptions import HTTPException as StarletteHTTPException
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _starlette_http(request, exc):
-        return await _http(request, HTTPException(exc.status_code, exc.detail,
-                                                  headers=getattr(exc, "headers", None)))
-
-    @app.exception_handler(ImageTooLargeError)
-    async def _too_large(_request, exc):
-        return _error(413, "payload_too_large", str(exc))
-
-    @app.exception_handler(ImageReadError)
-    async def _unreadable(_request, exc):
-        return _error(415, "unsupported_media_type", str(exc))
-
-    @app.exception_handler(DepthStyleError)  # SettingsError, DepthMapError, ...
-    async def _invalid(_request, exc):
-        return _error(422, "invalid_value", str(exc))
-
-    @app.exception_handler(QueueFullError)
-    async def _busy(_request, exc):
-        return _error(503, "busy", str(exc), {"Retry-After": "2"})
-
-    @app.exception_handler(JobTimeoutError)
-    async def _timeout(_request, exc):
-        return _error(503, "timeout", str(exc), {"Retry-After": "5"})
-
-
-
-class _InternalErrors:
-    """ASGI middleware: an unexpected exception becomes one logged traceback and a JSON 500.
-
-    (A FastAPI handler for ``Exception`` answers too, but Starlette then re-raises the exception
-    for the server to log it again: every 500 was logged twice.)
-    """
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send) -> None:  # noqa: D102
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message):
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except Exception:  # noqa: BLE001 - the last line of defence, logged once
-            log.exception("internal error on %s %s", scope.get("method"), scope.get("path"))
-            if not started:
-                await send_error(send, 500, "internal_error",
-                                 "internal server error (logged on the server)")
-
-
-async def _read_upload(file: UploadFile | None, field: str) -> _Upload | None:
-    if file is None:
-        return None
-    data = await file.read()
-    if not data:
-        raise DepthMapError(f"{field}: the uploaded file is empty") if field == "depth" else \
-            ImageReadError(f"{field}: the uploaded file is empty")
-    return _Upload(field, file.filename or "", data)
-
 
 @dataclass
 class _AppState:
@@ -388,11 +138,11 @@ class _AppState:
     depth_model_name: str | None
     started: float
     stylizer: Stylizer | None = None
-    renderer: _Renderer | None = None
+    renderer: Renderer | None = None
 
     def attach(self, stylizer: Stylizer) -> None:
         self.stylizer = stylizer
-        self.renderer = _Renderer(stylizer, self.depth_model, self.config)
+        self.renderer = Renderer(stylizer, self.depth_model, self.config)
 
 
 def _state(request: Request) -> _AppState:
@@ -462,19 +212,20 @@ def _lookup(table: dict[str, CatalogItem], item_id: str, what: str) -> CatalogIt
     return table[item_id]
 
 
-@router.get("/api/styles/{style_id}/image", responses=_ERRORS, summary="A bundled style image")
+@router.get("/api/styles/{style_id}/image", responses=ERROR_RESPONSES,
+            summary="A bundled style image")
 async def style_image(style_id: str, st: State):  # noqa: D103
     return FileResponse(_lookup(st.catalog.styles, style_id, "style").path)
 
 
-@router.get("/api/examples/{example_id}/image", responses=_ERRORS,
+@router.get("/api/examples/{example_id}/image", responses=ERROR_RESPONSES,
             summary="A bundled example content image")
 async def example_image(example_id: str, st: State):  # noqa: D103
     return FileResponse(_lookup(st.catalog.contents, example_id, "example").path)
 
 
 @router.post(
-    "/api/stylize", responses={**_ERRORS, 200: {
+    "/api/stylize", responses={**ERROR_RESPONSES, 200: {
         "content": {"image/png": {}, "image/jpeg": {},
                     "application/json": {"schema": StylizeJSON.model_json_schema()}},
         "description": "the stylized image, or JSON with base64 images"}},
@@ -545,12 +296,12 @@ async def stylize(  # noqa: D103
         preserve_color=preserve_color, content_size=size,
         style_size=config.style_size)
     st.stylizer.check(settings)
-    job = _Job(
-        content=await _read_upload(content, "content") if content is not None else
+    job = Job(
+        content=await read_upload(content, "content") if content is not None else
         _lookup(catalog.contents, content_example, "example"),
-        style=await _read_upload(style, "style") if style is not None else
+        style=await read_upload(style, "style") if style is not None else
         _lookup(catalog.styles, style_id, "style"),
-        depth=await _read_upload(depth, "depth"), depth_kind=depth_kind,
+        depth=await read_upload(depth, "depth"), depth_kind=depth_kind,
         settings=settings, fmt=format)
     renderer = st.renderer
     data, media, headers = await st.queue.run(lambda: renderer(job))
@@ -598,7 +349,7 @@ def create_app(stylizer: Stylizer | None = None, config: WebConfig | None = None
                     "strength). Errors are JSON: `{\"error\": {\"status\", \"type\", "
                     "\"message\"}}`.")
     app.state.web = state
-    app.add_middleware(_InternalErrors)
+    app.add_middleware(InternalErrors)
     app.add_middleware(BodySizeLimit, max_bytes=config.max_upload_bytes)
     # outermost: refuse foreign hosts, cross-site posts and requests over capacity before any
     # body is read
@@ -606,7 +357,7 @@ def create_app(stylizer: Stylizer | None = None, config: WebConfig | None = None
                        allowed_origins=config.allowed_origins,
                        capacity=config.workers + config.queue,
                        max_drain=config.max_upload_bytes)
-    _install_error_handlers(app)
+    install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     app.include_router(router)
     from depthstyle.web.study import study_router
