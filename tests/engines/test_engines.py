@@ -240,7 +240,7 @@ def test_skip_decoder_reads_every_tap_gated_by_strength(lite0):
         assert float(diff[:, :12].mean()) > 10 * float(diff[:, 40:].mean())
 
 
-def test_warm_start_from_v1_reproduces_v1(lite0):
+def test_warm_start_from_v1_reproduces_v1(lite0, earlier_releases):
     from depthstyle.training.trainer import _warm_start
 
     v1 = load_model("depthstyle-lite0-v1")

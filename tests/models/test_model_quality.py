@@ -41,7 +41,7 @@ def test_bundled_model_reconstructs_and_has_no_edge_bands(shared):
 
 @pytest.mark.slow
 def test_bundled_model_moves_steadily_from_photo_to_style(shared):
-    """Uniform alpha 0 -> 1 (benchmarks/strength_sweep.py): each step keeps less of the photo,
+    """Uniform alpha 0 -> 1 (research/strength_sweep.py): each step keeps less of the photo,
     and from alpha 0.4 on each is closer to the style. The first v2 skip decoder failed this: it
     returned the photo for any alpha < 1 and at 0.9 was farther from the style (1.69) than the
     photo itself (0.75)."""

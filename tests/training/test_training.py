@@ -199,7 +199,8 @@ def test_resumed_log_keeps_its_old_columns(folders, tmp_path):
     assert len(lines) == 3
 
 
-def test_distillation_learns_the_teachers_outputs_without_the_loss_network(folders, tmp_path):
+def test_distillation_learns_the_teachers_outputs_without_the_loss_network(folders, tmp_path,
+                                                                        earlier_releases):
     teacher = load_model("depthstyle-lite0-v3").decoder
     t = Trainer(cfg(folders, tmp_path, decoder="skip", skip_width=4, mix_fraction=0.5,
                     distill_from="depthstyle-lite0-v3", distill_weight=1.0,
@@ -218,7 +219,7 @@ def test_distillation_learns_the_teachers_outputs_without_the_loss_network(folde
     assert t.teacher is not teacher  # a copy of its own: nothing shared with other loads
 
 
-def test_distillation_settings_are_checked(folders, tmp_path):
+def test_distillation_settings_are_checked(folders, tmp_path, earlier_releases):
     with pytest.raises(SettingsError, match="distill-from"):
         Trainer(cfg(folders, tmp_path, distill_weight=1.0))
     with pytest.raises(SettingsError, match="needs --distill-weight > 0"):
@@ -228,7 +229,7 @@ def test_distillation_settings_are_checked(folders, tmp_path):
                     distill_from="depthstyle-lite0-v3", distill_weight=1.0))
 
 
-def test_a_skip_decoder_warm_starts_from_a_wider_one(folders, tmp_path):
+def test_a_skip_decoder_warm_starts_from_a_wider_one(folders, tmp_path, earlier_releases):
     from depthstyle.models.decoder import narrow_skip_decoder
 
     v3 = load_model("depthstyle-lite0-v3").decoder

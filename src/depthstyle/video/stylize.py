@@ -58,7 +58,7 @@ class VideoSettings:
     crf: int = 20
     depth_every: int = 1
     depth_momentum: float = 0.6
-    # benchmarks/video_smoothing_sweep.py: on the shared clip 0.7 / 0.02 flickers less than the
+    # research/video_smoothing_sweep.py: on the shared clip 0.7 / 0.02 flickers less than the
     # old 0.5 / 0.04 with shorter trails, for every bundled model; with camera-like noise it
     # trades a little flicker for shorter trails (benchmarks/RESULTS.md, "Video smoothing")
     output_smoothing: float = 0.7

@@ -10,7 +10,7 @@ noise. Two cheap remedies, each optional:
 
 :func:`temporal_difference` is the flicker measure: mean absolute luminance change between
 consecutive frames; :func:`smoothing_lag` measures the price of smoothing, the trail it leaves in
-moving regions (benchmarks/video_smoothing_sweep.py weighs the two).
+moving regions (research/video_smoothing_sweep.py weighs the two).
 """
 
 from __future__ import annotations

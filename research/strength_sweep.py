@@ -5,12 +5,12 @@ network) and its luminance SSIM to the photo, averaged over the first N validati
 256 px (Matisse style). A well-behaved model moves monotonically from the photo (alpha 0) to the
 style (alpha 1). Used in docs/model-card.md to choose how model v2 ships.
 
-    python benchmarks/strength_sweep.py --model depthstyle-lite0-v1
+    python research/strength_sweep.py --model depthstyle-lite0-v1
     python tools/finalize_decoder.py training/lite0-v2/checkpoint.pt -o /tmp/v2-skip.safetensors
-    python benchmarks/strength_sweep.py --model /tmp/v2-skip.safetensors            # gated skips
-    python benchmarks/strength_sweep.py --model /tmp/v2-skip.safetensors --closed   # the trunk
-    python benchmarks/strength_sweep.py --model depthstyle-lite0-v3 --detail residual
-    python benchmarks/strength_sweep.py --model depthstyle-lite0-v3 --blend-power 1  # 1, 2, 3
+    python research/strength_sweep.py --model /tmp/v2-skip.safetensors            # gated skips
+    python research/strength_sweep.py --model /tmp/v2-skip.safetensors --closed   # the trunk
+    python research/strength_sweep.py --model depthstyle-lite0-v3 --detail residual
+    python research/strength_sweep.py --model depthstyle-lite0-v3 --blend-power 1  # 1, 2, 3
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ Measures a model's decoder alone (alpha 0, no detail residual) on the validation
 engine's reflect-padded border set to 0 (the v1 pipeline), 16 (the default) and 32 pixels, and
 also per side, to locate the cause of the bands (docs/results.md).
 
-    python benchmarks/border_bands.py --model depthstyle-lite0-v1 \
+    python research/border_bands.py --model depthstyle-lite0-v1 \
         --contents ../shared/train/content --split benchmarks/validation-split.json
-    python benchmarks/border_bands.py --model depthstyle-lite0-v1 \
+    python research/border_bands.py --model depthstyle-lite0-v1 \
         --contents ../shared/images ../shared/depth
 """
 

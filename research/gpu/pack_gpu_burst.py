@@ -1,4 +1,4 @@
-"""Prepare GPU training bursts for the `device` tool (docs/model-card.md, tools/gpu_burst.sh).
+"""Prepare GPU training bursts for the `device` tool (research/gpu/gpu_burst.sh).
 
 Writes ``.gpu/`` in the repository (ignored through .git/info/exclude, carried by the device
 tool's ``carry``): the training images of ../shared/train without the validation split,
@@ -6,14 +6,14 @@ shrunk to at most 384 px and saved as JPEG (quality 85; the tool carries at most
 together with the tracked files, about 37 MiB in the eighth session: the pack prints the
 sum), and the run's latest checkpoint and log (``.gpu/run``), v3's checkpoint again as the
 start of the Gram-loss candidate (``.gpu/gram``), the fast candidate's latest checkpoint
-(``.gpu/fast``: runs/gpu-fast, else model v4's checkpoint in training/lite0-v4) and a
+(``.gpu/fast``: runs/gpu-fast, if there; else the burst starts from the released weights) and a
 collected SWD or patch-SWD run's (``.gpu/swd``, ``.gpu/patch``, from runs/gpu-swd and
 runs/gpu-patch, if any).
-Then run ``tools/gpu_burst.sh`` *on the device* (see its header) and copy what comes back with
-``--collect``.
+Then run ``research/gpu/gpu_burst.sh`` *on the device* (see its header) and copy what comes
+back with ``--collect``.
 
-    python tools/pack_gpu_burst.py                                   # prepare .gpu/
-    python tools/pack_gpu_burst.py --collect DIR/gram --variant gram # DIR = the device's files
+    python research/gpu/pack_gpu_burst.py                          # prepare .gpu/
+    python research/gpu/pack_gpu_burst.py --collect DIR/gram --variant gram  # DIR: device files
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from pathlib import Path
 
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "train"
 RUN = ROOT / "runs" / "lite0-v3"
-KEPT = ROOT / "training" / "lite0-v3"
-KEPT_FAST = ROOT / "training" / "lite0-v4"  # model v4: 96,48,24,8 / skip 16, step 9,661
-# where each variant's returned files go (tools/gpu_burst.sh VARIANT)
+# checkpoints are not kept in the repository: a variant without a local run in runs/ starts
+# from the released weights its recipe names (--init-from)
+# where each variant's returned files go (research/gpu/gpu_burst.sh VARIANT)
 COLLECT = {"v3": RUN, "gram": ROOT / "runs" / "gpu-gram", "fast": ROOT / "runs" / "gpu-fast",
            "swd": ROOT / "runs" / "gpu-swd", "patch": ROOT / "runs" / "gpu-patch"}
 CARRY_LIMIT = 64 * 2**20  # the device tool's limit on the working tree plus carried paths
@@ -65,18 +65,13 @@ def pack(max_side: int, quality: int) -> None:
                 im = im.convert("RGB")
                 im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
                 im.save(dst / (f.stem + ".jpg"), quality=quality)
-    src = RUN if (RUN / "checkpoint.pt").is_file() else KEPT
+    src = RUN if (RUN / "checkpoint.pt").is_file() else None
     (out / "run").mkdir(parents=True, exist_ok=True)
-    for name in ("checkpoint.pt", "log.csv"):
-        shutil.copy2(src / name, out / "run" / name)
-    gram = COLLECT["gram"] if (COLLECT["gram"] / "checkpoint.pt").is_file() else KEPT
-    (out / "gram").mkdir(exist_ok=True)
-    shutil.copy2(gram / "checkpoint.pt", out / "gram" / "checkpoint.pt")
-    (out / "fast").mkdir(exist_ok=True)
-    fast = COLLECT["fast"] if (COLLECT["fast"] / "checkpoint.pt").is_file() else KEPT_FAST
-    if (fast / "checkpoint.pt").is_file():
-        shutil.copy2(fast / "checkpoint.pt", out / "fast" / "checkpoint.pt")
-    for variant in ("swd", "patch"):  # a collected run: carry ".gpu/<variant>" to continue it
+    if src is not None:
+        for name in ("checkpoint.pt", "log.csv"):
+            shutil.copy2(src / name, out / "run" / name)
+    # a collected run: carry ".gpu/<variant>" to continue it
+    for variant in ("gram", "fast", "swd", "patch"):
         done = COLLECT[variant] / "checkpoint.pt"
         if done.is_file():
             (out / variant).mkdir(exist_ok=True)

@@ -3,9 +3,9 @@
 # quick check, docs/model-card.md): snapshots runs/RUN/checkpoint.pt as ckpt_TAG.pt (once),
 # turns it into a decoder file with tools/finalize_decoder.py and runs `depthstyle eval
 # --quality` into eval/small-RUN-TAG; prints the medians on one line.
-#   tools/eval_checkpoint.sh RUN TAG          (THREADS=N: threads for the evaluation, default 1)
+#   research/gpu/eval_checkpoint.sh RUN TAG          (THREADS=N: threads for the evaluation, default 1)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 run=$1
 tag=$2
 [ -f "runs/$run/ckpt_$tag.pt" ] || cp "runs/$run/checkpoint.pt" "runs/$run/ckpt_$tag.pt"

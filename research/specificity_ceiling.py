@@ -18,9 +18,9 @@ and style distance to the painting (mean/std in the random VGG). If the optimise
 which carry the loss's optimum for each pair, are no more specific than the decoder, the loss
 network is the ceiling; if they are far more specific, the decoder (capacity, training) is.
 
-    python benchmarks/specificity_ceiling.py --photos 4 --steps 60 \
+    python research/specificity_ceiling.py --photos 4 --steps 60 \
         --out benchmarks/results/specificity_ceiling.json
-    python benchmarks/specificity_ceiling.py --photos 2 --steps 20 --patch-weight 100 \
+    python research/specificity_ceiling.py --photos 2 --steps 20 --patch-weight 100 \
         --only refined-patch decoder --out benchmarks/results/specificity_patch.json
 """
 

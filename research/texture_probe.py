@@ -9,7 +9,7 @@ session's match); then that match with K oriented sub-bands per band (from level
 level 1 with the finest band whole) and 1 to 3 passes (the eleventh session's; the last row is
 the shipped default). A probe for choosing the variant, not a feature:
 
-    python benchmarks/texture_probe.py --photos 8 [--only TEXT ...]
+    python research/texture_probe.py --photos 8 [--only TEXT ...]
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ bundled model (alpha 1, no retraining, no border padding) for the first N photos
 validation split and its 8 paintings at 384 px; both variants are scored with the quality
 evaluation's style specificity and style distance (docs/metrics.md). A probe, not a feature:
 
-    python benchmarks/wct_probe.py --photos 6
+    python research/wct_probe.py --photos 6
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # One GPU burst of decoder training, on the `device` tool's machine (PyTorch, Pillow,
 # safetensors and tqdm are there; the Lite0 encoder weights ship in the package).
-# Prepare here first: python tools/pack_gpu_burst.py   (writes .gpu/, about 35 MiB)
+# Prepare here first: python research/gpu/pack_gpu_burst.py   (writes .gpu/, about 35 MiB)
 #
-#   bash tools/gpu_burst.sh MINUTES [VARIANT]
+#   bash research/gpu/gpu_burst.sh MINUTES [VARIANT]
 #
 # VARIANT (default v3):
 #   v3    resumes the v3 run (.gpu/run) with its own recipe;
@@ -23,10 +23,10 @@
 # Each trains for at most MINUTES with bfloat16 autocast (crops prepared in worker threads) and
 # writes checkpoint.pt, log.csv and decoder.safetensors to $OUT/VARIANT.
 # The prepared device call for the next lent GPU:
-#   command "bash tools/gpu_burst.sh 8 fast", carry [".gpu"], timeout_s 600
-# then collect here: python tools/pack_gpu_burst.py --collect <files_at>/fast --variant fast
+#   command "bash research/gpu/gpu_burst.sh 8 fast", carry [".gpu"], timeout_s 600
+# then collect here: python research/gpu/pack_gpu_burst.py --collect <files_at>/fast --variant fast
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 export PYTHONPATH=src PYTHONUNBUFFERED=1
 minutes="${1:-7.5}"
 variant="${2:-v3}"
@@ -51,7 +51,6 @@ case "$variant" in
           extra=("${v4[@]}" --swd-weight "${SWD_WEIGHT:-10}") ;;
     patch) run=.gpu/patch
           mkdir -p "$run"
-          [ -f "$run/checkpoint.pt" ] || cp training/lite0-patch300/checkpoint.pt "$run/"
           extra=("${v4[@]}" --patch-swd-weight "${PATCH_WEIGHT:-300}") ;;
     *)    echo "unknown variant $variant (v3, gram, fast, swd, patch)" >&2; exit 2 ;;
 esac

@@ -15,7 +15,7 @@ applies it. Reported per pair:
 to the decoded frames first, a stand-in for a camera's sensor noise: the change mask must tell
 noise from motion, so a tight threshold smooths noisy footage less.
 
-Run: python benchmarks/video_smoothing_sweep.py --out benchmarks/results/video_smoothing.json
+Run: python research/video_smoothing_sweep.py --out benchmarks/results/video_smoothing.json
 """
 
 from __future__ import annotations
