@@ -12,7 +12,7 @@ Two measurements per encoder (``lite0``: EfficientNet-Lite0 expansion taps with 
 2. Cost on this CPU: seconds per decoder-training step (batch 8, 224 px) and encoder forward
    time at 512x512.
 
-Run: python research/encoder_comparison.py --out benchmarks/results/encoder_comparison.json
+Run: python research/encoder_comparison.py --out research/research/results/encoder_comparison.json
 """
 
 from __future__ import annotations

@@ -19,9 +19,9 @@ which carry the loss's optimum for each pair, are no more specific than the deco
 network is the ceiling; if they are far more specific, the decoder (capacity, training) is.
 
     python research/specificity_ceiling.py --photos 4 --steps 60 \
-        --out benchmarks/results/specificity_ceiling.json
+        --out research/research/results/specificity_ceiling.json
     python research/specificity_ceiling.py --photos 2 --steps 20 --patch-weight 100 \
-        --only refined-patch decoder --out benchmarks/results/specificity_patch.json
+        --only refined-patch decoder --out research/research/results/specificity_patch.json
 """
 
 from __future__ import annotations

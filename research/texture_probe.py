@@ -4,9 +4,9 @@ The bundled model's alpha-1 outputs (decoded level only, no border padding, 384 
 first N photos of the small validation split and its 8 paintings; each variant post-processes
 the same outputs and is scored with the quality evaluation's style specificity and style
 distance (docs/metrics.md). Variants: no match; the 4 finest Laplacian bands of the luminance;
-those plus the luminance histogram; 5 bands, the low-pass and the luminance (the tenth
-session's match); then that match with K oriented sub-bands per band (from level 0, or from
-level 1 with the finest band whole) and 1 to 3 passes (the eleventh session's; the last row is
+those plus the luminance histogram; 5 bands, the low-pass and the luminance (the first,
+unoriented match); then that match with K oriented sub-bands per band (from level 0, or from
+level 1 with the finest band whole) and 1 to 3 passes (the shipped match; the last row is
 the shipped default). A probe for choosing the variant, not a feature:
 
     python research/texture_probe.py --photos 8 [--only TEXT ...]
@@ -59,7 +59,7 @@ VARIANTS = {
     "off": lambda o, p: o,
     "bands4": lambda o, p: _bands_match(o, p, 4, False),
     "bands4+lum": lambda o, p: _bands_match(o, p, 4, True),
-    "bands5+low+lum, 1 pass (tenth session's match)": _hb(1, 0, 1),
+    "bands5+low+lum, 1 pass (the first, unoriented match)": _hb(1, 0, 1),
     "1 orientation, 2 passes": _hb(1, 0, 2),
     "1 orientation, 3 passes": _hb(1, 0, 3),
     "2 orientations, 1 pass": _hb(2, 0, 1),

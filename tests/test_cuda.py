@@ -1,6 +1,6 @@
 """The pipeline on a CUDA GPU: same results as the CPU, fp16 close to fp32, the invariants hold.
 
-Skipped where no CUDA device exists (the CI machine); run on a lent GPU with
+Skipped where no CUDA device exists (the CI machine); run on a CUDA machine with
 ``python -m pytest tests/test_cuda.py`` (research/gpu/gpu_session.sh does).
 """
 

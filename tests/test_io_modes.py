@@ -334,7 +334,7 @@ def test_maps_with_one_channel_first_or_last_are_2d_and_two_channels_are_refused
         read_map_array(tmp_path / "two.npy")
 
 
-# -- sixth session: written against io's remaining survivors ------------------------------------
+# -- written against io's remaining mutation survivors ------------------------------------
 
 def test_32_bit_integers_just_above_16_bits_are_scaled_by_their_maximum_exactly():
     from depthstyle.io import load_image

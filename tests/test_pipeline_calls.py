@@ -1,6 +1,6 @@
 """What one ``Stylizer`` call hands on: defaults, depth sources, masks, style sizes, origins.
 
-Written against the pipeline's mutation survivors of the sixth session (docs/testing.md). The
+Written against the pipeline's mutation survivors (docs/testing.md). The
 references are computed here: resized maps with ``F.interpolate``, statistics from the engine
 on an image resized in the test, exact messages, and an engine spy that records the job the
 pipeline renders.

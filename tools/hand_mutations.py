@@ -1,4 +1,4 @@
-"""Apply each hand mutation that once survived the suite (issue 18), run the tests that now
+"""Apply each hand mutation that once survived the suite, run the tests that now
 guard it, and put the source back: every line should end in "failed".
 
     python tools/hand_mutations.py

@@ -72,7 +72,7 @@ MANUAL = {
     "depthstyle.depth.maps.x_normalize_proximity__mutmut_36":
         "tolerance of the flatness test: equivalent except for spreads within float rounding "
         "of zero",
-    # pipeline (sixth session)
+    # pipeline
     "depthstyle.pipeline.xǁStylizerǁ__init____mutmut_7":
         "equivalent on the CPU: half precision only acts on CUDA (the engine ignores it elsewhere)",
     "depthstyle.pipeline.xǁStylizerǁ__init____mutmut_21":
@@ -105,7 +105,7 @@ GROUPS = [
     ("pipeline.xǁStylizerǁ_style_key", (16, 19),
      "equivalent: the fallback only keys a missing file, which is never cached (loading it "
      "fails)"),
-    # io and depth maps (sixth session)
+    # io and depth maps
     ("io.x__current_umask", (2, 3, 5, 6, 7),
      "equivalent: without the /proc line the umask is read by setting and restoring it, "
      "which gives the same value (tested both ways)"),

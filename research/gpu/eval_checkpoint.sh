@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Evaluate a training run's current checkpoint on the small validation split (the sessions'
+# Evaluate a training run's current checkpoint on the small validation split (the
 # quick check, docs/model-card.md): snapshots runs/RUN/checkpoint.pt as ckpt_TAG.pt (once),
 # turns it into a decoder file with tools/finalize_decoder.py and runs `depthstyle eval
 # --quality` into eval/small-RUN-TAG; prints the medians on one line.

@@ -13,16 +13,16 @@
 #         v3's recipe plus an L1 term toward v3's own outputs, in .gpu/fast (the pack puts
 #         training/lite0-v4 there unless runs/gpu-fast holds a newer checkpoint);
 #   swd   v4's checkpoint (.gpu/fast, optimiser state included) resumed in .gpu/swd with the
-#         sliced Wasserstein style loss added (SWD_WEIGHT, default 10): the eighth session's
+#         sliced Wasserstein style loss added (SWD_WEIGHT, default 10): a
 #         CPU ablation moved specificity about 2 % against its control (docs/model-card.md);
-#   patch the ninth session's pixel-patch run (training/lite0-patch300: v4 + 2,290 CPU steps with
+#   patch the pixel-patch run (training/lite0-patch300: v4 + 2,290 CPU steps with
 #         --patch-swd-weight 300; a collected GPU run's in .gpu/patch, if packed) continued with
 #         the same term (PATCH_WEIGHT, default 300; docs/method.md §6, docs/model-card.md);
 #   gram  v3's checkpoint (.gpu/gram) plus a Gram-matrix style loss (GRAM_WEIGHT, default 3);
 #         a short CPU run of it lowered specificity (docs/model-card.md), so it is not the plan.
 # Each trains for at most MINUTES with bfloat16 autocast (crops prepared in worker threads) and
 # writes checkpoint.pt, log.csv and decoder.safetensors to $OUT/VARIANT.
-# The prepared device call for the next lent GPU:
+# The prepared device call:
 #   command "bash research/gpu/gpu_burst.sh 8 fast", carry [".gpu"], timeout_s 600
 # then collect here: python research/gpu/pack_gpu_burst.py --collect <files_at>/fast --variant fast
 set -euo pipefail

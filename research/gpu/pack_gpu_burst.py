@@ -3,7 +3,7 @@
 Writes ``.gpu/`` in the repository (ignored through .git/info/exclude, carried by the device
 tool's ``carry``): the training images of ../shared/train without the validation split,
 shrunk to at most 384 px and saved as JPEG (quality 85; the tool carries at most 64 MiB
-together with the tracked files, about 37 MiB in the eighth session: the pack prints the
+together with the tracked files, about 37 MiB with v4's files: the pack prints the
 sum), and the run's latest checkpoint and log (``.gpu/run``), v3's checkpoint again as the
 start of the Gram-loss candidate (``.gpu/gram``), the fast candidate's latest checkpoint
 (``.gpu/fast``: runs/gpu-fast, if there; else the burst starts from the released weights) and a

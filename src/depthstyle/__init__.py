@@ -18,7 +18,7 @@ from depthstyle.ops import adain, calc_mean_std
 from depthstyle.pipeline import StyleSettings, Stylizer, StylizeResult
 from depthstyle.strength import strength_from_proximity
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "Stylizer",

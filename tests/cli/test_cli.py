@@ -204,7 +204,7 @@ def test_depth_folder_matches_maps_by_name(tmp_path, tiny_decoder_file, capsys):
     assert "no depth map named c1" in capsys.readouterr().err
 
 
-# --- hardening: every output checked before any work, clear errors (issue 15) ---------------
+# --- hardening: every output checked before any work, clear errors ---------------
 
 def test_save_maps_is_all_or_nothing(tmp_path, image_files, tiny_decoder_file, capsys):
     content, style = image_files

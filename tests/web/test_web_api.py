@@ -426,7 +426,7 @@ def test_model_loads_in_the_lifespan():
     assert MultiPartParser.spool_max_size == spool  # no process-wide setting changed
 
 
-# --- trust boundary and admission (issue 15) ---------------------------------------------------
+# --- trust boundary and admission ---------------------------------------------------
 
 def test_foreign_host_is_refused_dns_rebinding(stylizer):
     with TestClient(create_app(stylizer), base_url="http://evil.example:8000") as c:

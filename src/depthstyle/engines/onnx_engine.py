@@ -109,7 +109,7 @@ class OnnxEngine:
             opts.intra_op_num_threads = threads
         opts.log_severity_level = 3
         # idle onnxruntime threads otherwise spin for a while and slow down PyTorch work
-        # (depth model, colour transfer) that runs between two sessions' calls
+        # (depth model, colour transfer) that runs between two onnxruntime calls
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = providers or ["CPUExecutionProvider"]
         try:
