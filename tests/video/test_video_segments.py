@@ -52,11 +52,11 @@ def _runs(bunny, tmp_path, tiny_model, style, warmup, crf=20):
 
 
 def test_segments_joined_equal_the_one_machine_clip(bunny, tmp_path, tiny_model, image_files):
-    segs, pts = plan_segments(bunny, 3, warmup=24)
-    assert [(s.start, s.end, s.warm_index) for s in segs] == [(0, 80, 0), (80, 160, 56),
-                                                              (160, 240, 136)]
+    segs, pts = plan_segments(bunny, 3, warmup=48)
+    assert [(s.start, s.end, s.warm_index) for s in segs] == [(0, 80, 0), (80, 160, 32),
+                                                              (160, 240, 112)]
     assert len(pts) == 240 and pts == sorted(pts)
-    report, parts = _runs(bunny, tmp_path, tiny_model, image_files[1], warmup=24)
+    report, parts = _runs(bunny, tmp_path, tiny_model, image_files[1], warmup=48)
     one, audio_one = frames_of(tmp_path / "one.mp4")
     split, audio_split = frames_of(tmp_path / "split.mp4")
     assert len(one) == len(split) == 240 == report.frames

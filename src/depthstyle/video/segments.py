@@ -5,7 +5,9 @@ with momentum m, and the previous output blended into static regions with weight
 forget their past geometrically, so a segment that starts ``warmup`` frames early, runs those
 frames through the same state and throws their output away, reaches the state a run from the
 first frame would have had, up to m^warmup on the maps and w^warmup on the output (with the
-defaults m = 0.6, w = 0.5 and 24 warm-up frames: 5e-6 and 6e-8, far below one grey level).
+defaults m = 0.6, w = 0.7 and 48 warm-up frames: 2e-11 and 4e-8 of the first difference, under
+float32's resolution of values near 1, so the states end bit-identical; 24 frames left 2e-4,
+enough to flip the rounding of some pixels at the seam).
 The seam is then measured, not assumed (tests, docs/scaling.md).
 
 Segments are cut at frame positions of equal length; a worker seeks to the keyframe before its
@@ -49,7 +51,7 @@ __all__ = ["Segment", "plan_segments", "render_segment", "join_segments",
 
 log = logging.getLogger("depthstyle.video")
 
-DEFAULT_WARMUP = 24
+DEFAULT_WARMUP = 48
 
 
 @dataclass(frozen=True)
