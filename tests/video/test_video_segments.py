@@ -56,13 +56,18 @@ def test_segments_joined_equal_the_one_machine_clip(bunny, tmp_path, tiny_model,
     assert [(s.start, s.end, s.warm_index) for s in segs] == [(0, 80, 0), (80, 160, 32),
                                                               (160, 240, 112)]
     assert len(pts) == 240 and pts == sorted(pts)
-    report, parts = _runs(bunny, tmp_path, tiny_model, image_files[1], warmup=48)
+    # lossless (crf 0): the frames compared are the stylization's, not an encoder's drift along
+    # a chain of predicted frames, where one flipped rounding at a cut spreads
+    report, parts = _runs(bunny, tmp_path, tiny_model, image_files[1], warmup=48, crf=0)
     one, audio_one = frames_of(tmp_path / "one.mp4")
     split, audio_split = frames_of(tmp_path / "split.mp4")
     assert len(one) == len(split) == 240 == report.frames
     assert audio_one == audio_split == report.audio_packets > 0  # the audio is all there
+    # no seam at all: after 48 warm-up frames the state is the one-machine state to float32
+    # resolution (0.7^48 = 4e-8 of the first difference; 24 frames left 25 pixels off by up to 3
+    # levels at the cuts)
     worst = max(int(np.abs(a - b).max()) for a, b in zip(one, split, strict=True))
-    assert worst == 0  # no seam at all: the same frames went into the same encoder
+    assert worst == 0
     assert [p["frames"] for p in parts] == [80, 80, 80]
     assert parts[0]["border_td_output"] is None and parts[1]["border_td_output"] > 0
 
