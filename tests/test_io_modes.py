@@ -201,7 +201,8 @@ def test_map_pixel_limit_is_inclusive_and_names_the_map(tmp_path):
     arr = np.ones((4, 5), dtype=np.float32)
     np.save(tmp_path / "m.npy", arr)
     assert read_map_array(tmp_path / "m.npy", max_pixels=20).shape == (4, 5)
-    with pytest.raises(DepthMapError, match="upload.npy: map of 20 values exceeds"):
+    with pytest.raises(DepthMapError, match="upload.npy: the .npy header declares 20 values, "
+                                            "over the limit of 19 pixels"):
         read_map_array((tmp_path / "m.npy").read_bytes(), max_pixels=19, name="upload.npy")
     with pytest.raises(DepthMapError, match="^upload.png: "):
         read_map_array(b"\x89PNG\r\n\x1a\nbroken", name="upload.png")

@@ -352,29 +352,76 @@ def save_image(
 
 # --- numeric maps (depth, disparity, masks) --------------------------------------------------
 
-def _read_pfm(data: bytes, label: str) -> np.ndarray:
-    f = io.BytesIO(data)
-    header = f.readline().strip()
-    if header not in (b"PF", b"Pf"):
-        raise DepthMapError(f"{label}: not a PFM file (header {header[:8]!r})")
-    dims = f.readline().split()
-    scale_line = f.readline().strip()
-    try:
-        w, h = int(dims[0]), int(dims[1])
-        scale = float(scale_line)
-    except (IndexError, ValueError):
-        raise DepthMapError(f"{label}: malformed PFM header") from None
-    if w <= 0 or h <= 0 or not np.isfinite(scale) or scale == 0:
-        raise DepthMapError(f"{label}: PFM header gives {w}x{h} pixels and scale {scale}; "
-                            "width and height must be positive, the scale non-zero")
-    channels = 3 if header == b"PF" else 1
+def _binary(source: ImageSource) -> tuple[io.BufferedIOBase, int]:
+    """A readable handle on a file or on bytes, and its size in bytes."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        return io.BytesIO(data), len(data)
+    p = Path(source)
+    return open(p, "rb"), p.stat().st_size  # noqa: SIM115 - the caller closes it
+
+
+def _check_declared(label: str, what: str, count: int, max_pixels: int) -> None:
+    if count > max_pixels:
+        raise DepthMapError(f"{label}: the {what} header declares {count:,} values, over the "
+                            f"limit of {max_pixels:,} pixels; refused before reading it")
+
+
+def _read_pfm(source: ImageSource, label: str, max_pixels: int = DEFAULT_MAX_PIXELS
+              ) -> np.ndarray:
+    """A PFM map; its header is checked against ``max_pixels`` and the file size first."""
+    f, size = _binary(source)
+    with f:
+        header = f.readline(16).strip()
+        if header not in (b"PF", b"Pf"):
+            raise DepthMapError(f"{label}: not a PFM file (header {header[:8]!r})")
+        dims = f.readline(64).split()
+        scale_line = f.readline(64).strip()
+        try:
+            w, h = int(dims[0]), int(dims[1])
+            scale = float(scale_line)
+        except (IndexError, ValueError):
+            raise DepthMapError(f"{label}: malformed PFM header") from None
+        if w <= 0 or h <= 0 or not np.isfinite(scale) or scale == 0:
+            raise DepthMapError(f"{label}: PFM header gives {w}x{h} pixels and scale {scale}; "
+                                "width and height must be positive, the scale non-zero")
+        channels = 3 if header == b"PF" else 1
+        _check_declared(label, "PFM", w * h, max_pixels)
+        expected = w * h * channels * 4
+        if size - f.tell() != expected:
+            raise DepthMapError(f"{label}: PFM holds {(size - f.tell()) // 4} values, expected "
+                                f"{w}x{h}x{channels}")
+        raw = f.read(expected)
     dtype = "<f4" if scale < 0 else ">f4"
-    raw = f.read()
-    if len(raw) != w * h * channels * 4:
-        raise DepthMapError(f"{label}: PFM holds {len(raw) // 4} values, expected "
-                            f"{w}x{h}x{channels}")
     arr = np.frombuffer(raw, dtype=dtype).reshape(h, w, channels)[::-1, :, 0]  # bottom to top
     return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def _read_npy(source: ImageSource, label: str, max_pixels: int = DEFAULT_MAX_PIXELS
+              ) -> np.ndarray:
+    """A ``.npy`` array; its header is checked against ``max_pixels`` and the file size first."""
+    from numpy.lib import format as npformat
+
+    f, size = _binary(source)
+    with f:
+        try:
+            version = npformat.read_magic(f)
+            read_header = (npformat.read_array_header_1_0 if version == (1, 0)
+                           else npformat.read_array_header_2_0)  # 2.0 and 3.0: 4-byte length
+            shape, fortran, dtype = read_header(f, max_header_size=1 << 16)
+        except (OSError, ValueError) as exc:
+            raise DepthMapError(f"{label}: not a readable .npy array ({exc})") from None
+        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        _check_declared(label, ".npy", count, max_pixels)
+        if dtype.hasobject:
+            raise DepthMapError(f"{label}: not a readable .npy array (it holds Python objects, "
+                                "which are never unpickled)")
+        expected = count * dtype.itemsize
+        if size - f.tell() != expected:
+            raise DepthMapError(f"{label}: .npy holds {size - f.tell():,} bytes of data, its "
+                                f"header declares {expected:,} ({shape}, {dtype})")
+        raw = f.read(expected)
+    return np.frombuffer(raw, dtype=dtype).reshape(shape, order="F" if fortran else "C")
 
 
 def read_map_array(path: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -400,14 +447,11 @@ def read_map_array(path: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
             raise DepthMapError(f"{label}: no such file")
         suffix = p.suffix.lower()
         kind = {".npy": "npy", ".pfm": "pfm"}.get(suffix, "image")
-        data = p.read_bytes() if kind != "image" else b""
+        data = p
     if kind == "npy":
-        try:
-            arr = np.load(io.BytesIO(data), allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise DepthMapError(f"{label}: not a readable .npy array ({exc})") from None
+        arr = _read_npy(data, label, max_pixels)
     elif kind == "pfm":
-        arr = _read_pfm(data, label)
+        arr = _read_pfm(data, label, max_pixels)
     else:
         try:
             im = _open_checked(path, max_pixels, label)
@@ -431,5 +475,6 @@ def read_map_array(path: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
         raise DepthMapError(f"{label}: expected a 2-D map of real numbers, got shape "
                             f"{arr.shape} and dtype {arr.dtype}")
     if arr.size > max_pixels:
-        raise DepthMapError(f"{label}: map of {arr.size} values exceeds the pixel limit")
+        raise DepthMapError(f"{label}: map of {arr.size:,} values exceeds the limit of "
+                            f"{max_pixels:,} pixels")
     return arr.astype(np.float32)

@@ -20,7 +20,8 @@ def _app1(payload: bytes) -> bytes:
 
 
 def gdepth_jpeg(depth: np.ndarray, near: float, far: float, fmt: str = "RangeInverse", *,
-                chunk: int = 60_000, noise_kb: int = 0, **overrides) -> bytes:
+                chunk: int = 60_000, noise_kb: int = 0, png_bytes: bytes | None = None,
+                **overrides) -> bytes:
     """A JPEG photo with its depth in GDepth XMP: properties in the standard packet, the PNG in
     the extended packet split over APP1 segments (as Google Camera writes it)."""
     if fmt == "RangeLinear":
@@ -38,6 +39,8 @@ def gdepth_jpeg(depth: np.ndarray, near: float, far: float, fmt: str = "RangeInv
         png = io.BytesIO()
         Image.fromarray(np.round(np.clip(v, 0, 1) * 255).astype(np.uint8)).save(
             png, format="PNG", pnginfo=info)
+    if png_bytes is not None:  # a depth image made by the caller
+        png = io.BytesIO(png_bytes)
     guid = uuid.uuid4().hex.upper()
     props = {"Format": fmt, "Near": str(near), "Far": str(far), "Mime": "image/png", **overrides}
     attrs = " ".join(f'GDepth:{k}="{v}"' for k, v in props.items())

@@ -22,6 +22,10 @@ and a ``DepthMap`` element gives ``Format``, ``Near``, ``Far`` and the ``DepthUR
 The same encodings as GDepth apply.
 
 HEIC auxiliary depth images are not read (no package here can write such a file to test it).
+
+Embedded depth obeys the image limits: the depth image's declared size is checked against the
+pixel limit (:data:`depthstyle.io.DEFAULT_MAX_PIXELS`) before it is decoded, and photos over
+:data:`MAX_PHOTO_BYTES` are not searched for depth.
 """
 
 from __future__ import annotations
@@ -30,11 +34,17 @@ import base64
 import io
 import os
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["read_gdepth", "read_dynamic_depth", "read_embedded_depth", "GDEPTH_NS"]
+from depthstyle.io import DEFAULT_MAX_PIXELS
+
+__all__ = ["read_gdepth", "read_dynamic_depth", "read_embedded_depth", "GDEPTH_NS",
+           "MAX_PHOTO_BYTES"]
+
+MAX_PHOTO_BYTES = 256 * 1024 * 1024  # a photo larger than this is not read whole for its depth
 
 GDEPTH_NS = "http://ns.google.com/photos/1.0/depthmap/"
 _XMP = b"http://ns.adobe.com/xap/1.0/\x00"
@@ -70,7 +80,7 @@ def _attr(xmp: str, name: str, prefix: str = "GDepth") -> str | None:
 
 
 def _decode_range(image_bytes: bytes, fmt: str | None, near: str | None, far: str | None,
-                  what: str) -> np.ndarray:
+                  what: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Metric depth from an encoded depth image and its range parameters (module doc)."""
     from PIL import Image
 
@@ -84,7 +94,22 @@ def _decode_range(image_bytes: bytes, fmt: str | None, near: str | None, far: st
     if fmt not in ("RangeInverse", "RangeLinear"):
         raise ValueError(f"{what}: unknown Format {fmt!r} (RangeInverse or RangeLinear)")
     try:
-        with Image.open(io.BytesIO(image_bytes)) as im:
+        with warnings.catch_warnings():  # the size is checked below, before any decoding
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(image_bytes))
+    except Image.DecompressionBombError:
+        raise ValueError(f"{what}: the depth image is over Pillow's decompression-bomb limit "
+                         f"(and the limit of {max_pixels:,} pixels); refused before decoding it"
+                         ) from None
+    except Exception as exc:  # noqa: BLE001 - any decoding problem is a bad depth image
+        raise ValueError(f"{what}: the depth image cannot be decoded ({exc})") from None
+    w, h = im.size
+    if w * h > max_pixels:
+        im.close()
+        raise ValueError(f"{what}: the depth image is {w}x{h} ({w * h:,} pixels), over the limit "
+                         f"of {max_pixels:,} pixels; refused before decoding it")
+    try:
+        with im:
             wide = im.mode in ("I;16", "I;16B", "I")
             arr = np.asarray(im.convert("I") if wide else im.convert("L"), dtype=np.float64)
             scale = 65535.0 if wide else 255.0
@@ -118,15 +143,16 @@ def _packets(data: bytes) -> tuple[str, str]:
     return main, ext
 
 
-def read_gdepth(source: str | os.PathLike | bytes) -> np.ndarray | None:
+def read_gdepth(source: str | os.PathLike | bytes, max_pixels: int = DEFAULT_MAX_PIXELS
+                ) -> np.ndarray | None:
     """Metric depth (H, W) float64 stored in a JPEG's GDepth XMP, or ``None`` if there is none.
 
     Raises:
         ValueError: the photo declares a depth map that cannot be decoded (named in the
             message), e.g. a bad ``Format``, ``Near >= Far`` or unreadable ``Data``.
     """
-    data = source if isinstance(source, (bytes, bytearray)) else Path(source).read_bytes()
-    main, ext = _packets(bytes(data))
+    data = _photo_bytes(source)
+    main, ext = _packets(data)
     if "GDepth:" not in main and "GDepth:" not in ext:
         return None
     meta = main + ext
@@ -138,20 +164,20 @@ def read_gdepth(source: str | os.PathLike | bytes) -> np.ndarray | None:
     except ValueError:
         raise ValueError("GDepth: Data is not base64") from None
     return _decode_range(image, _attr(meta, "Format"), _attr(meta, "Near"), _attr(meta, "Far"),
-                         "GDepth")
+                         "GDepth", max_pixels)
 
 
 _ITEM = re.compile(r"<Container:Item\b([^>]*?)/?>", re.S)
 
 
-def read_dynamic_depth(source: str | os.PathLike | bytes) -> np.ndarray | None:
+def read_dynamic_depth(source: str | os.PathLike | bytes, max_pixels: int = DEFAULT_MAX_PIXELS
+                       ) -> np.ndarray | None:
     """Metric depth (H, W) from an Android Dynamic Depth JPEG, or ``None`` if it has none.
 
     Raises:
         ValueError: the photo declares a depth item that cannot be found or decoded.
     """
-    data = bytes(source if isinstance(source, (bytes, bytearray)) else
-                 Path(source).read_bytes())
+    data = _photo_bytes(source)
     main, _ = _packets(data)
     items = [dict(re.findall(r'Item:(\w+)\s*=\s*"([^"]*)"', m.group(1)))
              for m in _ITEM.finditer(main)]
@@ -172,17 +198,33 @@ def read_dynamic_depth(source: str | os.PathLike | bytes) -> np.ndarray | None:
             blob = data[start + pad: start + n]
             return _decode_range(blob, _attr(main, "Format", "DepthMap"),
                                  _attr(main, "Near", "DepthMap"),
-                                 _attr(main, "Far", "DepthMap"), "Dynamic Depth")
+                                 _attr(main, "Far", "DepthMap"), "Dynamic Depth", max_pixels)
         start += n
     raise ValueError(f"Dynamic Depth: no item with DataURI {uri!r}")
 
 
-def read_embedded_depth(source: str | os.PathLike | bytes) -> tuple[np.ndarray, str] | None:
-    """Depth stored in a photo, GDepth or Dynamic Depth: ``(metric depth, format)`` or None."""
-    data = bytes(source if isinstance(source, (bytes, bytearray)) else
-                 Path(source).read_bytes())
+def read_embedded_depth(source: str | os.PathLike | bytes,
+                        max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, str] | None:
+    """Depth stored in a photo, GDepth or Dynamic Depth: ``(metric depth, format)`` or None.
+
+    Raises:
+        ValueError: a declared depth map that cannot be used (too large, undecodable, bad
+            parameters), or a photo over :data:`MAX_PHOTO_BYTES`.
+    """
+    data = _photo_bytes(source)
     for fmt, reader in (("GDepth", read_gdepth), ("Dynamic Depth", read_dynamic_depth)):
-        values = reader(data)
+        values = reader(data, max_pixels)
         if values is not None:
             return values, fmt
     return None
+
+
+def _photo_bytes(source: str | os.PathLike | bytes) -> bytes:
+    """A photo's bytes, refusing files over :data:`MAX_PHOTO_BYTES` before reading them."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source)
+    size = Path(source).stat().st_size
+    if size > MAX_PHOTO_BYTES:
+        raise ValueError(f"the photo is {size:,} bytes, over the {MAX_PHOTO_BYTES:,} bytes read "
+                         "to look for embedded depth")
+    return Path(source).read_bytes()
