@@ -115,10 +115,10 @@ def test_embedded_depth_over_the_pixel_limit_is_refused_before_decoding(tmp_path
 
 def test_the_cli_says_so_in_one_line_and_pillow_never_warns(tmp_path, capfd):
     import torch
+    from test_depth_embedded import gdepth_jpeg
 
     from depthstyle.cli import main
     from depthstyle.io import save_image
-    from test_depth_embedded import gdepth_jpeg
 
     photo = tmp_path / "phone.jpg"
     photo.write_bytes(gdepth_jpeg(np.ones((48, 64)), 0.5, 4.0, png_bytes=zero_png(9000, 5000)))
