@@ -512,3 +512,56 @@ def test_an_internal_error_is_json_and_logged_once(stylizer, monkeypatch, caplog
     assert_error(r, 500, "internal_error", "logged on the server")
     errors = [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
     assert len(errors) == 1 and "ZeroDivisionError" in caplog.text
+
+
+def _asgi_call(app, headers, method="POST", path="/api/stylize", scheme="http"):
+    """Run one request through an ASGI app; returns (sent messages, body reads)."""
+    import asyncio
+
+    sent, reads = [], []
+
+    async def receive():
+        reads.append(1)
+        await asyncio.sleep(0)
+        return {"type": "http.request", "body": b"x" * 65536, "more_body": True}
+
+    async def send(msg):
+        sent.append(msg)
+
+    scope = {"type": "http", "method": method, "path": path, "scheme": scheme,
+             "headers": headers}
+    asyncio.run(asyncio.wait_for(app(scope, receive, send), 5))
+    return sent, reads
+
+
+def test_a_large_refused_body_is_answered_by_its_headers_without_reading_it(stylizer):
+    """Bad Host with Content-Length 30 MB: 400 at once; a good Host over the upload limit: 413."""
+    cfg = WebConfig(max_upload_mb=8)
+    app = create_app(stylizer, cfg)
+    big = [(b"content-length", b"30000000"), (b"content-type", b"multipart/form-data; b=x")]
+    sent, reads = _asgi_call(app, [(b"host", b"evil.example"), *big])
+    assert sent[0]["status"] == 400 and b"bad_host" in sent[1]["body"] and not reads
+    sent, reads = _asgi_call(app, [(b"host", b"127.0.0.1:8000"), *big])
+    assert sent[0]["status"] == 413 and not reads
+    # a cross-site post, however large, is refused unread too
+    sent, reads = _asgi_call(app, [(b"host", b"127.0.0.1:8000"),
+                                   (b"origin", b"http://evil.example"), *big])
+    assert sent[0]["status"] == 403 and not reads
+
+
+def test_the_origin_check_compares_the_scheme(stylizer):
+    from depthstyle.web.guard import RequestGuard
+
+    reached = []
+
+    async def app(scope, receive, send):
+        reached.append(scope["scheme"])
+
+    guard = RequestGuard(app, allowed_hosts=["127.0.0.1"])
+    small = [(b"host", b"127.0.0.1:8000"), (b"content-length", b"10")]
+    sent, _ = _asgi_call(guard, [*small, (b"origin", b"https://127.0.0.1:8000")])
+    assert sent[0]["status"] == 403 and not reached
+    _asgi_call(guard, [*small, (b"origin", b"http://127.0.0.1:8000")])
+    assert reached == ["http"]
+    _asgi_call(guard, [*small, (b"origin", b"https://127.0.0.1:8000")], scheme="https")
+    assert reached == ["http", "https"]

@@ -355,8 +355,7 @@ def create_app(stylizer: Stylizer | None = None, config: WebConfig | None = None
     # body is read
     app.add_middleware(RequestGuard, allowed_hosts=config.hosts(),
                        allowed_origins=config.allowed_origins,
-                       capacity=config.workers + config.queue,
-                       max_drain=config.max_upload_bytes)
+                       capacity=config.workers + config.queue)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     app.include_router(router)
