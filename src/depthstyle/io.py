@@ -33,6 +33,7 @@ from depthstyle.errors import DepthMapError, ImageReadError, ImageTooLargeError,
 __all__ = [
     "ImageSource",
     "DEFAULT_MAX_PIXELS",
+    "IMAGE_OUTPUT_SUFFIXES",
     "IMAGE_EXTENSIONS",
     "load_image",
     "load_image_with_alpha",
@@ -50,6 +51,7 @@ DEFAULT_MAX_PIXELS = 40_000_000
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
 _SAVE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP",
                  ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
+IMAGE_OUTPUT_SUFFIXES = frozenset(_SAVE_FORMATS)  # what save_image can write
 
 AlphaMode = Literal["composite", "keep"]
 ImageSource = str | os.PathLike | bytes  # a file path, or the file's bytes (uploads)

@@ -305,3 +305,22 @@ def test_single_output_commands_share_the_output_checks(tmp_path, capsys):
     with pytest.raises(DepthStyleError, match=r"o\.mp4: exists; add --overwrite"):
         check_output(tmp_path / "o.mp4", overwrite=False)
     assert check_output(tmp_path / "o.mp4", overwrite=True) == tmp_path / "o.mp4"
+
+
+def test_bad_outputs_levels_and_clips_fail_before_any_work(tmp_path, image_files, capfd,
+                                                           tiny_decoder_file):
+    content, style = image_files
+    common = [str(content), "-s", str(style), "--model", str(tiny_decoder_file)]
+    # the output's format is checked before the depth source is asked (no depth line yet)
+    assert main(["stylize", *common, "-o", str(tmp_path / "o.xyz")]) == 2
+    err = capfd.readouterr().err
+    assert "o.xyz: unknown output format '.xyz'" in err and "INFO" not in err
+    assert not list(tmp_path.glob("o.*"))
+    assert main(["stylize", *common, "-o", str(tmp_path / "o.png"), "--levels", "1,1,1,1,1"]) \
+        == 2
+    assert "is given more than once" in capfd.readouterr().err
+    # a missing clip is named before the depth model is looked for
+    assert main(["video", str(tmp_path / "nosuch.mp4"), "-s", str(style), "-o",
+                 str(tmp_path / "o.mp4")]) != 0
+    err = capfd.readouterr().err
+    assert "nosuch.mp4: no such file" in err and "depth model" not in err

@@ -71,7 +71,13 @@ def test_study_cli_create_list_and_refusals(study_files, capsys):
     assert "--replace" in capsys.readouterr().err
     assert main([*args, "--replace"]) == 0
     assert main(["study", "list", "--db", db]) == 0
-    assert "demo: 0 participants, 0 answers" in capsys.readouterr().out
+    assert "demo: 0 signed up, 0 answered, 0 answers" in capsys.readouterr().out
+
+    store = StudyStore(db)  # two sign up, neither answers yet: both are counted
+    store.add_participant("demo", "t1")
+    store.add_participant("demo", "t2")
+    assert main(["study", "list", "--db", db]) == 0
+    assert "demo: 2 signed up, 0 answered, 0 answers" in capsys.readouterr().out
     assert main(["study", "report", "demo", "--db", db, "-o", str(study_files / "r")]) == 2
     assert "no answers yet" in capsys.readouterr().err
     with pytest.raises(SystemExit) as bad:

@@ -255,6 +255,8 @@ def test_415_unsupported_media(client):
     ({"content_example": "books", "style_id": "sketch", "alpha": "1.5"}, None, "alpha"),
     ({"content_example": "books", "style_id": "sketch", "contrast": "-1"}, None, "contrast"),
     ({"content_example": "books", "style_id": "sketch", "levels": "9"}, None, "level"),
+    ({"content_example": "books", "style_id": "sketch", "levels": "1,1,1,1,1"}, None,
+     "given more than once"),
     ({"content_example": "books", "style_id": "sketch", "size": "5000"}, None, "max_side"),
     ({"content_example": "books", "style_id": "sketch", "format": "gif"}, None, "format"),
     ({"style_id": "sketch"}, None, "exactly one of content"),

@@ -131,8 +131,9 @@ def add_strength_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--contrast", type=nonneg_float, default=DEFAULT_CONTRAST,
                    help="sharpness of the near/far split (default: %(default)s)")
     g.add_argument("--levels", type=levels_arg, default=(), metavar="L1,L2",
-                   help="encoder levels where strength acts: numbers 1-3 or tap names "
-                        "(default: the model's: every level the decoder reads)")
+                   help="encoder levels where strength acts: numbers 1-3 or tap names, each "
+                        "once (a level given twice is refused) (default: the model's: every "
+                        "level the decoder reads)")
     g.add_argument("--invert", action="store_true",
                    help="stylize near regions and keep far ones")
     g.add_argument("--strength", choices=("proximity", "learned", "uniform"),

@@ -58,7 +58,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
     store = StudyStore(args.db)
     for name in store.studies():
         answers = store.answers(name)
-        print(f"{name}: {len({a.token for a in answers})} participants, {len(answers)} answers")
+        print(f"{name}: {store.participant_count(name)} signed up, "
+              f"{len({a.token for a in answers})} answered, {len(answers)} answers")
     return EXIT_OK
 
 

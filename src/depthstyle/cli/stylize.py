@@ -125,6 +125,14 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     if dataset_run and len(jobs) == 1 and out.suffix:
         raise SettingsError(f"--engine ray and --resume write into an output folder (with its "
                             f"{MANIFEST_NAME}); {out} is a file name")
+    from depthstyle.io import IMAGE_OUTPUT_SUFFIXES
+
+    bad = sorted({j.output.suffix for j in jobs
+                  if j.output.suffix.lower() not in IMAGE_OUTPUT_SUFFIXES})
+    if bad:
+        raise SettingsError(f"{jobs[0].output if len(jobs) == 1 else out}: unknown output "
+                            f"format {bad[0]!r}; use one of "
+                            f"{', '.join(sorted(IMAGE_OUTPUT_SUFFIXES))}")
     if not dataset_run:
         check_outputs([p for j in jobs for p in [j.output, *(map_outputs(j.output)
                                                              if args.save_maps else [])]],

@@ -45,6 +45,9 @@ def _cmd_video(args: argparse.Namespace) -> int:
 
         check_codec(args.codec)
     out = check_output(args.output, args.overwrite)
+    from depthstyle.video.stylize import open_video
+
+    open_video(args.input)[0].close()  # a missing or unreadable clip fails before any work
     styles = expand_inputs(args.style)
     style = styles if len(styles) > 1 else styles[0]
     if args.engine == "ray":

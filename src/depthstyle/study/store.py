@@ -217,6 +217,13 @@ class StudyStore:
                                   "VALUES (?, ?, ?, ?)"),
                         (token, study, time.time(), user_agent[:200]))
 
+    def participant_count(self, study: str) -> int:
+        """How many participants signed up for ``study`` (answered or not)."""
+        with self.transaction() as cur:
+            cur.execute(self._sql("SELECT COUNT(*) FROM participants WHERE study = ?"),
+                        (study,))
+            return int(cur.fetchone()[0])
+
     def participant_study(self, token: str) -> str | None:
         """The study of a token, or ``None`` for an unknown token."""
         with self.transaction() as cur:
