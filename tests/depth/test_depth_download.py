@@ -34,10 +34,13 @@ REPO = DEPTH_DOWNLOADS[NAME].repo
 def hub(http_root, tiny_depth_dir, tmp_path, monkeypatch):
     """The tiny model on a loopback 'hub'; a fresh cache; downloads allowed."""
     root, url = http_root
-    files = root / REPO / "resolve" / "main"
+    files = root / REPO / "resolve" / DEPTH_DOWNLOADS[NAME].revision
     files.mkdir(parents=True)
     for f in ("config.json", "preprocessor_config.json", "model.safetensors"):
         shutil.copy(tiny_depth_dir / f, files / f)
+        # the tiny stand-in's digests replace the pinned ones, as a user's own pin would
+        env = "DEPTHSTYLE_SHA256_" + "".join(c if c.isalnum() else "_" for c in f).upper()
+        monkeypatch.setenv(env, sha256_of(files / f))
     monkeypatch.setenv("HF_ENDPOINT", url.rstrip("/"))
     monkeypatch.setenv("DEPTHSTYLE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # an empty Hugging Face cache
@@ -143,3 +146,27 @@ def test_cli_download_then_stylize_offline_says_where_depth_came_from(hub, tmp_p
     err = capfd.readouterr().err
     assert f"room.png: depth from the depth model {REPO}, read as relative depth" in err
     assert "WARNING" not in err
+
+
+def test_the_real_model_is_pinned_and_a_file_that_is_not_it_is_refused(hub, monkeypatch,
+                                                                        capsys):
+    entry = DEPTH_DOWNLOADS[NAME]
+    assert entry.repo == "depth-anything/Depth-Anything-V2-Small-hf"
+    assert entry.revision == "5426e4f0f36572d16453bbda7a8389317b1bef99"
+    assert entry.files["model.safetensors"] == (
+        "3152477ce0d8d6978d76b995120de97cb5b928701fd0f817769f59e249a16b70")
+    assert entry.sizes == {"config.json": 950, "preprocessor_config.json": 775,
+                           "model.safetensors": 99_173_660}
+    assert entry.license == "Apache-2.0"
+    for f in entry.files:  # without the test's own pins the pinned digests are checked
+        monkeypatch.delenv("DEPTHSTYLE_SHA256_" + "".join(
+            c if c.isalnum() else "_" for c in f).upper())
+    with pytest.raises(DownloadError, match="sha256 mismatch, expected c56698d3"):
+        download_depth_model(NAME)
+    assert not model_cache_dir(entry).joinpath("config.json").exists()
+    assert main(["weights", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "depth-anything/Depth-Anything-V2-Small-hf@5426e4f0f36572d16453bbda7a8389317b1bef99" \
+        in out
+    assert ("model.safetensors 99,173,660 bytes sha256="
+            "3152477ce0d8d6978d76b995120de97cb5b928701fd0f817769f59e249a16b70") in out

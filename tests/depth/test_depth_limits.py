@@ -53,7 +53,7 @@ def zero_png(w: int, h: int) -> bytes:
 
 
 CHILD = r"""
-import json, resource, sys, warnings
+import json, sys, warnings
 warnings.simplefilter("error")  # a library warning (Pillow's decompression bomb) is a failure
 what, path = sys.argv[1], sys.argv[2]
 error = None
@@ -66,8 +66,10 @@ try:
         read_embedded_depth(path)
 except Exception as exc:
     error = f"{type(exc).__name__}: {exc}"
-print(json.dumps({"error": error,
-                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# the peak RSS of this process image: VmHWM starts anew at exec (ru_maxrss would carry the
+# parent's peak over the fork)
+hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"error": error, "rss_mb": int(hwm.split()[1]) / 1024}))
 """
 
 

@@ -99,6 +99,9 @@ def _cmd_weights(args: argparse.Namespace) -> int:
             for short, entry in DEPTH_DOWNLOADS.items():
                 print(f"{short}: depth model {entry.repo}@{entry.pinned_revision} "
                       f"(licence {entry.license}); `depthstyle weights download {short}`")
+                for f in entry.files:
+                    size = f"{entry.sizes[f]:,} bytes " if f in entry.sizes else ""
+                    print(f"  {f} {size}sha256={entry.expected_sha256(f) or 'not pinned'}")
         return EXIT_OK
     if args.action == "path":
         for n in names:
@@ -144,7 +147,8 @@ def _depth_weights(args: argparse.Namespace) -> int:
         print(f"{args.name}: depth model {entry.repo}@{entry.pinned_revision} "
               f"(licence {entry.license})")
         for f in entry.files:
-            print(f"  {f} sha256={entry.expected_sha256(f) or 'not pinned'}")
+            size = f"{entry.sizes[f]:,} bytes " if f in entry.sizes else ""
+            print(f"  {f} {size}sha256={entry.expected_sha256(f) or 'not pinned'}")
     if args.action in ("download", "path"):
         print(found or model_cache_dir(entry))
     if args.action == "verify":

@@ -31,12 +31,14 @@ class HubDepthModel:
         revision: commit (or ``"main"`` where it is not pinned; see ``DEPTHSTYLE_DEPTH_REVISION``).
         files: file name -> pinned sha256 (``None``: not pinned, logged on download).
         license: the weights' licence.
+        sizes: file name -> its size in bytes at that revision (shown by ``weights list``).
     """
 
     repo: str
     revision: str
     files: Mapping[str, str | None] = field(default_factory=dict)
     license: str = ""
+    sizes: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def pinned_revision(self) -> str:
@@ -49,12 +51,18 @@ class HubDepthModel:
         return (os.environ.get(env) or self.files.get(filename) or None)
 
 
-_TRANSFORMERS_FILES = ("config.json", "preprocessor_config.json", "model.safetensors")
-
+# Depth Anything V2 Small (Apache-2.0; Base and Large are CC-BY-NC and stay out of the default)
+# at a fixed commit of its hub repository, with every file's size and sha256.
 DEPTH_DOWNLOADS: dict[str, HubDepthModel] = {
     "depth-anything-v2-small": HubDepthModel(
-        "depth-anything/Depth-Anything-V2-Small-hf", "main",
-        dict.fromkeys(_TRANSFORMERS_FILES), license="Apache-2.0"),
+        "depth-anything/Depth-Anything-V2-Small-hf", "5426e4f0f36572d16453bbda7a8389317b1bef99",
+        {"config.json": "c56698d3643dde1f83ea2212759e6b31a22b8f827246a36dd007ee8a22b3ff75",
+         "preprocessor_config.json":
+             "d41175c0d889477ca8fc67191e540faef14baf6275157b3fdecf78469e6bbf84",
+         "model.safetensors": "3152477ce0d8d6978d76b995120de97cb5b928701fd0f817769f59e249a16b70"},
+        license="Apache-2.0",
+        sizes={"config.json": 950, "preprocessor_config.json": 775,
+               "model.safetensors": 99_173_660}),
 }
 
 

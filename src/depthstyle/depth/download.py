@@ -16,11 +16,11 @@ writes ``depthstyle-lock.json`` with every file's digest; a later load re-checks
 against it, so a damaged cache is found and not used. No download happens when
 ``DEPTHSTYLE_OFFLINE=1`` or ``HF_HUB_OFFLINE=1`` is set.
 
-The digests and revision of the published Depth Anything V2 Small could not be looked up where
-this library was written (no internet): they are *not pinned* yet. Pin them on a connected
-machine with ``DEPTHSTYLE_DEPTH_REVISION=<commit>`` and ``DEPTHSTYLE_SHA256_<FILE>=<hex>``
-(e.g. ``DEPTHSTYLE_SHA256_MODEL_SAFETENSORS``); until then a download logs the digests it got
-and the lock file holds them from then on (trust on first use).
+Depth Anything V2 Small is pinned (:data:`depthstyle.depth.catalog.DEPTH_DOWNLOADS`): a commit
+of its hub repository and every file's sha256, which each download is checked against.
+``DEPTHSTYLE_DEPTH_REVISION=<commit>`` and ``DEPTHSTYLE_SHA256_<FILE>=<hex>`` (e.g.
+``DEPTHSTYLE_SHA256_MODEL_SAFETENSORS``) pin another revision; a file with no digest at all is
+logged with the digest it got, and the lock file holds it from then on.
 """
 
 from __future__ import annotations
