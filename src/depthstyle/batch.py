@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from depthstyle.depth.catalog import DEFAULT_DEPTH_SIZE
 from depthstyle.errors import DepthStyleError
 from depthstyle.jobs import Job, map_outputs
 from depthstyle.settings import StyleSettings
@@ -55,7 +56,7 @@ class StylizerSpec:
     depth: str = "auto"
     depth_kind: str | None = None
     depth_model: str | None = None
-    depth_resolution: int | None = None
+    depth_resolution: int | None = DEFAULT_DEPTH_SIZE
 
     def build(self, device: str | None = None) -> Stylizer:
         """Load the model and the depth source (``device`` overrides :attr:`device`)."""

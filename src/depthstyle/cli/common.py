@@ -6,6 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from depthstyle.depth.catalog import DEFAULT_DEPTH_SIZE
+
 __all__ = [
     "float_list", "unit_float", "nonneg_float", "positive_float", "positive_int", "levels_arg",
     "add_model_options", "add_backend_options", "make_stylizer", "stylizer_spec",
@@ -181,8 +183,11 @@ def add_depth_options(p: argparse.ArgumentParser, default: str = "auto") -> None
     g.add_argument("--depth-model", default=DEFAULT_DEPTH_MODEL, metavar="ID|DIR",
                    help="depth model for --depth auto: a local folder, a hub id, or "
                         "depth-anything-v2-small (default: %(default)s)")
-    g.add_argument("--depth-resolution", type=positive_int, default=None, metavar="PX",
-                   help="input size of the depth model (smaller = faster)")
+    g.add_argument("--depth-size", "--depth-resolution", dest="depth_resolution",
+                   type=positive_int, default=DEFAULT_DEPTH_SIZE, metavar="PX",
+                   help="input size (short side) of the depth model: smaller is faster; "
+                        "%(default)s keeps the strength map within 0.003 of full-resolution "
+                        "depth (docs/results.md, \"Depth size\"; the model's own is 518)")
 
 
 def add_ray_options(g) -> None:

@@ -15,6 +15,7 @@ from depthstyle.cli.common import (
     positive_float,
     positive_int,
 )
+from depthstyle.depth.catalog import DEFAULT_DEPTH_SIZE
 from depthstyle.errors import DepthStyleError
 
 # --- serve -------------------------------------------------------------------------------------
@@ -132,7 +133,10 @@ def add_parser(sub) -> None:
                    help="never download the depth model (also DEPTHSTYLE_OFFLINE=1)")
     g.add_argument("--depth-model-required", action="store_true",
                    help="fail instead of serving without a depth model")
-    g.add_argument("--depth-resolution", type=positive_int, default=None, metavar="PX",
-                   help="input size of the depth model (smaller = faster)")
+    g.add_argument("--depth-size", "--depth-resolution", dest="depth_resolution",
+                   type=positive_int, default=DEFAULT_DEPTH_SIZE, metavar="PX",
+                   help="input size (short side) of the depth model: smaller is faster; "
+                        "%(default)s keeps the strength map within 0.003 of full-resolution "
+                        "depth (docs/results.md, \"Depth size\"; the model's own is 518)")
     add_common(p)
     p.set_defaults(func=_cmd_serve)

@@ -32,7 +32,12 @@ from pathlib import Path
 
 import torch
 
-from depthstyle.depth.catalog import DEFAULT_DEPTH_MODEL, describe_missing, hub_entry
+from depthstyle.depth.catalog import (
+    DEFAULT_DEPTH_MODEL,
+    DEFAULT_DEPTH_SIZE,
+    describe_missing,
+    hub_entry,
+)
 from depthstyle.depth.maps import DepthKind
 from depthstyle.depth.sources import ConstantDepth, DepthMapFile, DepthSource, kind_from_name
 from depthstyle.depth.transformers_backend import TransformersDepth
@@ -119,7 +124,8 @@ class AutoDepth:
         model: depth model: a folder, a hub id, or a short name (default Depth Anything V2
             Small).
         device: where the model runs.
-        resolution: the model's input size (short side); smaller is faster.
+        resolution: the model's input size (short side); smaller is faster. Default
+            :data:`~depthstyle.depth.catalog.DEFAULT_DEPTH_SIZE`; ``None``: the model's own.
         download: allow the download on first use (still off when an offline variable is set).
 
     Calling it on an image (no path known) uses the model or the constant; :meth:`resolve`
@@ -129,7 +135,7 @@ class AutoDepth:
     name = "auto"
 
     def __init__(self, model: str = DEFAULT_DEPTH_MODEL, *, device: str | torch.device = "cpu",
-                 resolution: int | None = None, download: bool = True) -> None:
+                 resolution: int | None = DEFAULT_DEPTH_SIZE, download: bool = True) -> None:
         self.model_name = str(model)
         self.device, self.resolution, self.download = device, resolution, download
         self._model: DepthSource | None = None
@@ -244,7 +250,7 @@ def _embedded(photo: Path) -> DepthMapFile | None:
 
 def make_depth_source(spec: str | os.PathLike | None, *, kind: DepthKind | None = None,
                       model: str = DEFAULT_DEPTH_MODEL, device: str | torch.device = "cpu",
-                      resolution: int | None = None) -> DepthSource:
+                      resolution: int | None = DEFAULT_DEPTH_SIZE) -> DepthSource:
     """Build a depth source from ``"none"``, ``"auto"`` or a file path.
 
     Args:
