@@ -10,7 +10,8 @@ from depthstyle.depth.catalog import DEFAULT_DEPTH_SIZE
 
 __all__ = [
     "float_list", "unit_float", "nonneg_float", "positive_float", "positive_int", "levels_arg",
-    "add_model_options", "add_backend_options", "make_stylizer", "stylizer_spec",
+    "add_model_options", "add_depth_size_option", "add_backend_options", "make_stylizer",
+    "stylizer_spec",
     "add_strength_options",
     "settings_from_args", "add_depth_options", "add_common", "resolve_device", "log",
     "depth_source_from_args", "check_output", "add_ray_options",
@@ -183,6 +184,11 @@ def add_depth_options(p: argparse.ArgumentParser, default: str = "auto") -> None
     g.add_argument("--depth-model", default=DEFAULT_DEPTH_MODEL, metavar="ID|DIR",
                    help="depth model for --depth auto: a local folder, a hub id, or "
                         "depth-anything-v2-small (default: %(default)s)")
+    add_depth_size_option(g)
+
+
+def add_depth_size_option(g) -> None:
+    """Add ``--depth-size`` (also ``--depth-resolution``): the depth model's input size."""
     g.add_argument("--depth-size", "--depth-resolution", dest="depth_resolution",
                    type=positive_int, default=DEFAULT_DEPTH_SIZE, metavar="PX",
                    help="input size (short side) of the depth model: smaller is faster; "

@@ -9,13 +9,13 @@ from depthstyle.cli.common import (
     EXIT_OK,
     add_backend_options,
     add_common,
+    add_depth_size_option,
     add_model_options,
     log,
     make_stylizer,
     positive_float,
     positive_int,
 )
-from depthstyle.depth.catalog import DEFAULT_DEPTH_SIZE
 from depthstyle.errors import DepthStyleError
 
 # --- serve -------------------------------------------------------------------------------------
@@ -133,10 +133,6 @@ def add_parser(sub) -> None:
                    help="never download the depth model (also DEPTHSTYLE_OFFLINE=1)")
     g.add_argument("--depth-model-required", action="store_true",
                    help="fail instead of serving without a depth model")
-    g.add_argument("--depth-size", "--depth-resolution", dest="depth_resolution",
-                   type=positive_int, default=DEFAULT_DEPTH_SIZE, metavar="PX",
-                   help="input size (short side) of the depth model: smaller is faster; "
-                        "%(default)s keeps the strength map within 0.003 of full-resolution "
-                        "depth (docs/results.md, \"Depth size\"; the model's own is 518)")
+    add_depth_size_option(g)
     add_common(p)
     p.set_defaults(func=_cmd_serve)

@@ -99,9 +99,7 @@ def _cmd_weights(args: argparse.Namespace) -> int:
             for short, entry in DEPTH_DOWNLOADS.items():
                 print(f"{short}: depth model {entry.repo}@{entry.pinned_revision} "
                       f"(licence {entry.license}); `depthstyle weights download {short}`")
-                for f in entry.files:
-                    size = f"{entry.sizes[f]:,} bytes " if f in entry.sizes else ""
-                    print(f"  {f} {size}sha256={entry.expected_sha256(f) or 'not pinned'}")
+                print("\n".join(_depth_file_lines(entry)))
         return EXIT_OK
     if args.action == "path":
         for n in names:
@@ -130,6 +128,15 @@ def _cmd_weights(args: argparse.Namespace) -> int:
 
 
 
+def _depth_file_lines(entry) -> list[str]:
+    """One line per file of a depth model: name, size where known, pinned sha256."""
+    lines = []
+    for f in entry.files:
+        size = f"{entry.sizes[f]:,} bytes " if f in entry.sizes else ""
+        lines.append(f"  {f} {size}sha256={entry.expected_sha256(f) or 'not pinned'}")
+    return lines
+
+
 def _depth_weights(args: argparse.Namespace) -> int:
     """``weights ACTION <depth model>``: download, locate, verify or describe a depth model."""
     from depthstyle.depth.catalog import DEPTH_DOWNLOADS
@@ -146,9 +153,7 @@ def _depth_weights(args: argparse.Namespace) -> int:
     if args.action == "list":
         print(f"{args.name}: depth model {entry.repo}@{entry.pinned_revision} "
               f"(licence {entry.license})")
-        for f in entry.files:
-            size = f"{entry.sizes[f]:,} bytes " if f in entry.sizes else ""
-            print(f"  {f} {size}sha256={entry.expected_sha256(f) or 'not pinned'}")
+        print("\n".join(_depth_file_lines(entry)))
     if args.action in ("download", "path"):
         print(found or model_cache_dir(entry))
     if args.action == "verify":

@@ -221,7 +221,9 @@ def read_embedded_depth(source: str | os.PathLike | bytes,
 
 def _photo_bytes(source: str | os.PathLike | bytes) -> bytes:
     """A photo's bytes, refusing files over :data:`MAX_PHOTO_BYTES` before reading them."""
-    if isinstance(source, (bytes, bytearray, memoryview)):
+    if isinstance(source, bytes):
+        return source  # read_embedded_depth hands its bytes to each reader: no copy
+    if isinstance(source, (bytearray, memoryview)):
         return bytes(source)
     size = Path(source).stat().st_size
     if size > MAX_PHOTO_BYTES:
