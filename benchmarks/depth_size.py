@@ -5,7 +5,7 @@ run at its native 518 px. This measures what a smaller working size costs, with 
 standing in for the network: for each scene of ../shared/depth, the true proximity is reduced
 to a working size (its short side, on the ViT-14 patch grid: 518, 364, 266, 182, 126 px; area
 averaging, as the network sees a downscaled photo), then brought back to the photo's size
-bilinearly or with the photo as guide (:func:`depthstyle.depth.maps.guided_upsample`). Against
+bilinearly or with the photo as guide (:func:`guided_upsample` below). Against
 the full-resolution proximity it reports
 
 * the mean absolute strength error (default offset and contrast), over all pixels and over
@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from depthstyle.depth import proximity_from_values
-from depthstyle.depth.maps import guided_upsample
+from depthstyle.depth.maps import _box_sum
 from depthstyle.evaluation.metrics import near_mask, ssim
 from depthstyle.io import load_image, read_map_array, resize_image
 from depthstyle.pipeline import StyleSettings, Stylizer
@@ -45,6 +45,45 @@ def scenes(folder: Path):
         if gt.is_file():
             kind = "disparity" if photo.name.startswith("middlebury") else "depth"
             yield photo, gt, kind
+
+
+def guided_upsample(low: torch.Tensor, guide: torch.Tensor, radius: int = 8,
+                    eps: float = 1e-3) -> torch.Tensor:
+    """A low-resolution map brought to the guide's size with the guided filter.
+
+    The guided filter of He, Sun & Tang (ECCV 2010) with the photo's luminance as the guide,
+    applied to the bilinearly upsampled map: inside each (2r+1)² window the output is a linear
+    function of the guide. Measured here, it does worse than bilinear upsampling (it copies the
+    photo's texture into the map), so the package upsamples bilinearly.
+
+    Args:
+        low: (B, 1, h, w) map (proximity).
+        guide: (B, 3 or 1, H, W) image in [0, 1] at the output size.
+        radius: window radius in output pixels.
+        eps: regularisation; larger keeps more of the bilinear map in flat regions.
+
+    Returns:
+        (B, 1, H, W) map, clamped to the input map's range.
+    """
+    if low.ndim != 4 or low.shape[1] != 1 or guide.ndim != 4:
+        raise ValueError(f"guided_upsample needs (B, 1, h, w) and (B, C, H, W), got "
+                         f"{tuple(low.shape)} and {tuple(guide.shape)}")
+    size = guide.shape[-2:]
+    p = F.interpolate(low.float(), size=size, mode="bilinear", align_corners=False)
+    g = guide.float()
+    if g.shape[1] == 3:
+        g = (0.299 * g[:, :1] + 0.587 * g[:, 1:2] + 0.114 * g[:, 2:3])
+    k = 2 * radius + 1
+    n = _box_sum(torch.ones_like(g), k)
+
+    def mean(x: torch.Tensor) -> torch.Tensor:
+        return _box_sum(x, k) / n
+
+    mg, mp = mean(g), mean(p)
+    a = (mean(g * p) - mg * mp) / (mean(g * g) - mg * mg + eps)
+    b = mp - a * mg
+    out = (mean(a) * g.double() + mean(b)).float()
+    return out.clamp(float(low.min()), float(low.max()))
 
 
 def reduce_to(p: torch.Tensor, short: int) -> torch.Tensor:

@@ -219,3 +219,17 @@ def test_tiny_but_real_spreads_are_not_flat():
     out = normalize_proximity(p.view(1, 1, 1, -1))[0, 0, 0]
     assert torch.equal(out[:495], torch.zeros(495))
     assert torch.equal(out[495:], torch.ones(505))
+
+
+def test_depth_runs_at_the_default_depth_size_unless_told():
+    from depthstyle.cli.main import build_parser
+    from depthstyle.depth.catalog import DEFAULT_DEPTH_SIZE
+
+    assert DEFAULT_DEPTH_SIZE == 266
+    assert make_depth_source("auto").resolution == DEFAULT_DEPTH_SIZE
+    args = build_parser().parse_args(["stylize", "a.jpg", "-s", "b.jpg", "-o", "o.png"])
+    assert args.depth_resolution == DEFAULT_DEPTH_SIZE
+    args = build_parser().parse_args(["stylize", "a.jpg", "-s", "b.jpg", "-o", "o.png",
+                                      "--depth-size", "182"])
+    assert args.depth_resolution == 182
+    assert make_depth_source("auto", resolution=None).resolution is None  # the model's own

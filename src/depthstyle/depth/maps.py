@@ -23,8 +23,7 @@ import torch.nn.functional as F
 
 from depthstyle.errors import DepthMapError
 
-__all__ = ["DepthKind", "proximity_from_values", "fill_invalid", "normalize_proximity",
-           "guided_upsample"]
+__all__ = ["DepthKind", "proximity_from_values", "fill_invalid", "normalize_proximity"]
 
 DepthKind = Literal["depth", "disparity"]
 _QUANTILES = (0.01, 0.99)
@@ -125,42 +124,3 @@ def proximity_from_values(values: np.ndarray | torch.Tensor, kind: DepthKind, *,
     if size is not None and tuple(p.shape[-2:]) != tuple(size):
         p = F.interpolate(p, size=tuple(size), mode="bilinear", align_corners=False)
     return p.clamp(0, 1)
-
-
-def guided_upsample(low: torch.Tensor, guide: torch.Tensor, radius: int = 8,
-                    eps: float = 1e-3) -> torch.Tensor:
-    """A low-resolution map brought to the guide's size along the guide's edges.
-
-    The guided filter of He, Sun & Tang (ECCV 2010) with the photo's luminance as the guide,
-    applied to the bilinearly upsampled map: inside each (2r+1)² window the output is a linear
-    function of the guide, so depth edges snap to the photo's edges where bilinear upsampling
-    blurs them.
-
-    Args:
-        low: (B, 1, h, w) map (proximity).
-        guide: (B, 3 or 1, H, W) image in [0, 1] at the output size.
-        radius: window radius in output pixels.
-        eps: regularisation; larger keeps more of the bilinear map in flat regions.
-
-    Returns:
-        (B, 1, H, W) map, clamped to the input map's range.
-    """
-    if low.ndim != 4 or low.shape[1] != 1 or guide.ndim != 4:
-        raise ValueError(f"guided_upsample needs (B, 1, h, w) and (B, C, H, W), got "
-                         f"{tuple(low.shape)} and {tuple(guide.shape)}")
-    size = guide.shape[-2:]
-    p = F.interpolate(low.float(), size=size, mode="bilinear", align_corners=False)
-    g = guide.float()
-    if g.shape[1] == 3:
-        g = (0.299 * g[:, :1] + 0.587 * g[:, 1:2] + 0.114 * g[:, 2:3])
-    k = 2 * radius + 1
-    n = _box_sum(torch.ones_like(g), k)
-
-    def mean(x: torch.Tensor) -> torch.Tensor:
-        return _box_sum(x, k) / n
-
-    mg, mp = mean(g), mean(p)
-    a = (mean(g * p) - mg * mp) / (mean(g * g) - mg * mg + eps)
-    b = mp - a * mg
-    out = (mean(a) * g.double() + mean(b)).float()
-    return out.clamp(float(low.min()), float(low.max()))
